@@ -1,0 +1,562 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Dataset is a handle on one dataset of a DB. Handles are cheap; all
+// state lives in the database.
+type Dataset struct {
+	db *DB
+	id uint64
+}
+
+// writeBatch is how many samples a multi-sample update writes per
+// transaction.
+const writeBatch = 1000
+
+func (ds *Dataset) meta() (*datasetMeta, error) {
+	var m *datasetMeta
+	err := ds.db.view(func(txn *badger.Txn) error {
+		var err error
+		m, err = ds.db.loadMeta(txn, ds.id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("db: dataset was deleted: %w", ErrNotFound)
+	}
+	return m, err
+}
+
+// DB is the database the dataset lives in.
+func (ds *Dataset) DB() *DB { return ds.db }
+
+// Name is the dataset's current name ("" if it was deleted).
+func (ds *Dataset) Name() string {
+	m, err := ds.meta()
+	if err != nil {
+		return ""
+	}
+	return m.Name
+}
+
+// Count is the number of samples.
+func (ds *Dataset) Count() (int64, error) {
+	m, err := ds.meta()
+	if err != nil {
+		return 0, err
+	}
+	return m.Count, nil
+}
+
+// Version changes with every write that can change an insight's answer:
+// samples added or removed, a filepath or metadata changed, or a field
+// that a run used as input written. Tag and insight writes keep it.
+func (ds *Dataset) Version() (uint64, error) {
+	m, err := ds.meta()
+	if err != nil {
+		return 0, err
+	}
+	return m.Version, nil
+}
+
+// Created is when the dataset was made.
+func (ds *Dataset) Created() (time.Time, error) {
+	m, err := ds.meta()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return m.Created, nil
+}
+
+// MarkInputField records that a run reads the field at path, so that
+// writing it changes the dataset version.
+func (ds *Dataset) MarkInputField(path string) error {
+	return ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
+		m, err := ds.db.loadMeta(txn, ds.id)
+		if err != nil {
+			return nil, err
+		}
+		if m.InputFields[path] {
+			return nil, nil
+		}
+		m = m.clone()
+		m.InputFields[path] = true
+		return m, nil
+	})
+}
+
+// Add inserts samples in one transaction: all are added or none. A
+// filepath already in the dataset (or twice in the batch) fails the batch
+// with ErrDuplicateFilepath. It returns the new ids in order.
+func (ds *Dataset) Add(ctx context.Context, samples []NewSample) ([]ID, error) {
+	ids, _, err := ds.add(ctx, samples, false)
+	return ids, err
+}
+
+// AddNew inserts the samples whose filepath is not yet in the dataset and
+// skips the others, in one transaction. It returns the ids of the added
+// samples and how many were skipped.
+func (ds *Dataset) AddNew(ctx context.Context, samples []NewSample) ([]ID, int, error) {
+	return ds.add(ctx, samples, true)
+}
+
+func (ds *Dataset) add(ctx context.Context, samples []NewSample, skipExisting bool) ([]ID, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	docs := make([]Value, len(samples))
+	for i, s := range samples {
+		doc, err := s.document()
+		if err != nil {
+			return nil, 0, err
+		}
+		docs[i] = doc
+	}
+	var ids []ID
+	skipped := 0
+	now := time.Now()
+	err := ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
+		ids, skipped = ids[:0], 0
+		m, err := ds.db.loadMeta(txn, ds.id)
+		if err != nil {
+			return nil, err
+		}
+		m = m.clone()
+		seen := make(map[string]bool, len(docs))
+		for i, doc := range docs {
+			fp := samples[i].Filepath
+			dup := seen[fp]
+			if !dup {
+				_, err := txn.Get(filepathKey(ds.id, fp))
+				if err == nil {
+					dup = true
+				} else if !errors.Is(err, badger.ErrKeyNotFound) {
+					return nil, err
+				}
+			}
+			if dup {
+				if skipExisting {
+					skipped++
+					continue
+				}
+				return nil, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
+			}
+			seen[fp] = true
+			id, err := ds.db.newID(now)
+			if err != nil {
+				return nil, err
+			}
+			if err := ds.writeSample(txn, m, id, nil, EncodeRecord(doc)); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		m.Count += int64(len(ids))
+		m.Version++
+		return m, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return ids, skipped, nil
+}
+
+// writeSample stores a sample's new record (nil to delete) and keeps the
+// filepath key, tag index, field indexes, insight indexes, schema and the
+// full-text backlog in step. old is the previous record, nil for a new
+// sample.
+func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec Record) error {
+	var oldFP, newFP string
+	if old != nil {
+		oldFP = old.Lookup(FieldFilepath).AsString()
+	}
+	if rec != nil {
+		newFP = rec.Lookup(FieldFilepath).AsString()
+	}
+	if oldFP != newFP {
+		if old != nil {
+			if err := txn.Delete(filepathKey(ds.id, oldFP)); err != nil {
+				return err
+			}
+		}
+		if rec != nil {
+			if err := txn.Set(filepathKey(ds.id, newFP), id[:]); err != nil {
+				return err
+			}
+		}
+	}
+	oldTags, newTags := stringsOf(old.Lookup(FieldTags)), stringsOf(rec.Lookup(FieldTags))
+	for _, t := range oldTags {
+		if !contains(newTags, t) {
+			if err := txn.Delete(tagKey(ds.id, t, id)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range newTags {
+		if old == nil || !contains(oldTags, t) {
+			if err := txn.Set(tagKey(ds.id, t, id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	for path, ix := range m.Indexes {
+		ov, nv := old.Lookup(path), rec.Lookup(path)
+		if old != nil && rec != nil && Equal(ov, nv) && ov.kind == nv.kind {
+			continue
+		}
+		if old != nil {
+			if err := txn.Delete(indexKey(ds.id, ix, ov, id)); err != nil {
+				return err
+			}
+		}
+		if rec != nil {
+			if err := txn.Set(indexKey(ds.id, ix, nv, id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if old == nil || rec == nil {
+		// Insight indexes cover every sample: a new sample enters them
+		// as missing; a deleted one leaves them.
+		for group, g := range m.Insights {
+			var irec Record
+			if rec == nil {
+				var err error
+				if irec, err = getRecord(txn, insightKey(ds.id, g.Gen, id)); err != nil {
+					return err
+				}
+				if err := txn.Delete(insightKey(ds.id, g.Gen, id)); err != nil {
+					return err
+				}
+			}
+			for key, ix := range g.Indexes {
+				k := indexKey(ds.id, ix, irec.Lookup(key), id)
+				var err error
+				if rec == nil {
+					err = txn.Delete(k)
+				} else {
+					err = txn.Set(k, nil)
+				}
+				if err != nil {
+					return fmt.Errorf("db: insight index %s.%s: %w", group, key, err)
+				}
+			}
+		}
+	}
+	if rec == nil {
+		if err := txn.Delete(sampleKey(ds.id, id)); err != nil {
+			return err
+		}
+	} else {
+		if err := txn.Set(sampleKey(ds.id, id), rec); err != nil {
+			return err
+		}
+		if !bytes.Equal(old, rec) {
+			v, err := rec.Decode()
+			if err != nil {
+				return err
+			}
+			m.noteSchema("", v)
+		}
+	}
+	return txn.Set(append(dsPrefix(tagTextDirt, ds.id), id[:]...), nil)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// getRecord reads a record; a missing key gives a nil record.
+func getRecord(txn *badger.Txn, key []byte) (Record, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := item.ValueCopy(nil)
+	return Record(b), err
+}
+
+// Get returns one sample, or an error wrapping ErrNotFound.
+func (ds *Dataset) Get(id ID) (*Sample, error) {
+	var s *Sample
+	err := ds.db.view(func(txn *badger.Txn) error {
+		m, err := ds.db.loadMeta(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		s, err = ds.getSample(txn, m, id)
+		return err
+	})
+	return s, err
+}
+
+func (ds *Dataset) getSample(txn *badger.Txn, m *datasetMeta, id ID) (*Sample, error) {
+	rec, err := getRecord(txn, sampleKey(ds.id, id))
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("db: sample %s %w", id, ErrNotFound)
+	}
+	s := &Sample{ID: id, rec: rec}
+	for group, g := range m.Insights {
+		irec, err := getRecord(txn, insightKey(ds.id, g.Gen, id))
+		if err != nil {
+			return nil, err
+		}
+		if irec != nil {
+			if s.insights == nil {
+				s.insights = map[string]Record{}
+			}
+			s.insights[group] = irec
+		}
+	}
+	return s, nil
+}
+
+// GetMany returns the samples with the given ids in the same order; an id
+// not in the dataset gives a nil entry.
+func (ds *Dataset) GetMany(ids []ID) ([]*Sample, error) {
+	out := make([]*Sample, len(ids))
+	err := ds.db.view(func(txn *badger.Txn) error {
+		m, err := ds.db.loadMeta(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			s, err := ds.getSample(txn, m, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[i] = s
+		}
+		return nil
+	})
+	return out, err
+}
+
+// IDByFilepath finds the sample with the given filepath.
+func (ds *Dataset) IDByFilepath(path string) (ID, bool, error) {
+	var id ID
+	found := false
+	err := ds.db.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(filepathKey(ds.id, path))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return item.Value(func(b []byte) error { copy(id[:], b); return nil })
+	})
+	return id, found, err
+}
+
+// Delete removes samples (ids not in the dataset are ignored) and returns
+// how many were removed. Each batch of 1,000 is one transaction.
+func (ds *Dataset) Delete(ctx context.Context, ids []ID) (int, error) {
+	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) { return Value{}, true, nil })
+}
+
+// SetField sets a user field (a dotted path such as ground_truth.label,
+// or filepath or a metadata path) on the given samples. A missing value
+// unsets it. It returns how many samples changed.
+func (ds *Dataset) SetField(ctx context.Context, ids []ID, path string, v Value) (int, error) {
+	if err := checkUserPath(path); err != nil {
+		return 0, err
+	}
+	if path == FieldFilepath && (v.kind != KindString || v.str == "") {
+		return 0, fmt.Errorf("db: filepath must be a non-empty string: %w", ErrInvalid)
+	}
+	if path == FieldFilepath && len(ids) > 1 {
+		return 0, fmt.Errorf("db: filepath is unique: set it on one sample at a time: %w", ErrInvalid)
+	}
+	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
+		nd := doc.With(path, v)
+		return nd, !Equal(nd, doc), nil
+	})
+}
+
+// AddTags adds tags to the given samples and returns how many changed.
+// Tag writes never change the dataset version.
+func (ds *Dataset) AddTags(ctx context.Context, ids []ID, tags ...string) (int, error) {
+	tags, err := normTags(tags)
+	if err != nil {
+		return 0, err
+	}
+	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
+		old := stringsOf(doc.Field(FieldTags))
+		merged, _ := normTags(append(append([]string{}, old...), tags...))
+		return doc.With(FieldTags, Strings(merged)), len(merged) != len(old), nil
+	})
+}
+
+// RemoveTags removes tags from the given samples and returns how many
+// changed.
+func (ds *Dataset) RemoveTags(ctx context.Context, ids []ID, tags ...string) (int, error) {
+	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
+		old := stringsOf(doc.Field(FieldTags))
+		kept := make([]string, 0, len(old))
+		for _, t := range old {
+			if !contains(tags, t) {
+				kept = append(kept, t)
+			}
+		}
+		return doc.With(FieldTags, Strings(kept)), len(kept) != len(old), nil
+	})
+}
+
+// rewrite applies fn to each sample's document in batches of writeBatch
+// per transaction. fn returns the new document (missing deletes the
+// sample) and whether it changed.
+func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(doc Value) (Value, bool, error)) (int, error) {
+	changed := 0
+	for start := 0; start < len(ids); start += writeBatch {
+		if err := ctx.Err(); err != nil {
+			return changed, err
+		}
+		batch := ids[start:min(start+writeBatch, len(ids))]
+		n := 0
+		err := ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
+			n = 0
+			m, err := ds.db.loadMeta(txn, ds.id)
+			if err != nil {
+				return nil, err
+			}
+			m = m.clone()
+			bump := false
+			for _, id := range batch {
+				old, err := getRecord(txn, sampleKey(ds.id, id))
+				if err != nil {
+					return nil, err
+				}
+				if old == nil {
+					continue
+				}
+				doc, err := old.Decode()
+				if err != nil {
+					return nil, fmt.Errorf("db: sample %s: %w", id, err)
+				}
+				nd, ok, err := fn(doc)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
+				var rec Record
+				if nd.kind == KindMissing {
+					m.Count--
+					bump = true
+				} else {
+					rec = EncodeRecord(nd)
+					if m.changesVersion(doc, nd) {
+						bump = true
+					}
+					if fp := nd.Field(FieldFilepath).AsString(); fp != doc.Field(FieldFilepath).AsString() {
+						if _, err := txn.Get(filepathKey(ds.id, fp)); err == nil {
+							return nil, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
+						}
+					}
+				}
+				if err := ds.writeSample(txn, m, id, old, rec); err != nil {
+					return nil, err
+				}
+				n++
+			}
+			if n == 0 {
+				return nil, nil
+			}
+			if bump {
+				m.Version++
+			}
+			return m, nil
+		})
+		if err != nil {
+			return changed, err
+		}
+		changed += n
+	}
+	return changed, nil
+}
+
+// changesVersion reports whether replacing doc by nd can change an
+// insight's answer: filepath, metadata or a run's input field differs.
+func (m *datasetMeta) changesVersion(doc, nd Value) bool {
+	if !Equal(doc.Field(FieldFilepath), nd.Field(FieldFilepath)) || !Equal(doc.Field(FieldMetadata), nd.Field(FieldMetadata)) {
+		return true
+	}
+	for path := range m.InputFields {
+		if !Equal(doc.Path(path), nd.Path(path)) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteSchema records the kinds of every leaf path of v under prefix.
+func (m *datasetMeta) noteSchema(prefix string, v Value) {
+	for _, f := range v.doc {
+		path := f.Name
+		if prefix != "" {
+			path = prefix + "." + f.Name
+		}
+		if f.Value.kind == KindDoc && len(f.Value.doc) > 0 {
+			m.noteSchema(path, f.Value)
+			continue
+		}
+		bit := uint16(1) << f.Value.kind
+		if m.Schema[path]&bit == 0 {
+			m.Schema[path] |= bit
+		}
+	}
+}
+
+// kindsOf lists the kinds in a schema bit set.
+func kindsOf(bits uint16) []Kind {
+	var out []Kind
+	for k := KindMissing; k <= KindDoc; k++ {
+		if bits&(1<<k) != 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Schema maps every field path the dataset has seen to the kinds stored
+// there, including the live insights' keys.
+func (ds *Dataset) Schema() (map[string][]Kind, error) {
+	m, err := ds.meta()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Kind, len(m.Schema)+1)
+	out[FieldID] = []Kind{KindString}
+	for p, bits := range m.Schema {
+		out[p] = kindsOf(bits)
+	}
+	return out, nil
+}

@@ -1,0 +1,583 @@
+package db
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Errors callers branch on.
+var (
+	// ErrLocked means another process has the database open.
+	ErrLocked = errors.New("database is locked")
+	// ErrNotFound means a dataset or sample does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a dataset of that name already exists.
+	ErrExists = errors.New("already exists")
+	// ErrDuplicateFilepath means a sample with that filepath is already in the dataset.
+	ErrDuplicateFilepath = errors.New("duplicate filepath")
+	// ErrClosed means the database was closed.
+	ErrClosed = errors.New("database is closed")
+	// ErrInvalid reports an invalid name, path or value.
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// Options configure Open. The zero value is a sensible default for a
+// command-line process: small memory tables, quiet logging.
+type Options struct {
+	// InMemory keeps everything in memory; the path is ignored.
+	InMemory bool
+	// SyncWrites makes every commit wait for fsync. Without it a process
+	// crash loses nothing committed; a power failure may lose the last
+	// writes.
+	SyncWrites bool
+	// MemTableSize is Badger's memory table size in bytes (default 16 MiB).
+	MemTableSize int64
+}
+
+// DB is an open fosql database: a directory holding a Badger store and
+// one full-text index per dataset. A DB is safe for concurrent use; writes
+// are serialised.
+type DB struct {
+	bdb      *badger.DB
+	path     string
+	inMemory bool
+
+	wmu sync.Mutex // serialises writers
+
+	mu     sync.RWMutex
+	metas  map[uint64]*datasetMeta // cache, copy-on-write
+	texts  map[uint64]*textIndex
+	closed bool
+
+	seqIDs  *badger.Sequence
+	seqData *badger.Sequence
+}
+
+// MemoryPath is the path that Open takes to mean an in-memory database.
+const MemoryPath = ":memory:"
+
+// Open opens the database at path, creating the directory when it does
+// not exist. The path ":memory:" (or opts.InMemory) opens a private
+// in-memory database. A database held by another process gives ErrLocked.
+func Open(path string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if path == MemoryPath || path == "" {
+		o.InMemory = true
+	}
+	bo := badger.DefaultOptions("")
+	if !o.InMemory {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("db: open %s: %w", path, err)
+		}
+		path = abs
+		if err := os.MkdirAll(filepath.Join(path, "store"), 0o755); err != nil {
+			return nil, fmt.Errorf("db: open %s: %w", path, err)
+		}
+		bo = badger.DefaultOptions(filepath.Join(path, "store"))
+	} else {
+		bo = bo.WithInMemory(true)
+	}
+	if o.MemTableSize <= 0 {
+		o.MemTableSize = 16 << 20
+	}
+	bo = bo.WithLogger(nil).
+		WithSyncWrites(o.SyncWrites).
+		WithMemTableSize(o.MemTableSize).
+		WithNumVersionsToKeep(1).
+		WithValueThreshold(1 << 16).
+		WithValueLogFileSize(64 << 20).
+		WithBaseTableSize(8 << 20).
+		WithNumCompactors(2).
+		WithBlockCacheSize(64 << 20).
+		WithIndexCacheSize(32 << 20).
+		WithDetectConflicts(false)
+	bdb, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("db: open %s: %w: another process is using it", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
+	if d.seqIDs, err = bdb.GetSequence([]byte(keySeqSamples), 4096); err == nil {
+		d.seqData, err = bdb.GetSequence([]byte(keySeqData), 16)
+	}
+	if err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	if err := d.recover(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// recover finishes what a crash interrupted: datasets dropped from the
+// catalog whose keys remain are removed, and insight generations that
+// were staged but never published are discarded.
+func (d *DB) recover() error {
+	live := map[uint64]bool{}
+	var metas []uint64
+	err := d.bdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagCatalog}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			err := it.Item().Value(func(b []byte) error {
+				if len(b) == 8 {
+					live[binary.BigEndian.Uint64(b)] = true
+				}
+				return nil
+			})
+			if err != nil {
+				it.Close()
+				return err
+			}
+		}
+		it.Close()
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagMeta}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().Key(); len(k) == 9 {
+				metas = append(metas, binary.BigEndian.Uint64(k[1:]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range metas {
+		if !live[id] {
+			if err := d.dropDatasetKeys(id); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := (&Dataset{db: d, id: id}).cleanStaged(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Path is the database directory, or ":memory:".
+func (d *DB) Path() string {
+	if d.inMemory {
+		return MemoryPath
+	}
+	return d.path
+}
+
+// Close flushes and closes the database. Closing twice is a no-op.
+func (d *DB) Close() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	texts := d.texts
+	d.texts = nil
+	d.mu.Unlock()
+	var errs []error
+	for _, t := range texts {
+		errs = append(errs, t.close())
+	}
+	errs = append(errs, d.seqIDs.Release(), d.seqData.Release(), d.bdb.Close())
+	return errors.Join(errs...)
+}
+
+func (d *DB) checkOpen() error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Key layout. Every dataset key starts with a one-byte table tag and the
+// dataset's 8-byte internal id, so renaming a dataset touches one key and
+// dropping one is a prefix delete.
+const (
+	keySeqSamples = "!seq/samples"
+	keySeqData    = "!seq/data"
+
+	tagCatalog  byte = 'c' // c name -> dataset id
+	tagMeta     byte = 'd' // d dsid -> dataset meta (JSON)
+	tagSample   byte = 's' // s dsid id -> record
+	tagFilepath byte = 'f' // f dsid filepath -> id
+	tagIndex    byte = 'i' // i dsid indexid(4) key(value) id -> ""
+	tagTag      byte = 't' // t dsid escaped(tag) id -> ""
+	tagInsight  byte = 'n' // n dsid gen(8) id -> record of the group's keys
+	tagEmbed    byte = 'e' // e dsid space(8) id -> float32 little-endian
+	tagTextDirt byte = 'x' // x dsid id -> "" (full-text index must catch up)
+)
+
+var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt}
+
+func dsPrefix(tag byte, ds uint64) []byte {
+	b := make([]byte, 9, 48)
+	b[0] = tag
+	binary.BigEndian.PutUint64(b[1:], ds)
+	return b
+}
+
+func catalogKey(name string) []byte { return append([]byte{tagCatalog}, name...) }
+
+func sampleKey(ds uint64, id ID) []byte { return append(dsPrefix(tagSample, ds), id[:]...) }
+
+func filepathKey(ds uint64, p string) []byte { return append(dsPrefix(tagFilepath, ds), p...) }
+
+func tagKey(ds uint64, tag string, id ID) []byte {
+	return append(appendEscaped(dsPrefix(tagTag, ds), tag), id[:]...)
+}
+
+func indexPrefix(ds uint64, index uint32) []byte {
+	return binary.BigEndian.AppendUint32(dsPrefix(tagIndex, ds), index)
+}
+
+func indexKey(ds uint64, index uint32, v Value, id ID) []byte {
+	return append(AppendKey(indexPrefix(ds, index), v), id[:]...)
+}
+
+func insightPrefix(ds, gen uint64) []byte {
+	return binary.BigEndian.AppendUint64(dsPrefix(tagInsight, ds), gen)
+}
+
+func insightKey(ds, gen uint64, id ID) []byte { return append(insightPrefix(ds, gen), id[:]...) }
+
+// datasetMeta is the stored description of a dataset. Cached copies are
+// never modified: writers clone, change and swap.
+type datasetMeta struct {
+	ID          uint64                   `json:"id"`
+	Name        string                   `json:"name"`
+	Created     time.Time                `json:"created"`
+	Version     uint64                   `json:"version"`
+	Count       int64                    `json:"count"`
+	Schema      map[string]uint16        `json:"schema"`
+	Indexes     map[string]uint32        `json:"indexes"`
+	Insights    map[string]*insightGroup `json:"insights"`
+	Runs        map[string]RunRecord     `json:"runs"`
+	InputFields map[string]bool          `json:"input_fields"`
+	Staged      map[uint64]stagedGen     `json:"staged,omitempty"`
+	NextIndex   uint32                   `json:"next_index"`
+}
+
+// insightGroup is the live generation of one insights group.
+type insightGroup struct {
+	Gen     uint64            `json:"gen"`
+	Indexes map[string]uint32 `json:"indexes"` // key within the group -> index id
+}
+
+func (m *datasetMeta) clone() *datasetMeta {
+	c := *m
+	c.Schema = cloneMap(m.Schema)
+	c.Indexes = cloneMap(m.Indexes)
+	c.Runs = cloneMap(m.Runs)
+	c.InputFields = cloneMap(m.InputFields)
+	c.Staged = cloneMap(m.Staged)
+	c.Insights = make(map[string]*insightGroup, len(m.Insights))
+	for k, g := range m.Insights {
+		gc := *g
+		gc.Indexes = cloneMap(g.Indexes)
+		c.Insights[k] = &gc
+	}
+	return &c
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func (m *datasetMeta) newIndexID() uint32 {
+	m.NextIndex++
+	return m.NextIndex
+}
+
+// indexedPaths lists every index: user field paths and the live insight
+// keys, each with its index id.
+func (m *datasetMeta) insightIndexes() map[string]uint32 {
+	out := map[string]uint32{}
+	for g, ig := range m.Insights {
+		for k, id := range ig.Indexes {
+			out["insights."+g+"."+k] = id
+		}
+	}
+	return out
+}
+
+func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
+	d.mu.RLock()
+	m := d.metas[ds]
+	d.mu.RUnlock()
+	if m != nil {
+		return m, nil
+	}
+	item, err := txn.Get(dsPrefix(tagMeta, ds))
+	if err != nil {
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	m = &datasetMeta{}
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, m) }); err != nil {
+		return nil, fmt.Errorf("db: dataset meta: %w", err)
+	}
+	if m.Schema == nil {
+		m.Schema = map[string]uint16{}
+	}
+	if m.Indexes == nil {
+		m.Indexes = map[string]uint32{}
+	}
+	if m.Insights == nil {
+		m.Insights = map[string]*insightGroup{}
+	}
+	if m.Runs == nil {
+		m.Runs = map[string]RunRecord{}
+	}
+	if m.InputFields == nil {
+		m.InputFields = map[string]bool{}
+	}
+	d.mu.Lock()
+	d.metas[ds] = m
+	d.mu.Unlock()
+	return m, nil
+}
+
+func putMeta(txn *badger.Txn, m *datasetMeta) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return txn.Set(dsPrefix(tagMeta, m.ID), b)
+}
+
+// update runs fn in a read-write transaction while holding the writer
+// lock, and publishes the new dataset meta if fn returns one.
+func (d *DB) update(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
+	if err := d.checkOpen(); err != nil {
+		return err
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	return d.updateLocked(fn)
+}
+
+// updateLocked is update for a caller that holds the writer lock.
+func (d *DB) updateLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
+	txn := d.bdb.NewTransaction(true)
+	defer txn.Discard()
+	m, err := fn(txn)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		if err := putMeta(txn, m); err != nil {
+			return err
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return fmt.Errorf("db: batch too large for one transaction: %w", err)
+		}
+		return err
+	}
+	if m != nil {
+		d.mu.Lock()
+		d.metas[m.ID] = m
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+func (d *DB) view(fn func(txn *badger.Txn) error) error {
+	if err := d.checkOpen(); err != nil {
+		return err
+	}
+	return d.bdb.View(fn)
+}
+
+// validName reports whether a dataset name is usable: letters, digits,
+// '_' and '-', starting with a letter or '_', at most 128 bytes.
+func validName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
+		case (r >= '0' && r <= '9') || r == '-':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// CreateDataset makes a new empty dataset. Names are letters, digits, '_'
+// and '-'; an existing name gives ErrExists.
+func (d *DB) CreateDataset(name string) (*Dataset, error) {
+	if !validName(name) {
+		return nil, fmt.Errorf("db: dataset name %q: %w: use letters, digits, '_' and '-'", name, ErrInvalid)
+	}
+	var ds *Dataset
+	err := d.update(func(txn *badger.Txn) (*datasetMeta, error) {
+		if _, err := txn.Get(catalogKey(name)); err == nil {
+			return nil, fmt.Errorf("db: dataset %q %w", name, ErrExists)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, err
+		}
+		id, err := d.seqData.Next()
+		if err != nil {
+			return nil, err
+		}
+		id++ // never 0
+		if err := txn.Set(catalogKey(name), binary.BigEndian.AppendUint64(nil, id)); err != nil {
+			return nil, err
+		}
+		m := &datasetMeta{ID: id, Name: name, Created: time.Now().UTC().Truncate(time.Millisecond),
+			Version: 1, Schema: map[string]uint16{}, Indexes: map[string]uint32{},
+			Insights: map[string]*insightGroup{}, Runs: map[string]RunRecord{}, InputFields: map[string]bool{}}
+		ds = &Dataset{db: d, id: id}
+		return m, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// Dataset returns the named dataset, or an error wrapping ErrNotFound.
+func (d *DB) Dataset(name string) (*Dataset, error) {
+	var ds *Dataset
+	err := d.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(catalogKey(name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("db: dataset %q %w", name, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(b []byte) error {
+			if len(b) != 8 {
+				return ErrCorrupt
+			}
+			ds = &Dataset{db: d, id: binary.BigEndian.Uint64(b)}
+			return nil
+		})
+	})
+	return ds, err
+}
+
+// DatasetNames lists the datasets, sorted by name.
+func (d *DB) DatasetNames() ([]string, error) {
+	var names []string
+	err := d.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagCatalog}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			names = append(names, string(it.Item().Key()[1:]))
+		}
+		return nil
+	})
+	sort.Strings(names)
+	return names, err
+}
+
+// RenameDataset renames a dataset; its samples are untouched.
+func (d *DB) RenameDataset(from, to string) error {
+	if !validName(to) {
+		return fmt.Errorf("db: dataset name %q: %w", to, ErrInvalid)
+	}
+	ds, err := d.Dataset(from)
+	if err != nil {
+		return err
+	}
+	return d.update(func(txn *badger.Txn) (*datasetMeta, error) {
+		if _, err := txn.Get(catalogKey(to)); err == nil {
+			return nil, fmt.Errorf("db: dataset %q %w", to, ErrExists)
+		}
+		m, err := d.loadMeta(txn, ds.id)
+		if err != nil {
+			return nil, err
+		}
+		m = m.clone()
+		m.Name = to
+		if err := txn.Delete(catalogKey(from)); err != nil {
+			return nil, err
+		}
+		return m, txn.Set(catalogKey(to), binary.BigEndian.AppendUint64(nil, ds.id))
+	})
+}
+
+// DeleteDataset removes a dataset and every key it owns, including its
+// full-text index.
+func (d *DB) DeleteDataset(name string) error {
+	ds, err := d.Dataset(name)
+	if err != nil {
+		return err
+	}
+	err = d.update(func(txn *badger.Txn) (*datasetMeta, error) {
+		return nil, txn.Delete(catalogKey(name))
+	})
+	if err != nil {
+		return err
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	d.mu.Lock()
+	delete(d.metas, ds.id)
+	t := d.texts[ds.id]
+	delete(d.texts, ds.id)
+	d.mu.Unlock()
+	if t != nil {
+		t.close()
+	}
+	return d.dropDatasetKeys(ds.id)
+}
+
+// dropDatasetKeys removes every key and file of a dataset whose catalog
+// entry is gone. The meta key goes last, so an interrupted drop is
+// finished by recover on the next open.
+func (d *DB) dropDatasetKeys(id uint64) error {
+	if !d.inMemory {
+		if err := os.RemoveAll(d.textDir(id)); err != nil {
+			return err
+		}
+	}
+	prefixes := [][]byte{textEpochBadgerKey(id)}
+	for _, tag := range datasetTags {
+		if tag != tagMeta {
+			prefixes = append(prefixes, dsPrefix(tag, id))
+		}
+	}
+	if err := d.bdb.DropPrefix(prefixes...); err != nil {
+		return err
+	}
+	return d.bdb.DropPrefix(dsPrefix(tagMeta, id))
+}

@@ -1,0 +1,496 @@
+package db
+
+// This file walks an image folder for ingest: one goroutine lists
+// directories in path order, a pool of workers runs inspectImage, and the
+// calling goroutine puts the results back in walk order and hands them out
+// in batches.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// DefaultScanBatchSize is the batch size ScanImages uses when
+// ScanOptions.BatchSize is 0.
+const DefaultScanBatchSize = 256
+
+// ScanOptions configure ScanImages.
+type ScanOptions struct {
+	// Recursive descends into subdirectories, following symbolic links to
+	// directories (each directory is entered once; see ScanImages).
+	Recursive bool
+	// MaxPixels refuses images whose declared width*height is larger, as
+	// likely decompression bombs ("too large"). 0 (or less) means
+	// DefaultMaxPixels, Pillow's limit.
+	MaxPixels int64
+	// Workers is the number of files inspected at once. 0 (or less) means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// BatchSize is the number of images per call of the found callback (the
+	// last batch may be smaller). 0 (or less) means DefaultScanBatchSize.
+	BatchSize int
+}
+
+// FoundImage is one image delivered by ScanImages.
+type FoundImage struct {
+	// Path is absolute and cleaned. It is the path through the root as
+	// given, so an image reached through a symbolic link keeps the link's
+	// name in its path.
+	Path string
+	// Metadata is what InspectImage read from the file.
+	Metadata ImageMetadata
+}
+
+// SkippedFile is one file or directory that ScanImages could not use.
+type SkippedFile struct {
+	// Path is absolute and cleaned, like FoundImage.Path.
+	Path string
+	// Reason is one of ReasonEmpty ("empty"), ReasonTruncated
+	// ("truncated"), ReasonNotImage ("not an image"), ReasonUnreadable
+	// ("unreadable"), ReasonTooLarge ("too large") or ReasonSymlinkLoop
+	// ("symlink loop").
+	Reason string
+	// Err carries the detail; errors.Is matches the sentinel that goes with
+	// Reason, or the operating system's error for "unreadable".
+	Err error
+}
+
+// ScanImages walks the directory root, inspects every candidate file with
+// InspectImage in parallel, and delivers the images to found in batches of
+// opts.BatchSize, in lexical order of their full paths (exactly the order
+// sort.Strings gives the paths), whatever the number of workers or their
+// timing. Each file that is not a usable image goes to skipped with its
+// reason, and the scan goes on. found and skipped are called from the
+// calling goroutine, one call at a time, both in path order; a skipped file
+// is reported as soon as its turn comes, so it may be reported before the
+// batch holding the images that precede it is full. found owns each batch
+// slice. Either callback may be nil.
+//
+// What is looked at:
+//   - Names starting with "." (hidden files and directories) are ignored.
+//   - Files whose extension is clearly not an image (text, markup, data and
+//     label formats such as .txt, .md, .json, .csv, .xml, .yaml; archives;
+//     code; audio and video; model weights) and files named README, LICENSE
+//     and the like are ignored silently, so the annotation files and notes
+//     that sit beside images in a dataset folder raise no alarm. Every other
+//     file is read and recognised by content, so a text file named x.png,
+//     or a file with no extension, is reported as "not an image".
+//   - Symbolic links to files are followed; the image keeps the link's path,
+//     so a file linked twice is found twice. A dangling link is
+//     "unreadable", a link that resolves to itself is "symlink loop".
+//   - Named pipes, sockets and devices are "unreadable" (never opened for
+//     blocking reads).
+//   - Without Recursive, subdirectories and links to directories are
+//     ignored. With Recursive, both are entered, but each directory (by
+//     device and inode) at most once: a link to an ancestor, to a directory
+//     already entered, or to a directory inside the tree that the walk
+//     reaches by its own path, is reported once as "symlink loop" and not
+//     followed, so every image is found once, under its real path when it
+//     lies inside the tree. A subdirectory that cannot be listed is
+//     "unreadable".
+//
+// ScanImages returns an error wrapping fs.ErrNotExist when root does not
+// exist, one wrapping syscall.ENOTDIR when it is not a directory, and the
+// operating system's error when it cannot be listed. It stops at the first
+// error found returns and returns that error unchanged; when ctx is
+// cancelled it stops and returns an error wrapping ctx.Err(). Batches
+// already delivered stay delivered; the partial batch in hand is dropped.
+func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([]FoundImage) error, skipped func(SkippedFile)) error {
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = DefaultMaxPixels
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultScanBatchSize
+	}
+	if found == nil {
+		found = func([]FoundImage) error { return nil }
+	}
+	if skipped == nil {
+		skipped = func(SkippedFile) {}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("scan images %s: %w", root, err)
+	}
+
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("scan images %s: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("scan images: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("scan images: %w", &fs.PathError{Op: "scan", Path: abs, Err: syscall.ENOTDIR})
+	}
+	realRoot, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return fmt.Errorf("scan images: %w", err)
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return fmt.Errorf("scan images: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// order carries every task in walk order; its capacity bounds how far
+	// the workers may run ahead of delivery.
+	order := make(chan *scanTask, max(64, 4*opts.Workers))
+	jobs := make(chan *scanTask, opts.Workers)
+	var wg sync.WaitGroup
+
+	w := &scanWalker{
+		ctx:       ctx,
+		recursive: opts.Recursive,
+		root:      abs,
+		realRoot:  realRoot,
+		visited:   map[scanDirID]string{},
+		ancestors: map[scanDirID]string{},
+		order:     order,
+		jobs:      jobs,
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		defer close(order)
+		id := scanIDOf(abs, st)
+		w.visited[id] = abs
+		w.walkDir(abs, id, entries)
+	}()
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case t, ok := <-jobs:
+					if !ok {
+						return
+					}
+					t.md, t.err = inspectImage(ctx, t.path, opts.MaxPixels)
+					close(t.done)
+				}
+			}
+		}()
+	}
+
+	err = scanDeliver(ctx, order, opts.BatchSize, found, skipped)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// scanDeliver receives tasks in walk order, waits for each one's result and
+// calls the callbacks.
+func scanDeliver(ctx context.Context, order <-chan *scanTask, batchSize int, found func([]FoundImage) error, skipped func(SkippedFile)) error {
+	batch := make([]FoundImage, 0, batchSize)
+	stopped := func() error { return fmt.Errorf("scan images: %w", ctx.Err()) }
+	for {
+		var t *scanTask
+		select {
+		case <-ctx.Done():
+			return stopped()
+		case next, ok := <-order:
+			if !ok {
+				if ctx.Err() != nil {
+					return stopped()
+				}
+				if len(batch) > 0 {
+					return found(batch)
+				}
+				return nil
+			}
+			t = next
+		}
+		select {
+		case <-ctx.Done():
+			return stopped()
+		case <-t.done:
+		}
+		if t.err != nil {
+			if ctx.Err() != nil {
+				return stopped()
+			}
+			skipped(SkippedFile{Path: t.path, Reason: SkipReason(t.err), Err: t.err})
+			continue
+		}
+		batch = append(batch, FoundImage{Path: t.path, Metadata: t.md})
+		if len(batch) == batchSize {
+			if err := found(batch); err != nil {
+				return err
+			}
+			batch = make([]FoundImage, 0, batchSize)
+		}
+	}
+}
+
+// scanTask is one path in walk order. Its result is written once, before
+// done is closed.
+type scanTask struct {
+	path string
+	md   ImageMetadata
+	err  error
+	done chan struct{}
+}
+
+// scanDirID identifies a directory: device and inode where the platform
+// has them, else its resolved path.
+type scanDirID struct {
+	dev, ino uint64
+	path     string
+}
+
+// scanIDOf returns the identity of the directory at path whose os.Stat
+// result is fi.
+func scanIDOf(path string, fi fs.FileInfo) scanDirID {
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return scanDirID{dev: uint64(s.Dev), ino: uint64(s.Ino)}
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return scanDirID{path: real}
+	}
+	return scanDirID{path: path}
+}
+
+// scanWalker lists directories depth first in path order and emits a task
+// per candidate file, or a finished task for a path it skips itself.
+type scanWalker struct {
+	ctx       context.Context
+	recursive bool
+	root      string               // the root as given, made absolute
+	realRoot  string               // the root with symbolic links resolved
+	visited   map[scanDirID]string // every directory entered, with its path
+	ancestors map[scanDirID]string // the directories on the current path
+	order     chan<- *scanTask
+	jobs      chan<- *scanTask
+}
+
+// scanItem is one directory entry the walker acts on.
+type scanItem struct {
+	name string
+	key  string // name, plus "/" for directories, so entries sort in full-path order
+	path string
+	dir  fs.FileInfo // os.Stat of a directory to enter (nil for files)
+	link bool        // reached through a symbolic link
+	skip error       // the entry is reported with this error and not inspected
+}
+
+// walkDir emits the contents of dir; it returns false when the scan is
+// cancelled.
+func (w *scanWalker) walkDir(dir string, id scanDirID, entries []os.DirEntry) bool {
+	w.ancestors[id] = dir
+	defer delete(w.ancestors, id)
+
+	items := make([]scanItem, 0, len(entries))
+	for _, e := range entries {
+		if it, ok := w.classify(dir, e); ok {
+			items = append(items, it)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+
+	for _, it := range items {
+		switch {
+		case it.skip != nil:
+			if !w.emitDone(it.path, it.skip) {
+				return false
+			}
+		case it.dir != nil:
+			if !w.enter(it) {
+				return false
+			}
+		default:
+			if !w.emitJob(it.path) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// classify decides what to do with one directory entry; ok is false for
+// entries that are ignored silently.
+func (w *scanWalker) classify(dir string, e os.DirEntry) (it scanItem, ok bool) {
+	name := e.Name()
+	if strings.HasPrefix(name, ".") {
+		return it, false
+	}
+	it = scanItem{name: name, key: name, path: filepath.Join(dir, name)}
+	mode := e.Type()
+	switch {
+	case mode.IsDir():
+		if !w.recursive {
+			return it, false
+		}
+		fi, err := os.Stat(it.path)
+		if err != nil {
+			it.skip = fmt.Errorf("scan %s: %w", it.path, err)
+		} else {
+			it.dir = fi
+		}
+		it.key = name + "/"
+		return it, true
+	case mode&fs.ModeSymlink != 0:
+		it.link = true
+		fi, err := os.Stat(it.path)
+		if err != nil {
+			if scanIgnoredName(name) {
+				return it, false
+			}
+			if errors.Is(err, syscall.ELOOP) {
+				it.skip = fmt.Errorf("scan %s: %w: %w", it.path, ErrSymlinkLoop, err)
+			} else {
+				it.skip = fmt.Errorf("scan %s: broken symbolic link: %w", it.path, err)
+			}
+			return it, true
+		}
+		if fi.IsDir() {
+			if !w.recursive {
+				return it, false
+			}
+			it.dir = fi
+			it.key = name + "/"
+			return it, true
+		}
+		mode = fi.Mode().Type()
+	}
+	if scanIgnoredName(name) {
+		return it, false
+	}
+	if !mode.IsRegular() {
+		it.skip = fmt.Errorf("scan %s: %w (%s)", it.path, imgErrNotRegular, imgModeName(mode))
+	}
+	return it, true
+}
+
+// enter descends into a subdirectory unless it has been, or will be,
+// entered by another path.
+func (w *scanWalker) enter(it scanItem) bool {
+	id := scanIDOf(it.path, it.dir)
+	if prev, ok := w.ancestors[id]; ok {
+		return w.emitDone(it.path, fmt.Errorf("scan %s: %w: points to its ancestor %s", it.path, ErrSymlinkLoop, prev))
+	}
+	if prev, ok := w.visited[id]; ok {
+		return w.emitDone(it.path, fmt.Errorf("scan %s: %w: same directory as %s, already scanned", it.path, ErrSymlinkLoop, prev))
+	}
+	if it.link {
+		// A link to a directory inside the tree is left to the walk that
+		// reaches that directory by its real path, wherever it falls in the
+		// order, so the images are found once under their real paths.
+		if real, err := filepath.EvalSymlinks(it.path); err == nil {
+			if rel, ok := scanWithin(w.realRoot, real); ok {
+				return w.emitDone(it.path, fmt.Errorf("scan %s: %w: same directory as %s, scanned by its own path",
+					it.path, ErrSymlinkLoop, filepath.Join(w.root, rel)))
+			}
+		}
+	}
+	entries, err := os.ReadDir(it.path)
+	if err != nil {
+		return w.emitDone(it.path, fmt.Errorf("scan %s: %w", it.path, err))
+	}
+	w.visited[id] = it.path
+	return w.walkDir(it.path, id, entries)
+}
+
+// scanWithin reports whether real lies inside realRoot on a path the walk
+// follows (no hidden component), and returns it relative to realRoot.
+func scanWithin(realRoot, real string) (string, bool) {
+	rel, err := filepath.Rel(realRoot, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	if rel == "." {
+		return rel, true
+	}
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if strings.HasPrefix(part, ".") {
+			return "", false
+		}
+	}
+	return rel, true
+}
+
+// emitJob queues a file for inspection and for delivery in order.
+func (w *scanWalker) emitJob(path string) bool {
+	t := &scanTask{path: path, done: make(chan struct{})}
+	select {
+	case w.jobs <- t:
+	case <-w.ctx.Done():
+		return false
+	}
+	select {
+	case w.order <- t:
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
+}
+
+// emitDone queues a path that the walker itself reports as skipped.
+func (w *scanWalker) emitDone(path string, err error) bool {
+	t := &scanTask{path: path, err: err, done: make(chan struct{})}
+	close(t.done)
+	select {
+	case w.order <- t:
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
+}
+
+// scanIgnoredExt lists extensions (lower case) of files that are clearly not
+// images and are ignored without being read.
+var scanIgnoredExt = map[string]bool{
+	// text, markup, configuration, labels and annotations
+	".txt": true, ".md": true, ".markdown": true, ".rst": true, ".log": true,
+	".json": true, ".jsonl": true, ".ndjson": true, ".geojson": true,
+	".xml": true, ".csv": true, ".tsv": true, ".yaml": true, ".yml": true,
+	".toml": true, ".ini": true, ".cfg": true, ".conf": true,
+	".html": true, ".htm": true, ".css": true, ".pdf": true, ".rtf": true,
+	".doc": true, ".docx": true, ".odt": true, ".xls": true, ".xlsx": true,
+	// checksums and locks
+	".md5": true, ".sha1": true, ".sha256": true, ".sum": true, ".lock": true,
+	// archives
+	".zip": true, ".tar": true, ".gz": true, ".tgz": true, ".bz2": true,
+	".xz": true, ".zst": true, ".7z": true, ".rar": true,
+	// code and notebooks
+	".py": true, ".ipynb": true, ".go": true, ".sh": true, ".js": true,
+	".c": true, ".h": true, ".cpp": true, ".java": true, ".r": true,
+	// data files and model weights
+	".db": true, ".sqlite": true, ".parquet": true, ".npy": true, ".npz": true,
+	".pkl": true, ".pickle": true, ".pt": true, ".pth": true, ".onnx": true,
+	".h5": true, ".hdf5": true, ".tfrecord": true, ".mat": true,
+	// audio and video
+	".mp4": true, ".avi": true, ".mov": true, ".mkv": true, ".webm": true,
+	".mp3": true, ".wav": true, ".flac": true, ".ogg": true,
+}
+
+// scanIgnoredBase lists file names (lower case, without extension) of
+// project files that sit beside data.
+var scanIgnoredBase = map[string]bool{
+	"readme": true, "license": true, "licence": true, "copying": true,
+	"authors": true, "notice": true, "changelog": true, "makefile": true,
+}
+
+// scanIgnoredName reports whether a file is ignored by its name alone.
+func scanIgnoredName(name string) bool {
+	lower := strings.ToLower(name)
+	ext := filepath.Ext(lower)
+	return scanIgnoredExt[ext] || scanIgnoredBase[strings.TrimSuffix(lower, ext)]
+}
