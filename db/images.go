@@ -816,6 +816,9 @@ func imgCheckTIFF(ra io.ReaderAt, head []byte, size int64) imgTail {
 	for i := 0; i+12 <= len(dir); i += 12 {
 		e := dir[i : i+12]
 		tag := bo.Uint16(e[0:2])
+		if bad := imgTIFFEntryFits(bo, e, size); bad != "" {
+			return imgTail{truncated: bad}
+		}
 		switch tag {
 		case imgTIFFTagPhotometric, imgTIFFTagSamplesPerPixel, imgTIFFTagStripOffsets,
 			imgTIFFTagStripByteCounts, imgTIFFTagTileOffsets, imgTIFFTagTileByteCounts:
@@ -851,6 +854,28 @@ func imgCheckTIFF(ra io.ReaderAt, head []byte, size int64) imgTail {
 		channels = 3
 	}
 	return imgTail{channels: channels}
+}
+
+// imgTIFFTypeSize gives the size in bytes of one value of each TIFF field
+// type, indexed by type number.
+var imgTIFFTypeSize = [...]int64{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+
+// imgTIFFEntryFits checks that the values of an IFD entry that do not fit
+// inline lie within the file; a non-empty string says where they do not.
+func imgTIFFEntryFits(bo binary.ByteOrder, e []byte, size int64) string {
+	typ := int(bo.Uint16(e[2:4]))
+	if typ >= len(imgTIFFTypeSize) || imgTIFFTypeSize[typ] == 0 {
+		return "" // unknown type: the decoder's business
+	}
+	n := int64(bo.Uint32(e[4:8])) * imgTIFFTypeSize[typ]
+	if n <= 4 {
+		return ""
+	}
+	off := int64(bo.Uint32(e[8:12]))
+	if off+n > size {
+		return fmt.Sprintf("values of tag %d at offset %d run past %d bytes", bo.Uint16(e[0:2]), off, size)
+	}
+	return ""
 }
 
 // imgTIFFMaxValues bounds the strip or tile table read from one IFD entry.

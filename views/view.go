@@ -189,7 +189,9 @@ func (s ExcludeStage) String() string { return fmt.Sprintf("exclude(%d ids)", le
 func (s TakeStage) String() string { return fmt.Sprintf("take(%d, seed=%d)", s.N, s.Seed) }
 
 // String implements Stage.
-func (s SelectFieldsStage) String() string { return "select_fields(" + strings.Join(s.Paths, ", ") + ")" }
+func (s SelectFieldsStage) String() string {
+	return "select_fields(" + strings.Join(s.Paths, ", ") + ")"
+}
 
 // String implements Stage.
 func (s ExcludeFieldsStage) String() string {
@@ -260,7 +262,9 @@ func (v *View) SelectOrdered(ids ...db.ID) *View {
 }
 
 // Exclude drops the samples with the given ids.
-func (v *View) Exclude(ids ...db.ID) *View { return v.With(ExcludeStage{IDs: append([]db.ID(nil), ids...)}) }
+func (v *View) Exclude(ids ...db.ID) *View {
+	return v.With(ExcludeStage{IDs: append([]db.ID(nil), ids...)})
+}
 
 // Take keeps n random samples, the same ones for the same seed.
 func (v *View) Take(n int, seed int64) *View { return v.With(TakeStage{N: n, Seed: seed}) }
