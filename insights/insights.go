@@ -1,0 +1,262 @@
+// Package insights owns the insights.<group>.<key> namespace: computed
+// columns such as insights.uniqueness.scalar.
+//
+// A provider computes one group (the brain's uniqueness provider computes
+// "uniqueness"). The registry knows the providers, decides whether a
+// group's stored values are fresh, and runs the provider when a query
+// needs values that are missing or stale.
+//
+// A run is fresh when its record is complete, was made at the dataset's
+// current version, and used the model identity and options asked for now.
+// A query names a group by naming one of its paths (in SELECT, WHERE or
+// ORDER BY); SELECT * shows what is stored and triggers nothing. With
+// auto-compute off, a query that needs a missing or stale run fails with
+// ErrStale instead of computing.
+package insights
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fosql/fosql/db"
+)
+
+// ErrStale means a query needs a run that is missing or stale while
+// auto-compute is off.
+var ErrStale = errors.New("insights are missing or stale")
+
+// ErrUnknownGroup means no provider computes the group.
+var ErrUnknownGroup = errors.New("no provider for insights group")
+
+// Progress reports how far a run has come.
+type Progress struct {
+	Group string
+	Phase string // e.g. "embed", "knn", "store"
+	Done  int
+	Total int
+}
+
+// Request is what a run is asked to compute: the provider's options as a
+// map of option name to value (k, metric, model, embeddings, ...).
+type Request struct {
+	Options map[string]any
+}
+
+// Want is the identity a fresh run must have.
+type Want struct {
+	// Model identifies the model or input field (e.g. a sha256).
+	Model string
+	// Options are the run's effective options as canonical JSON.
+	Options json.RawMessage
+}
+
+// Provider computes one insights group.
+type Provider interface {
+	// Group is the insights group the provider writes, e.g. "uniqueness".
+	Group() string
+	// Want resolves a request into the identity of the run it would make,
+	// without computing anything expensive.
+	Want(ctx context.Context, ds *db.Dataset, req Request) (Want, error)
+	// Run computes the group for every sample of ds and publishes the
+	// values and the run record together (db.InsightStage); on error or
+	// cancellation it leaves the previous values as they were.
+	Run(ctx context.Context, ds *db.Dataset, req Request, progress func(Progress)) error
+}
+
+// Registry holds the providers by group. The zero value is empty and
+// ready; a Registry is safe for concurrent use.
+type Registry struct {
+	mu        sync.RWMutex
+	providers map[string]Provider
+	running   map[string]*sync.Mutex
+}
+
+// Register adds a provider, replacing any for the same group.
+func (r *Registry) Register(p Provider) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.providers == nil {
+		r.providers = map[string]Provider{}
+		r.running = map[string]*sync.Mutex{}
+	}
+	r.providers[p.Group()] = p
+	r.running[p.Group()] = &sync.Mutex{}
+}
+
+// Provider returns the provider of a group.
+func (r *Registry) Provider(group string) (Provider, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p, ok := r.providers[group]
+	return p, ok
+}
+
+// Groups lists the groups that have providers, sorted.
+func (r *Registry) Groups() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.providers))
+	for g := range r.providers {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Freshness says whether a group's stored values answer a request.
+type Freshness struct {
+	Fresh bool
+	// Reason explains a stale answer in a user's words.
+	Reason string
+	// Run is the stored run record, if any.
+	Run *db.RunRecord
+}
+
+// Check compares the stored run of a group with what a request wants.
+func (r *Registry) Check(ctx context.Context, ds *db.Dataset, group string, req Request) (Freshness, error) {
+	p, ok := r.Provider(group)
+	if !ok {
+		return Freshness{}, fmt.Errorf("insights.%s: %w", group, ErrUnknownGroup)
+	}
+	want, err := p.Want(ctx, ds, req)
+	if err != nil {
+		return Freshness{}, err
+	}
+	return check(ds, group, want)
+}
+
+func check(ds *db.Dataset, group string, want Want) (Freshness, error) {
+	runs, err := ds.Runs()
+	if err != nil {
+		return Freshness{}, err
+	}
+	version, err := ds.Version()
+	if err != nil {
+		return Freshness{}, err
+	}
+	run, ok := runs[group]
+	if !ok {
+		return Freshness{Reason: "never computed"}, nil
+	}
+	f := Freshness{Run: &run}
+	switch {
+	case run.Status != db.RunComplete:
+		f.Reason = "the last run did not complete (" + string(run.Status) + ")"
+	case run.DatasetVersion != version:
+		f.Reason = fmt.Sprintf("the dataset changed since the last run (version %d, run made at %d)", version, run.DatasetVersion)
+	case run.Model != want.Model:
+		f.Reason = "a different model or input was asked for"
+	case !jsonEqual(run.Options, want.Options):
+		f.Reason = fmt.Sprintf("different options were asked for (stored %s, asked %s)", run.Options, want.Options)
+	default:
+		f.Fresh = true
+	}
+	return f, nil
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// Ensure makes the named groups fresh on ds before a query reads them.
+// Groups without a provider are left alone (their values were set by
+// hand). With auto false, a stale group fails with ErrStale; with auto
+// true, its provider runs with the default options, reporting progress.
+func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, auto bool, progress func(Progress)) error {
+	for _, g := range groups {
+		if _, ok := r.Provider(g); !ok {
+			continue
+		}
+		f, err := r.Check(ctx, ds, g, Request{})
+		if err != nil {
+			return err
+		}
+		if f.Fresh {
+			continue
+		}
+		// A stored run made with other options or another model is what
+		// the user asked for with COMPUTE ... WITH (...): it stays until
+		// the data changes.
+		if f.Run != nil && f.Run.Status == db.RunComplete && sameVersion(ds, f.Run) {
+			continue
+		}
+		if !auto {
+			return fmt.Errorf("insights.%s on %s: %w: %s; run COMPUTE %s ON %s, or turn auto-compute on (SET auto_compute = on)",
+				g, ds.Name(), ErrStale, f.Reason, strings.ToUpper(g), ds.Name())
+		}
+		if err := r.Run(ctx, ds, g, Request{}, progress); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameVersion(ds *db.Dataset, run *db.RunRecord) bool {
+	v, err := ds.Version()
+	return err == nil && v == run.DatasetVersion
+}
+
+// Run computes a group now, whatever its freshness. Runs of one group are
+// serialised.
+func (r *Registry) Run(ctx context.Context, ds *db.Dataset, group string, req Request, progress func(Progress)) error {
+	p, ok := r.Provider(group)
+	if !ok {
+		return fmt.Errorf("insights.%s: %w", group, ErrUnknownGroup)
+	}
+	r.mu.RLock()
+	m := r.running[group]
+	r.mu.RUnlock()
+	m.Lock()
+	defer m.Unlock()
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	return p.Run(ctx, ds, req, progress)
+}
+
+// NewRunRecord starts a run record for a provider: key, type, options,
+// model and the dataset version the run reads, started now.
+func NewRunRecord(group string, want Want, version uint64) db.RunRecord {
+	return db.RunRecord{
+		Key:            group,
+		Type:           group,
+		Options:        want.Options,
+		Model:          want.Model,
+		DatasetVersion: version,
+		Started:        time.Now().UTC(),
+		Status:         db.RunRunning,
+	}
+}
+
+// GroupsIn returns the insights groups that field paths name, sorted and
+// without repeats: "insights.uniqueness.scalar" names "uniqueness".
+func GroupsIn(paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		rest, ok := strings.CutPrefix(p, db.FieldInsights+".")
+		if !ok {
+			continue
+		}
+		g, _, _ := strings.Cut(rest, ".")
+		if g != "" && !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
