@@ -258,6 +258,11 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 		if err := txn.Delete(sampleKey(ds.id, id)); err != nil {
 			return err
 		}
+		for _, sp := range m.Spaces {
+			if err := txn.Delete(embedKey(ds.id, sp, id)); err != nil {
+				return err
+			}
+		}
 	} else {
 		if err := txn.Set(sampleKey(ds.id, id), rec); err != nil {
 			return err

@@ -277,6 +277,7 @@ type datasetMeta struct {
 	Runs        map[string]RunRecord     `json:"runs"`
 	InputFields map[string]bool          `json:"input_fields"`
 	Staged      map[uint64]stagedGen     `json:"staged,omitempty"`
+	Spaces      map[string]uint64        `json:"spaces,omitempty"` // embedding spaces
 	NextIndex   uint32                   `json:"next_index"`
 }
 
@@ -293,6 +294,7 @@ func (m *datasetMeta) clone() *datasetMeta {
 	c.Runs = cloneMap(m.Runs)
 	c.InputFields = cloneMap(m.InputFields)
 	c.Staged = cloneMap(m.Staged)
+	c.Spaces = cloneMap(m.Spaces)
 	c.Insights = make(map[string]*insightGroup, len(m.Insights))
 	for k, g := range m.Insights {
 		gc := *g

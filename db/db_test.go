@@ -572,3 +572,29 @@ func TestInMemory(t *testing.T) {
 		t.Fatal(d.Path())
 	}
 }
+
+func TestEmbeddingsStoredPerSpace(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "e")
+	ids := addN(t, ds, 3, nil)
+	if err := ds.PutEmbeddings(ctx, "model-a", ids[:2], []float32{1, 2, 3, 4}, 2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ds.Embeddings(ctx, "model-a", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got[1], []float32{3, 4}) || got[2] != nil {
+		t.Fatalf("embeddings = %v", got)
+	}
+	if other, _ := ds.Embeddings(ctx, "model-b", ids); other[0] != nil {
+		t.Fatal("another space sees model-a's vectors")
+	}
+	ds.Delete(ctx, ids[:1])
+	if got, _ := ds.Embeddings(ctx, "model-a", ids[:1]); got[0] != nil {
+		t.Fatal("a deleted sample kept its embedding")
+	}
+	if err := ds.PutEmbeddings(ctx, "model-a", ids[:1], []float32{1}, 2); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad shape: %v", err)
+	}
+}

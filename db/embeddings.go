@@ -1,0 +1,115 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Embeddings are stored per (sample, space), where a space names the model
+// that made them (its identity). A later run with the same model reads
+// them back and embeds only the samples that have none, so adding 100
+// samples to a large dataset embeds 100 images. Deleting a sample deletes
+// its embeddings.
+
+func spaceID(space string) uint64 {
+	h := sha256.Sum256([]byte(space))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+func embedKey(ds, space uint64, id ID) []byte {
+	return append(binary.BigEndian.AppendUint64(dsPrefix(tagEmbed, ds), space), id[:]...)
+}
+
+// PutEmbeddings stores one vector per id (vectors holds len(ids) rows of
+// dim values), in batched transactions.
+func (ds *Dataset) PutEmbeddings(ctx context.Context, space string, ids []ID, vectors []float32, dim int) error {
+	if space == "" || dim <= 0 || len(vectors) != len(ids)*dim {
+		return fmt.Errorf("db: PutEmbeddings: %d ids, %d values, dim %d: %w", len(ids), len(vectors), dim, ErrInvalid)
+	}
+	sp := spaceID(space)
+	for start := 0; start < len(ids); start += writeBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(start+writeBatch, len(ids))
+		err := ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
+			m, err := ds.db.loadMeta(txn, ds.id)
+			if err != nil {
+				return nil, err
+			}
+			var m2 *datasetMeta
+			if _, ok := m.Spaces[space]; !ok {
+				m2 = m.clone()
+				if m2.Spaces == nil {
+					m2.Spaces = map[string]uint64{}
+				}
+				m2.Spaces[space] = sp
+			}
+			buf := make([]byte, 0, dim*4)
+			for i := start; i < end; i++ {
+				if _, err := txn.Get(sampleKey(ds.id, ids[i])); errors.Is(err, badger.ErrKeyNotFound) {
+					continue // deleted meanwhile
+				} else if err != nil {
+					return nil, err
+				}
+				buf = buf[:0]
+				for _, f := range vectors[i*dim : (i+1)*dim] {
+					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(f))
+				}
+				if err := txn.Set(embedKey(ds.id, sp, ids[i]), append([]byte(nil), buf...)); err != nil {
+					return nil, err
+				}
+			}
+			return m2, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Embeddings reads the stored vectors of ids in a space; an id without one
+// gets nil.
+func (ds *Dataset) Embeddings(ctx context.Context, space string, ids []ID) ([][]float32, error) {
+	sp := spaceID(space)
+	out := make([][]float32, len(ids))
+	err := ds.db.view(func(txn *badger.Txn) error {
+		for i, id := range ids {
+			if i&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			item, err := txn.Get(embedKey(ds.id, sp, id))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			err = item.Value(func(b []byte) error {
+				if len(b)%4 != 0 {
+					return ErrCorrupt
+				}
+				v := make([]float32, len(b)/4)
+				for j := range v {
+					v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+				}
+				out[i] = v
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
