@@ -190,7 +190,8 @@ var imgHashPool = sync.Pool{New: func() any { return sha256.New() }}
 // Bytes after a complete image (trailing padding, appended data) are
 // accepted and hashed. The file is read once, front to back, through a
 // bounded buffer, so large files are never held in memory; only for TIFF is
-// the directory read in place as well.
+// the directory read in place as well. The file is read up to the size it
+// had when opened: bytes appended during the read are not seen.
 //
 // Declared width*height above maxPixels is refused with ErrImageTooLarge
 // before the rest of the file is read; maxPixels <= 0 means DefaultMaxPixels.
@@ -240,7 +241,7 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	}
 
 	br := imgReaderPool.Get().(*bufio.Reader)
-	br.Reset(&imgCtxReader{ctx: ctx, r: f})
+	br.Reset(&imgCtxReader{ctx: ctx, r: f, remain: st.Size()})
 	defer func() {
 		br.Reset(nil)
 		imgReaderPool.Put(br)
@@ -261,7 +262,7 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	format := imgSniff(head)
 	if format == nil {
 		n := min(len(head), 8)
-		return ImageMetadata{}, imgErr(path, ErrNotImage, "unrecognised content (starts with %q)", head[:n])
+		return ImageMetadata{}, imgErr(path, ErrNotImage, "content is not JPEG, PNG, GIF, BMP, WebP or TIFF (starts with %q)", head[:n])
 	}
 
 	h := imgHashPool.Get().(hash.Hash)
@@ -272,25 +273,7 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	// The decoder reads through a tee, so every byte it consumes is hashed
 	// (and seen by the end check) exactly once and in order; the rest of the
 	// file follows through the same sink below.
-	var cfg image.Config
-	var decErr error
-	tee := io.TeeReader(br, sink)
-	switch format {
-	case imgFmtJPEG:
-		cfg, decErr = jpeg.DecodeConfig(tee)
-	case imgFmtPNG:
-		cfg, decErr = png.DecodeConfig(tee)
-	case imgFmtGIF:
-		cfg, decErr = gif.DecodeConfig(tee)
-	case imgFmtBMP:
-		cfg, decErr = bmp.DecodeConfig(tee)
-	case imgFmtWebP:
-		cfg, decErr = webp.DecodeConfig(tee)
-	case imgFmtTIFF:
-		// A TIFF directory may sit anywhere, often after the pixel data; read
-		// it in place rather than buffering the stream up to it.
-		cfg, decErr = tiff.DecodeConfig(io.NewSectionReader(f, 0, st.Size()))
-	}
+	cfg, decErr := imgDecodeConfig(format, io.TeeReader(br, sink), f, st.Size())
 	if decErr == nil {
 		if cfg.Width <= 0 || cfg.Height <= 0 {
 			return ImageMetadata{}, imgErr(path, ErrNotImage, "%s: zero-size image (%dx%d)", format.name, cfg.Width, cfg.Height)
@@ -361,6 +344,34 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	}, nil
 }
 
+// imgDecodeConfig runs the format's DecodeConfig on r, or for TIFF on the
+// file itself: a TIFF directory may sit anywhere, often after the pixel
+// data, and is read in place rather than by buffering the stream up to it.
+// A panic in a decoder is returned as an error, so that one hostile file
+// cannot stop an ingest.
+func imgDecodeConfig(format *imgFormat, r io.Reader, f io.ReaderAt, size int64) (cfg image.Config, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cfg, err = image.Config{}, fmt.Errorf("%s: decoder failed: %v", format.name, p)
+		}
+	}()
+	switch format {
+	case imgFmtJPEG:
+		return jpeg.DecodeConfig(r)
+	case imgFmtPNG:
+		return png.DecodeConfig(r)
+	case imgFmtGIF:
+		return gif.DecodeConfig(r)
+	case imgFmtBMP:
+		return bmp.DecodeConfig(r)
+	case imgFmtWebP:
+		return webp.DecodeConfig(r)
+	case imgFmtTIFF:
+		return tiff.DecodeConfig(io.NewSectionReader(f, 0, size))
+	}
+	return image.Config{}, fmt.Errorf("%s: no decoder", format.name)
+}
+
 // imgModeName names a non-regular file type for error messages.
 func imgModeName(m fs.FileMode) string {
 	switch {
@@ -376,17 +387,28 @@ func imgModeName(m fs.FileMode) string {
 	return m.Type().String()
 }
 
-// imgCtxReader stops a read when its context is done.
+// imgCtxReader reads a file up to the size it had when opened (so that the
+// end is known without one more read call) and stops when its context is
+// done.
 type imgCtxReader struct {
-	ctx context.Context
-	r   io.Reader
+	ctx    context.Context
+	r      io.Reader
+	remain int64
 }
 
 func (c *imgCtxReader) Read(p []byte) (int, error) {
+	if c.remain <= 0 {
+		return 0, io.EOF
+	}
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	if int64(len(p)) > c.remain {
+		p = p[:c.remain]
+	}
+	n, err := c.r.Read(p)
+	c.remain -= int64(n)
+	return n, err
 }
 
 // imgSink receives every byte of the file once, in order: it hashes them,
@@ -879,7 +901,7 @@ func imgTIFFEntryFits(bo binary.ByteOrder, e []byte, size int64) string {
 }
 
 // imgTIFFMaxValues bounds the strip or tile table read from one IFD entry.
-const imgTIFFMaxValues = 1 << 22
+const imgTIFFMaxValues = 1 << 20
 
 // imgTIFFValues returns the unsigned values of a SHORT or LONG IFD entry,
 // reading them from their offset when they do not fit inline. A non-empty

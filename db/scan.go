@@ -133,7 +133,7 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		return fmt.Errorf("scan images: %w", err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("scan images: %w", &fs.PathError{Op: "scan", Path: abs, Err: syscall.ENOTDIR})
+		return &fs.PathError{Op: "scan images", Path: abs, Err: syscall.ENOTDIR}
 	}
 	realRoot, err := filepath.EvalSymlinks(abs)
 	if err != nil {
@@ -147,8 +147,9 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// order carries every task in walk order; its capacity bounds how far
-	// the workers may run ahead of delivery.
-	order := make(chan *scanTask, max(64, 4*opts.Workers))
+	// the workers may run ahead of delivery (in tasks of up to scanTaskMax
+	// files).
+	order := make(chan *scanTask, max(16, 4*opts.Workers))
 	jobs := make(chan *scanTask, opts.Workers)
 	var wg sync.WaitGroup
 
@@ -169,7 +170,9 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		defer close(order)
 		id := scanIDOf(abs, st)
 		w.visited[id] = abs
-		w.walkDir(abs, id, entries)
+		if w.walkDir(abs, id, entries) {
+			w.flush()
+		}
 	}()
 	for range opts.Workers {
 		wg.Add(1)
@@ -183,7 +186,12 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 					if !ok {
 						return
 					}
-					t.md, t.err = inspectImage(ctx, t.path, opts.MaxPixels)
+					for i := range t.entries {
+						e := &t.entries[i]
+						if e.inspect && ctx.Err() == nil {
+							e.md, e.err = inspectImage(ctx, e.path, opts.MaxPixels)
+						}
+					}
 					close(t.done)
 				}
 			}
@@ -202,6 +210,11 @@ func scanDeliver(ctx context.Context, order <-chan *scanTask, batchSize int, fou
 	batch := make([]FoundImage, 0, batchSize)
 	stopped := func() error { return fmt.Errorf("scan images: %w", ctx.Err()) }
 	for {
+		// Checked first on every turn: once the context is done, no
+		// callback runs again, even when results are ready.
+		if ctx.Err() != nil {
+			return stopped()
+		}
 		var t *scanTask
 		select {
 		case <-ctx.Done():
@@ -223,31 +236,49 @@ func scanDeliver(ctx context.Context, order <-chan *scanTask, batchSize int, fou
 			return stopped()
 		case <-t.done:
 		}
-		if t.err != nil {
-			if ctx.Err() != nil {
-				return stopped()
+		for _, e := range t.entries {
+			if e.err != nil {
+				if ctx.Err() != nil {
+					return stopped()
+				}
+				skipped(SkippedFile{Path: e.path, Reason: SkipReason(e.err), Err: e.err})
+				continue
 			}
-			skipped(SkippedFile{Path: t.path, Reason: SkipReason(t.err), Err: t.err})
-			continue
-		}
-		batch = append(batch, FoundImage{Path: t.path, Metadata: t.md})
-		if len(batch) == batchSize {
-			if err := found(batch); err != nil {
-				return err
+			batch = append(batch, FoundImage{Path: e.path, Metadata: e.md})
+			if len(batch) == batchSize {
+				if err := found(batch); err != nil {
+					return err
+				}
+				if ctx.Err() != nil {
+					return stopped()
+				}
+				batch = make([]FoundImage, 0, batchSize)
 			}
-			batch = make([]FoundImage, 0, batchSize)
 		}
 	}
 }
 
-// scanTask is one path in walk order. Its result is written once, before
+// scanTask is a run of consecutive paths in walk order, handed to one
+// worker: handing files over one by one would cost more in goroutine
+// wake-ups than inspecting a small file does. Results are written before
 // done is closed.
 type scanTask struct {
-	path string
-	md   ImageMetadata
-	err  error
-	done chan struct{}
+	entries []scanEntry
+	done    chan struct{}
 }
+
+// scanEntry is one path of a task and its result.
+type scanEntry struct {
+	path    string
+	inspect bool // to be inspected; otherwise err is already set
+	md      ImageMetadata
+	err     error
+}
+
+// scanTaskMax is the largest number of files in one task. Tasks start at
+// one file and double up to this size, so a folder of a few large files is
+// still spread over the workers.
+const scanTaskMax = 16
 
 // scanDirID identifies a directory: device and inode where the platform
 // has them, else its resolved path.
@@ -268,8 +299,9 @@ func scanIDOf(path string, fi fs.FileInfo) scanDirID {
 	return scanDirID{path: path}
 }
 
-// scanWalker lists directories depth first in path order and emits a task
-// per candidate file, or a finished task for a path it skips itself.
+// scanWalker lists directories depth first in path order and queues an
+// entry per candidate file, or a finished entry for a path it skips itself;
+// entries are handed out in tasks of consecutive entries.
 type scanWalker struct {
 	ctx       context.Context
 	recursive bool
@@ -279,11 +311,13 @@ type scanWalker struct {
 	ancestors map[scanDirID]string // the directories on the current path
 	order     chan<- *scanTask
 	jobs      chan<- *scanTask
+	pending   []scanEntry // entries not yet handed out
+	inspect   bool        // pending has an entry to inspect
+	taskSize  int         // size at which pending is handed out
 }
 
 // scanItem is one directory entry the walker acts on.
 type scanItem struct {
-	name string
 	key  string // name, plus "/" for directories, so entries sort in full-path order
 	path string
 	dir  fs.FileInfo // os.Stat of a directory to enter (nil for files)
@@ -294,6 +328,9 @@ type scanItem struct {
 // walkDir emits the contents of dir; it returns false when the scan is
 // cancelled.
 func (w *scanWalker) walkDir(dir string, id scanDirID, entries []os.DirEntry) bool {
+	if w.ctx.Err() != nil {
+		return false
+	}
 	w.ancestors[id] = dir
 	defer delete(w.ancestors, id)
 
@@ -331,7 +368,7 @@ func (w *scanWalker) classify(dir string, e os.DirEntry) (it scanItem, ok bool) 
 	if strings.HasPrefix(name, ".") {
 		return it, false
 	}
-	it = scanItem{name: name, key: name, path: filepath.Join(dir, name)}
+	it = scanItem{key: name, path: filepath.Join(dir, name)}
 	mode := e.Type()
 	switch {
 	case mode.IsDir():
@@ -428,24 +465,42 @@ func scanWithin(realRoot, real string) (string, bool) {
 
 // emitJob queues a file for inspection and for delivery in order.
 func (w *scanWalker) emitJob(path string) bool {
-	t := &scanTask{path: path, done: make(chan struct{})}
-	select {
-	case w.jobs <- t:
-	case <-w.ctx.Done():
-		return false
+	w.pending = append(w.pending, scanEntry{path: path, inspect: true})
+	w.inspect = true
+	if len(w.pending) >= max(w.taskSize, 1) {
+		w.taskSize = min(2*max(w.taskSize, 1), scanTaskMax)
+		return w.flush()
 	}
-	select {
-	case w.order <- t:
-		return true
-	case <-w.ctx.Done():
-		return false
-	}
+	return true
 }
 
 // emitDone queues a path that the walker itself reports as skipped.
 func (w *scanWalker) emitDone(path string, err error) bool {
-	t := &scanTask{path: path, err: err, done: make(chan struct{})}
-	close(t.done)
+	w.pending = append(w.pending, scanEntry{path: path, err: err})
+	if len(w.pending) >= scanTaskMax {
+		return w.flush()
+	}
+	return true
+}
+
+// flush hands the pending entries to a worker (when any needs inspecting)
+// and to delivery; it returns false when the scan is cancelled.
+func (w *scanWalker) flush() bool {
+	if len(w.pending) == 0 {
+		return true
+	}
+	t := &scanTask{entries: w.pending, done: make(chan struct{})}
+	w.pending = make([]scanEntry, 0, scanTaskMax)
+	if w.inspect {
+		w.inspect = false
+		select {
+		case w.jobs <- t:
+		case <-w.ctx.Done():
+			return false
+		}
+	} else {
+		close(t.done)
+	}
 	select {
 	case w.order <- t:
 		return true
