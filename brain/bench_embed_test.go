@@ -1,0 +1,236 @@
+package brain
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/image/draw"
+)
+
+// benchPicture draws a w x h picture: colour blobs over a gradient with
+// pixel noise, so encoders and decoders do realistic work.
+func benchPicture(seed uint64, w, h int) *image.RGBA {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	type blob struct {
+		x, y, r float64
+		c       [3]float64
+	}
+	blobs := make([]blob, 8)
+	for i := range blobs {
+		blobs[i] = blob{rng.Float64() * float64(w), rng.Float64() * float64(h), (0.05 + 0.25*rng.Float64()) * float64(w),
+			[3]float64{rng.Float64() * 255, rng.Float64() * 255, rng.Float64() * 255}}
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := [3]float64{float64(x) / float64(w) * 200, float64(y) / float64(h) * 200, 90}
+			for _, b := range blobs {
+				if math.Hypot(float64(x)-b.x, float64(y)-b.y) < b.r {
+					c = b.c
+				}
+			}
+			n := rng.Float64()*24 - 12
+			img.Pix[img.PixOffset(x, y)+0] = uint8(min(255, max(0, c[0]+n)))
+			img.Pix[img.PixOffset(x, y)+1] = uint8(min(255, max(0, c[1]+n)))
+			img.Pix[img.PixOffset(x, y)+2] = uint8(min(255, max(0, c[2]+n)))
+			img.Pix[img.PixOffset(x, y)+3] = 255
+		}
+	}
+	return img
+}
+
+var benchSets struct {
+	sync.Mutex
+	m map[string][][]byte
+}
+
+// benchImages returns n encoded pictures ("png" 32x32 or "jpeg" 1024x768),
+// made once per process.
+func benchImages(kind string, n int) [][]byte {
+	benchSets.Lock()
+	defer benchSets.Unlock()
+	key := fmt.Sprint(kind, n)
+	if v, ok := benchSets.m[key]; ok {
+		return v
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		var b bytes.Buffer
+		if kind == "png" {
+			png.Encode(&b, benchPicture(uint64(i), 32, 32))
+		} else {
+			jpeg.Encode(&b, benchPicture(uint64(i), 1024, 768), &jpeg.Options{Quality: 85})
+		}
+		out[i] = b.Bytes()
+	}
+	if benchSets.m == nil {
+		benchSets.m = map[string][][]byte{}
+	}
+	benchSets.m[key] = out
+	return out
+}
+
+var benchCases = []struct {
+	name, kind string
+	n          int
+}{
+	{"png32x32", "png", 2048},
+	{"jpeg1024x768", "jpeg", 96},
+}
+
+// decodeAll preprocesses every image on GOMAXPROCS goroutines.
+func decodeAll(b *testing.B, pre *preprocessor, imgs [][]byte) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sc scratch
+			dst := make([]float32, pre.size())
+			for i := range next {
+				if err := pre.loadTensor(bytes.NewReader(imgs[i]), limits{}.orDefault(), dst, &sc); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range imgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// BenchmarkEmbed reports images/s for decode + preprocessing alone,
+// inference alone (pre-made tensors) and the whole Embed pipeline, with the
+// built-in model.
+func BenchmarkEmbed(b *testing.B) {
+	needRuntime(b)
+	m, err := DefaultModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	for _, bc := range benchCases {
+		imgs := benchImages(bc.kind, bc.n)
+		b.Run(bc.name+"/decode", func(b *testing.B) {
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				decodeAll(b, m.pre, imgs)
+			}
+			b.ReportMetric(float64(b.N*len(imgs))/time.Since(start).Seconds(), "images/s")
+		})
+		b.Run(bc.name+"/infer", func(b *testing.B) {
+			size := m.pre.size()
+			batch := make([]float32, descriptorBatch*size)
+			var sc scratch
+			for j := 0; j < descriptorBatch; j++ {
+				img, o, err := decodeImage(imgs[j%len(imgs)], DefaultMaxPixels)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.pre.fill(batch[j*size:(j+1)*size], img, o, &sc)
+			}
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				for done := 0; done < len(imgs); done += descriptorBatch {
+					if _, _, err := m.run(batch, descriptorBatch); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			batches := (len(imgs) + descriptorBatch - 1) / descriptorBatch
+			b.ReportMetric(float64(b.N*batches*descriptorBatch)/time.Since(start).Seconds(), "images/s")
+		})
+		b.Run(bc.name+"/end-to-end", func(b *testing.B) {
+			items := make([]Item, len(imgs))
+			for i := range imgs {
+				items[i] = Item{ID: fmt.Sprint(i), Media: bytesMedia(imgs[i])}
+			}
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				emb, err := Embed(context.Background(), m, items, EmbedOptions{})
+				if err != nil || len(emb.Skipped) > 0 {
+					b.Fatal(err, emb.Skipped)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(imgs))/time.Since(start).Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkInferBatch compares inference batch sizes for the built-in model.
+func BenchmarkInferBatch(b *testing.B) {
+	needRuntime(b)
+	m, err := DefaultModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	const images = 1024
+	for _, bs := range []int{8, 16, 32, 64, 128, 256} {
+		b.Run(fmt.Sprint(bs), func(b *testing.B) {
+			batch := make([]float32, bs*m.pre.size())
+			for i := range batch {
+				batch[i] = float32(i%251) / 251
+			}
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				for done := 0; done < images; done += bs {
+					if _, _, err := m.run(batch, bs); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*images)/time.Since(start).Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkResizeKernel compares interpolators for bringing a 1024x768 JPEG
+// (decoded) and a 32x32 PNG to the 64x64 input.
+func BenchmarkResizeKernel(b *testing.B) {
+	spec := DefaultModelSpec()
+	pre := newPreprocessor(&spec)
+	big, _, err := decodeImage(benchImages("jpeg", 96)[0], DefaultMaxPixels)
+	if err != nil {
+		b.Fatal(err)
+	}
+	small, _, err := decodeImage(benchImages("png", 2048)[0], DefaultMaxPixels)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func(k draw.Interpolator) { resizeKernel = k }(resizeKernel)
+	for _, k := range []struct {
+		name string
+		k    draw.Interpolator
+	}{{"NearestNeighbor", draw.NearestNeighbor}, {"ApproxBiLinear", draw.ApproxBiLinear}, {"BiLinear", draw.BiLinear}, {"CatmullRom", draw.CatmullRom}} {
+		for _, src := range []struct {
+			name string
+			img  image.Image
+		}{{"jpeg1024x768", big}, {"png32x32", small}} {
+			b.Run(k.name+"/"+src.name, func(b *testing.B) {
+				resizeKernel = k.k
+				dst := make([]float32, pre.size())
+				var sc scratch
+				for i := 0; i < b.N; i++ {
+					pre.fill(dst, src.img, 1, &sc)
+				}
+			})
+		}
+	}
+	_ = color.White
+}

@@ -1,0 +1,552 @@
+package brain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fosql/fosql/db"
+	"github.com/fosql/fosql/insights"
+)
+
+// UniquenessGroup is the insights group that uniqueness runs write:
+// insights.uniqueness.scalar, .nearest_id and .nearest_dist.
+const UniquenessGroup = "uniqueness"
+
+// ErrOption reports a bad uniqueness option.
+var ErrOption = errors.New("bad option")
+
+// ComputeOptions configure ComputeUniqueness. The zero value computes
+// FiftyOne Brain's default: the built-in model, cosine distance on
+// mean-centred embeddings, K = 3 with weights 0.6, 0.3, 0.1.
+type ComputeOptions struct {
+	// Model is the model to embed with; nil means the built-in model.
+	Model *ModelSpec
+	// EmbeddingsField names a list-of-floats field holding vectors made
+	// elsewhere (FiftyOne's embeddings= argument); no model runs then.
+	EmbeddingsField string
+	// Metric is the k-NN distance (default Cosine).
+	Metric Metric
+	// Weights of the nearest neighbours, nearest first; their count is K.
+	// Nil means 0.6, 0.3, 0.1.
+	Weights []float64
+	// BatchSize and Workers tune embedding (0: measured defaults).
+	BatchSize, Workers int
+	// Progress, when set, receives the phases embed, knn and store.
+	Progress func(insights.Progress)
+	// OnSkip, when set, is called for each sample whose image could not be
+	// embedded; such a sample gets no score and the run goes on.
+	OnSkip func(id db.ID, filepath string, err error)
+}
+
+// ComputeResult summarises a finished uniqueness run.
+type ComputeResult struct {
+	Run      db.RunRecord
+	Scored   int // samples with a score
+	Embedded int // images embedded by this run (the rest were stored)
+	Skipped  int // images that could not be embedded
+}
+
+// embedChunk is how many images are embedded and stored at a time, so an
+// interrupted run keeps the embeddings it made.
+const embedChunk = 2048
+
+// want resolves options into the identity of the run they ask for. It
+// reads the model file (or builds the built-in graph) but starts no
+// ONNX Runtime session.
+func (o ComputeOptions) want() (insights.Want, ModelSpec, []byte, error) {
+	w := o.Weights
+	if w == nil {
+		w = DefaultWeights()
+	}
+	opts := map[string]any{"metric": o.Metric.String(), "k": len(w), "weights": w}
+	if o.EmbeddingsField != "" {
+		opts["embeddings"] = o.EmbeddingsField
+		js, _ := json.Marshal(opts)
+		return insights.Want{Model: "field:" + o.EmbeddingsField, Options: js}, ModelSpec{}, nil, nil
+	}
+	var spec ModelSpec
+	var data []byte
+	var err error
+	if o.Model == nil {
+		spec = DefaultModelSpec()
+		data, err = descriptorGraph()
+	} else {
+		spec = *o.Model
+		if spec.Path == "" {
+			return insights.Want{}, spec, nil, fmt.Errorf("%w: no model path", ErrBadSpec)
+		}
+		data, err = os.ReadFile(spec.Path)
+	}
+	if err != nil {
+		return insights.Want{}, spec, nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+	}
+	id, err := specIdentity(spec, data)
+	if err != nil {
+		return insights.Want{}, spec, nil, err
+	}
+	opts["model"] = spec.Name
+	js, _ := json.Marshal(opts)
+	return insights.Want{Model: id, Options: js}, spec, data, nil
+}
+
+// specIdentity is the identity LoadModel would give, computed without
+// ONNX Runtime.
+func specIdentity(spec ModelSpec, data []byte) (string, error) {
+	spec, err := spec.normalise()
+	if err != nil {
+		return "", err
+	}
+	var mp onnx.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return "", fmt.Errorf("brain: model %q is not an ONNX model: %w", spec.Name, err)
+	}
+	g := mp.GetGraph()
+	if g == nil {
+		return "", fmt.Errorf("brain: model %q has no graph", spec.Name)
+	}
+	in, err := findInput(g, &spec)
+	if err != nil {
+		return "", err
+	}
+	if err := checkInputShape(in, &spec); err != nil {
+		return "", err
+	}
+	if _, err := exposeOutput(g, &spec); err != nil {
+		return "", err
+	}
+	return modelIdentity(data, spec), nil
+}
+
+// ComputeUniqueness embeds every sample of ds (reusing embeddings stored
+// for the same model), runs k-NN, and stores insights.uniqueness.scalar,
+// nearest_id and nearest_dist with a run record. The new scores become
+// visible together when the run completes; cancelling ctx or an error
+// leaves the previous scores and run record exactly as they were.
+func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*ComputeResult, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(insights.Progress) {}
+	}
+	want, spec, data, err := o.want()
+	if err != nil {
+		return nil, err
+	}
+	version, err := ds.Version()
+	if err != nil {
+		return nil, err
+	}
+	run := insights.NewRunRecord(UniquenessGroup, want, version)
+
+	// The samples, in id order.
+	var ids []db.ID
+	var paths []string
+	var fieldVecs [][]float64
+	for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, s.ID)
+		paths = append(paths, s.Filepath())
+		if o.EmbeddingsField != "" {
+			v := s.Get(o.EmbeddingsField)
+			var vec []float64
+			for _, x := range v.Items() {
+				if x.IsNumber() {
+					vec = append(vec, x.AsFloat())
+				}
+			}
+			if v.Kind() != db.KindList || len(vec) != len(v.Items()) {
+				vec = nil
+			}
+			fieldVecs = append(fieldVecs, vec)
+		}
+	}
+	res := &ComputeResult{}
+	var keep []int // rows of ids that have a vector
+	var vectors []float32
+	dim := 0
+	if o.EmbeddingsField != "" {
+		if err := ds.MarkInputField(o.EmbeddingsField); err != nil {
+			return nil, err
+		}
+		for i, v := range fieldVecs {
+			if v == nil {
+				res.Skipped++
+				if o.OnSkip != nil {
+					o.OnSkip(ids[i], paths[i], fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
+				}
+				continue
+			}
+			if dim == 0 {
+				dim = len(v)
+			}
+			if len(v) != dim {
+				return nil, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", o.EmbeddingsField, ids[i], len(v), dim)
+			}
+			keep = append(keep, i)
+			for _, x := range v {
+				vectors = append(vectors, float32(x))
+			}
+		}
+	} else {
+		keep, vectors, dim, err = embedMissing(ctx, ds, ids, paths, spec, data, want.Model, o, res, progress)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: 0, Total: len(keep)})
+	var ur *UniquenessResult
+	if len(keep) > 0 {
+		ur, err = Uniqueness(ctx, vectors, len(keep), dim, UniquenessOptions{Metric: o.Metric, Weights: o.Weights})
+		if err != nil {
+			return nil, err
+		}
+	}
+	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: len(keep), Total: len(keep)})
+
+	rows := make([]db.InsightRow, len(keep))
+	for r, i := range keep {
+		fields := []db.Field{{Name: "scalar", Value: db.Float(ur.Scores[r])}}
+		if j := ur.Nearest[r]; j >= 0 {
+			fields = append(fields,
+				db.Field{Name: "nearest_id", Value: db.String(ids[keep[j]].String())},
+				db.Field{Name: "nearest_dist", Value: db.Float(ur.NearestDist[r])})
+		}
+		rows[r] = db.InsightRow{ID: ids[i], Values: db.Doc(fields...)}
+	}
+	st, err := ds.StageInsights(UniquenessGroup)
+	if err != nil {
+		return nil, err
+	}
+	for startRow := 0; startRow < len(rows); startRow += 10000 {
+		end := min(startRow+10000, len(rows))
+		if err := st.Put(ctx, rows[startRow:end]); err != nil {
+			st.Abort()
+			return nil, err
+		}
+		progress(insights.Progress{Group: UniquenessGroup, Phase: "store", Done: end, Total: len(rows)})
+	}
+	run.Status = db.RunComplete
+	run.Ended = time.Now().UTC()
+	run.SampleCount = int64(len(rows))
+	if err := st.Commit(ctx, &run); err != nil {
+		st.Abort()
+		return nil, err
+	}
+	res.Run = run
+	res.Scored = len(rows)
+	return res, nil
+}
+
+// embedMissing returns the vectors of every sample it can, embedding (and
+// storing) only those without a stored embedding for this model.
+func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []string, spec ModelSpec, data []byte,
+	space string, o ComputeOptions, res *ComputeResult, progress func(insights.Progress)) ([]int, []float32, int, error) {
+	stored, err := ds.Embeddings(ctx, space, ids)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var todo []int
+	for i, v := range stored {
+		if v == nil {
+			todo = append(todo, i)
+		}
+	}
+	total := len(ids)
+	done := total - len(todo)
+	progress(insights.Progress{Group: UniquenessGroup, Phase: "embed", Done: done, Total: total})
+	if len(todo) > 0 {
+		var m *Model
+		if o.Model == nil {
+			m, err = DefaultModel()
+		} else {
+			m, err = loadModelBytes(spec, data)
+		}
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		defer m.Close()
+		byID := make(map[string]int, len(todo))
+		for c := 0; c < len(todo); c += embedChunk {
+			chunk := todo[c:min(c+embedChunk, len(todo))]
+			items := make([]Item, len(chunk))
+			for k, i := range chunk {
+				key := ids[i].String()
+				byID[key] = i
+				items[k] = Item{ID: key, Media: File(paths[i])}
+			}
+			base := done
+			emb, err := Embed(ctx, m, items, EmbedOptions{
+				BatchSize: o.BatchSize, Workers: o.Workers,
+				Progress: func(d, _ int) {
+					progress(insights.Progress{Group: UniquenessGroup, Phase: "embed", Done: base + d, Total: total})
+				},
+				OnSkip: func(s Skipped) {
+					res.Skipped++
+					if o.OnSkip != nil {
+						i := byID[s.ID]
+						o.OnSkip(ids[i], paths[i], s.Err)
+					}
+				},
+			})
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			got := make([]db.ID, len(emb.IDs))
+			for k, key := range emb.IDs {
+				i := byID[key]
+				got[k] = ids[i]
+				stored[i] = emb.Vector(k)
+			}
+			if len(got) > 0 {
+				if err := ds.PutEmbeddings(ctx, space, got, emb.Vectors, emb.Dim); err != nil {
+					return nil, nil, 0, err
+				}
+			}
+			res.Embedded += len(got)
+			done += len(chunk)
+		}
+	}
+	var keep []int
+	var vectors []float32
+	dim := 0
+	for i, v := range stored {
+		if v == nil {
+			continue
+		}
+		if dim == 0 {
+			dim = len(v)
+		}
+		if len(v) != dim {
+			return nil, nil, 0, fmt.Errorf("brain: stored embeddings of %s have mixed sizes", space)
+		}
+		keep = append(keep, i)
+		vectors = append(vectors, v...)
+	}
+	return keep, vectors, dim, nil
+}
+
+// ModelResolver turns the model named in an option into a spec: "" or
+// "builtin" for the built-in model is handled before it is called.
+type ModelResolver func(name string) (ModelSpec, error)
+
+// Provider computes the uniqueness group for the insights registry.
+type Provider struct {
+	// ResolveModel finds a model by name (for example through the model
+	// zoo); nil accepts only paths to .onnx files with a spec beside
+	// them (model.onnx.json or model.json).
+	ResolveModel ModelResolver
+	// OnSkip reports images that could not be embedded.
+	OnSkip func(id db.ID, filepath string, err error)
+}
+
+// Group implements insights.Provider.
+func (p *Provider) Group() string { return UniquenessGroup }
+
+// options turns a request's options into ComputeOptions.
+func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
+	var o ComputeOptions
+	keys := make([]string, 0, len(req.Options))
+	for k := range req.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := req.Options[k]
+		switch strings.ToLower(k) {
+		case "model":
+			name, ok := v.(string)
+			if !ok {
+				return o, fmt.Errorf("%w: model must be a string", ErrOption)
+			}
+			if name == "" || name == "builtin" || name == DescriptorName {
+				continue
+			}
+			spec, err := p.resolve(name)
+			if err != nil {
+				return o, err
+			}
+			o.Model = &spec
+		case "k":
+			n, ok := asInt(v)
+			if !ok || n < 1 || n > 100 {
+				return o, fmt.Errorf("%w: k must be an integer from 1 to 100", ErrOption)
+			}
+			if o.Weights == nil || len(o.Weights) != n {
+				o.Weights = defaultWeightsFor(n)
+			}
+		case "weights":
+			w, err := asFloats(v)
+			if err != nil {
+				return o, err
+			}
+			o.Weights = w
+		case "metric":
+			s, _ := v.(string)
+			m, err := ParseMetric(s)
+			if err != nil {
+				return o, fmt.Errorf("%w: %v", ErrOption, err)
+			}
+			o.Metric = m
+		case "embeddings":
+			s, ok := v.(string)
+			if !ok || s == "" {
+				return o, fmt.Errorf("%w: embeddings must name a field", ErrOption)
+			}
+			o.EmbeddingsField = s
+		case "batch_size":
+			n, ok := asInt(v)
+			if !ok || n < 1 {
+				return o, fmt.Errorf("%w: batch_size must be a positive integer", ErrOption)
+			}
+			o.BatchSize = n
+		default:
+			return o, fmt.Errorf("%w: unknown option %q (known: model, k, weights, metric, embeddings, batch_size)", ErrOption, k)
+		}
+	}
+	if n, ok := asInt(req.Options["k"]); ok && len(o.Weights) != n {
+		return o, fmt.Errorf("%w: k = %d but %d weights", ErrOption, n, len(o.Weights))
+	}
+	return o, nil
+}
+
+// defaultWeightsFor gives K weights: the default for K = 3, else equal.
+func defaultWeightsFor(k int) []float64 {
+	if k == DefaultK {
+		return DefaultWeights()
+	}
+	w := make([]float64, k)
+	for i := range w {
+		w[i] = 1 / float64(k)
+	}
+	return w
+}
+
+func asInt(v any) (int, bool) {
+	switch t := v.(type) {
+	case int:
+		return t, true
+	case int64:
+		return int(t), true
+	case float64:
+		if t == math.Trunc(t) {
+			return int(t), true
+		}
+	case string:
+		n, err := strconv.Atoi(t)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func asFloats(v any) ([]float64, error) {
+	var parts []any
+	switch t := v.(type) {
+	case []any:
+		parts = t
+	case []float64:
+		return t, nil
+	case string:
+		for _, s := range strings.Split(strings.Trim(t, "[]() "), ",") {
+			parts = append(parts, strings.TrimSpace(s))
+		}
+	default:
+		return nil, fmt.Errorf("%w: weights must be a list of numbers", ErrOption)
+	}
+	out := make([]float64, 0, len(parts))
+	for _, p := range parts {
+		var f float64
+		switch t := p.(type) {
+		case float64:
+			f = t
+		case int64:
+			f = float64(t)
+		case int:
+			f = float64(t)
+		case string:
+			x, err := strconv.ParseFloat(t, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: weight %q is not a number", ErrOption, t)
+			}
+			f = x
+		default:
+			return nil, fmt.Errorf("%w: weights must be numbers", ErrOption)
+		}
+		if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%w: weight %v must be a non-negative number", ErrOption, f)
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no weights", ErrOption)
+	}
+	return out, nil
+}
+
+func (p *Provider) resolve(name string) (ModelSpec, error) {
+	if p.ResolveModel != nil {
+		return p.ResolveModel(name)
+	}
+	return SpecBeside(name)
+}
+
+// SpecBeside reads the spec of an .onnx file from model.onnx.json or
+// model.json next to it.
+func SpecBeside(path string) (ModelSpec, error) {
+	if !strings.HasSuffix(path, ".onnx") {
+		return ModelSpec{}, fmt.Errorf("%w: model %q: give a path to an .onnx file", ErrOption, path)
+	}
+	for _, sp := range []string{path + ".json", strings.TrimSuffix(path, ".onnx") + ".json"} {
+		b, err := os.ReadFile(sp)
+		if err != nil {
+			continue
+		}
+		var spec ModelSpec
+		if err := json.Unmarshal(b, &spec); err != nil {
+			return ModelSpec{}, fmt.Errorf("%w: model spec %s: %v", ErrBadSpec, sp, err)
+		}
+		spec.Path = path
+		if spec.Name == "" {
+			spec.Name = path
+		}
+		return spec, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return ModelSpec{}, fmt.Errorf("brain: model %s: %w", path, err)
+	}
+	return ModelSpec{}, fmt.Errorf("%w: model %s has no spec: write %s.json with width, height, layout, channels, mean, std and output", ErrBadSpec, path, path)
+}
+
+// Want implements insights.Provider.
+func (p *Provider) Want(ctx context.Context, ds *db.Dataset, req insights.Request) (insights.Want, error) {
+	o, err := p.options(req)
+	if err != nil {
+		return insights.Want{}, err
+	}
+	w, _, _, err := o.want()
+	return w, err
+}
+
+// Run implements insights.Provider.
+func (p *Provider) Run(ctx context.Context, ds *db.Dataset, req insights.Request, progress func(insights.Progress)) error {
+	o, err := p.options(req)
+	if err != nil {
+		return err
+	}
+	o.Progress = progress
+	o.OnSkip = p.OnSkip
+	_, err = ComputeUniqueness(ctx, ds, o)
+	return err
+}

@@ -1,0 +1,329 @@
+package brain
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// Media gives access to one sample's encoded image. It is the only way the
+// brain reads media, so a sample may live in a file, in memory or in object
+// storage. Open is called once per Embed run; the caller closes the reader.
+type Media interface {
+	Open(ctx context.Context) (io.ReadCloser, error)
+}
+
+// File is Media for an image file on the local disk.
+type File string
+
+// Open opens the file.
+func (f File) Open(context.Context) (io.ReadCloser, error) { return os.Open(string(f)) }
+
+// MediaFunc adapts a function to Media.
+type MediaFunc func(ctx context.Context) (io.ReadCloser, error)
+
+// Open calls f.
+func (f MediaFunc) Open(ctx context.Context) (io.ReadCloser, error) { return f(ctx) }
+
+// Item is one image to embed: the caller's id (a sample id) and its media.
+type Item struct {
+	ID    string
+	Media Media
+}
+
+// Skipped reports an item that could not be embedded; the run goes on
+// without it.
+type Skipped struct {
+	ID string
+	// Err says why; it wraps ErrDecode or ErrImageTooLarge for bad images,
+	// or the error of Media.Open or of reading.
+	Err error
+}
+
+// EmbedOptions tune Embed. The zero value is ready to use.
+type EmbedOptions struct {
+	// BatchSize is the number of images per inference call; 0 uses the
+	// model's fixed batch, or 64 for the built-in model and 32 for others.
+	BatchSize int
+	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
+	Workers int
+	// MaxPixels refuses images declaring more pixels (0: DefaultMaxPixels).
+	MaxPixels int64
+	// MaxBytes refuses larger files (0: DefaultMaxBytes).
+	MaxBytes int64
+	// Progress, when set, is called with the number of items finished
+	// (embedded or skipped) and the total, in increasing order, never
+	// concurrently.
+	Progress func(done, total int)
+	// OnSkip, when set, is called for each skipped item as it happens, never
+	// concurrently.
+	OnSkip func(Skipped)
+}
+
+// Embeddings are Embed's results: one row per embedded item, in the order
+// of the input items, without the skipped ones.
+type Embeddings struct {
+	// Dim is the length of each vector.
+	Dim int
+	// IDs are the embedded items' ids.
+	IDs []string
+	// Vectors holds len(IDs) rows of Dim values, row-major: row i belongs to
+	// IDs[i]. This is the layout KNN takes.
+	Vectors []float32
+	// Skipped lists the items that could not be embedded, in input order.
+	Skipped []Skipped
+}
+
+// Vector returns row i of e.Vectors.
+func (e *Embeddings) Vector(i int) []float32 { return e.Vectors[i*e.Dim : (i+1)*e.Dim] }
+
+// decoded is one worker's result for item idx.
+type decoded struct {
+	idx    int
+	tensor []float32
+	err    error
+}
+
+// batch is a group of preprocessed images ready for inference.
+type batch struct {
+	data []float32 // rows of pre.size() values, capacity for the full batch
+	idx  []int     // item index of each filled row
+}
+
+// Embed computes the embedding of every item with m. Decoding runs on
+// Workers goroutines while ONNX Runtime runs batches on another, so decoding
+// and inference overlap. An item that cannot be opened or decoded is skipped
+// and reported, never the end of the run. Cancelling ctx stops the run
+// promptly and returns ctx.Err(); another error (the model failing) ends it
+// with that error.
+func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Embeddings, error) {
+	if m == nil {
+		return nil, errors.New("brain: Embed: nil model")
+	}
+	n := len(items)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	bs := opts.BatchSize
+	switch {
+	case m.spec.FixedBatch > 0:
+		bs = m.spec.FixedBatch
+	case bs <= 0 && m.spec.Name == DescriptorName:
+		bs = descriptorBatch
+	case bs <= 0:
+		bs = 32
+	}
+	lim := limits{maxPixels: opts.MaxPixels, maxBytes: opts.MaxBytes}.orDefault()
+	dim, size := m.dim, m.pre.size()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	out := make([]float32, n*dim)
+	ok := make([]bool, n)
+	var skipped []skipAt
+
+	var progMu sync.Mutex
+	done := 0
+	advance := func(k int, s *skipAt) {
+		progMu.Lock()
+		defer progMu.Unlock()
+		done += k
+		if s != nil {
+			skipped = append(skipped, *s)
+			if opts.OnSkip != nil {
+				opts.OnSkip(s.Skipped)
+			}
+		}
+		if opts.Progress != nil {
+			opts.Progress(done, n)
+		}
+	}
+
+	// Stage 1: item indices.
+	jobs := make(chan int)
+	go func() {
+		defer close(jobs)
+		for i := range items {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// Stage 2: decode workers. Tensors come from a free list so memory stays
+	// bounded by the number in flight.
+	tensors := sync.Pool{New: func() any { return make([]float32, size) }}
+	results := make(chan decoded, 2*workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sc scratch
+			for i := range jobs {
+				if ctx.Err() != nil {
+					return
+				}
+				t := tensors.Get().([]float32)
+				err := loadItem(ctx, items[i], m.pre, lim, t, &sc)
+				select {
+				case results <- decoded{idx: i, tensor: t, err: err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	// Stage 3: inference on its own goroutine, fed full batches.
+	batches := make(chan *batch, 1)
+	free := make(chan *batch, 3)
+	for i := 0; i < 3; i++ {
+		free <- &batch{data: make([]float32, bs*size), idx: make([]int, 0, bs)}
+	}
+	inferDone := make(chan struct{})
+	go func() {
+		defer close(inferDone)
+		for b := range batches {
+			if ctx.Err() != nil {
+				return
+			}
+			rows := len(b.idx)
+			runRows := rows
+			if m.spec.FixedBatch > 0 {
+				runRows = m.spec.FixedBatch
+				clear(b.data[rows*size:])
+			}
+			vecs, _, err := m.run(b.data[:runRows*size], runRows)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			for j, i := range b.idx {
+				copy(out[i*dim:(i+1)*dim], vecs[j*dim:(j+1)*dim])
+				ok[i] = true
+			}
+			advance(rows, nil)
+			b.idx = b.idx[:0]
+			free <- b
+		}
+	}()
+
+	// The batcher: this goroutine gathers decoded tensors into batches.
+	var cur *batch
+	send := func() bool {
+		select {
+		case batches <- cur:
+			cur = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	aborted := false
+gather:
+	for {
+		select {
+		case r, open := <-results:
+			if !open {
+				break gather
+			}
+			if r.err != nil {
+				tensors.Put(r.tensor)
+				if ctx.Err() != nil {
+					aborted = true
+					break gather
+				}
+				advance(1, &skipAt{Skipped{ID: items[r.idx].ID, Err: r.err}, r.idx})
+				continue
+			}
+			if cur == nil {
+				select {
+				case cur = <-free:
+				case <-ctx.Done():
+					aborted = true
+					break gather
+				}
+			}
+			j := len(cur.idx)
+			copy(cur.data[j*size:(j+1)*size], r.tensor)
+			cur.idx = append(cur.idx, r.idx)
+			tensors.Put(r.tensor)
+			if len(cur.idx) == bs && !send() {
+				aborted = true
+				break gather
+			}
+		case <-ctx.Done():
+			aborted = true
+			break gather
+		}
+	}
+	if !aborted && cur != nil && len(cur.idx) > 0 {
+		send()
+	}
+	close(batches)
+	<-inferDone
+	if aborted || ctx.Err() != nil {
+		// Drain so the workers can exit.
+		go func() {
+			for range results {
+			}
+		}()
+		if err := context.Cause(ctx); err != nil {
+			return nil, err
+		}
+		return nil, ctx.Err()
+	}
+
+	res := &Embeddings{Dim: dim}
+	slices.SortFunc(skipped, func(a, b skipAt) int { return cmp.Compare(a.idx, b.idx) })
+	for _, s := range skipped {
+		res.Skipped = append(res.Skipped, s.Skipped)
+	}
+	kept := 0
+	for i := range items {
+		if ok[i] {
+			kept++
+		}
+	}
+	res.IDs = make([]string, 0, kept)
+	res.Vectors = out[:0:len(out)]
+	for i := range items {
+		if ok[i] {
+			res.IDs = append(res.IDs, items[i].ID)
+			res.Vectors = append(res.Vectors, out[i*dim:(i+1)*dim]...)
+		}
+	}
+	res.Vectors = res.Vectors[: kept*dim : kept*dim]
+	return res, nil
+}
+
+// loadItem opens, reads and preprocesses one item.
+func loadItem(ctx context.Context, it Item, pre *preprocessor, lim limits, dst []float32, sc *scratch) error {
+	if it.Media == nil {
+		return errors.New("brain: item has no media")
+	}
+	rc, err := it.Media.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("brain: open media: %w", err)
+	}
+	defer rc.Close()
+	return pre.loadTensor(rc, lim, dst, sc)
+}
+
+// skipAt is a Skipped with the item's position, for ordering.
+type skipAt struct {
+	Skipped
+	idx int
+}

@@ -1,0 +1,445 @@
+package brain
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Metric is the distance KNN uses.
+type Metric int
+
+// Metrics.
+const (
+	// Cosine is 1 - cos(a, b) between mean-centred vectors (the mean of
+	// all rows is subtracted first), as FiftyOne Brain's default. A row equal
+	// to the mean has distance 1 to every other row.
+	Cosine Metric = iota
+	// Euclidean is the L2 distance between the raw vectors.
+	Euclidean
+)
+
+// String returns "cosine" or "euclidean".
+func (m Metric) String() string {
+	switch m {
+	case Cosine:
+		return "cosine"
+	case Euclidean:
+		return "euclidean"
+	}
+	return fmt.Sprintf("Metric(%d)", int(m))
+}
+
+// ErrUnknownMetric is returned by ParseMetric and KNN for a metric they do
+// not know.
+var ErrUnknownMetric = errors.New("brain: unknown metric")
+
+// ParseMetric parses "cosine" or "euclidean" (any case).
+func ParseMetric(s string) (Metric, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "cosine":
+		return Cosine, nil
+	case "euclidean", "l2":
+		return Euclidean, nil
+	}
+	return 0, fmt.Errorf("%w %q (want cosine or euclidean)", ErrUnknownMetric, s)
+}
+
+// Neighbors holds each row's nearest other rows, nearest first.
+type Neighbors struct {
+	// N is the number of rows; K the number of neighbours kept per row:
+	// the k asked for, or N-1 when there are not that many other rows.
+	N, K int
+	// Indices[i*K+j] is row i's j-th nearest other row.
+	Indices []int
+	// Distances[i*K+j] is its distance, computed exactly in float64.
+	Distances []float64
+}
+
+// Row returns row i's neighbour indices and distances.
+func (nb *Neighbors) Row(i int) ([]int, []float64) {
+	return nb.Indices[i*nb.K : (i+1)*nb.K], nb.Distances[i*nb.K : (i+1)*nb.K]
+}
+
+// Nearest returns row i's nearest other row and its distance; ok is false
+// when there is no other row.
+func (nb *Neighbors) Nearest(i int) (j int, dist float64, ok bool) {
+	if nb.K == 0 {
+		return -1, 0, false
+	}
+	return nb.Indices[i*nb.K], nb.Distances[i*nb.K], true
+}
+
+// knnExtra is how many candidates beyond k+1 the graph returns per row, so
+// that float32 ranking errors and self falling out among exact duplicates do
+// not lose a true neighbour after the exact re-ranking.
+const knnExtra = 4
+
+
+// initializer; larger databases are split into chunks whose candidates are
+// merged. It stays well under protobuf's 2 GiB message limit.
+const knnChunkBytes = 512 << 20
+
+// KNN finds, for each of the n rows of vectors (n x d float32, row-major),
+// its k nearest other rows under metric. A row is never its own neighbour,
+// but an identical row is, at distance 0. The candidates come from an ONNX
+// Runtime graph (Gemm then TopK over blocks of rows, the vectors held as an
+// initializer), so memory stays O(n*k) plus one block; their distances are
+// then recomputed exactly in float64 and re-sorted, so they match
+// scikit-learn's brute-force NearestNeighbors. With n <= k every row gets
+// all n-1 others. It starts ONNX Runtime if needed.
+func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*Neighbors, error) {
+	switch {
+	case n < 0 || d <= 0 || k <= 0:
+		return nil, fmt.Errorf("brain: KNN: bad sizes n=%d d=%d k=%d", n, d, k)
+	case len(vectors) != n*d:
+		return nil, fmt.Errorf("brain: KNN: %d values for %d x %d", len(vectors), n, d)
+	case metric != Cosine && metric != Euclidean:
+		return nil, fmt.Errorf("brain: KNN: %w %v", ErrUnknownMetric, metric)
+	}
+	kk := min(k, max(n-1, 0))
+	nb := &Neighbors{N: n, K: kk, Indices: make([]int, n*kk), Distances: make([]float64, n*kk)}
+	if kk == 0 {
+		return nb, ctx.Err()
+	}
+
+	// x is what the graph sees; exact distances use xe (float32 rows, centred
+	// for cosine) with norms in float64.
+	x := vectors
+	var norms []float64
+	if metric == Cosine {
+		x, norms = centreAndNormalise(vectors, n, d)
+	}
+	exact := exactDistance(vectors, x, norms, n, d, metric)
+
+	cand := min(n, kk+1+knnExtra)
+	candIdx, err := knnCandidates(ctx, x, n, d, cand)
+	if err != nil {
+		return nil, err
+	}
+	per := len(candIdx) / n
+
+	// Exact re-ranking, in parallel over rows.
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			type pair struct {
+				j int
+				d float64
+			}
+			buf := make([]pair, 0, per)
+			for i := w; i < n; i += workers {
+				if i%1024 == w && ctx.Err() != nil {
+					return
+				}
+				buf = buf[:0]
+				for _, j := range candIdx[i*per : (i+1)*per] {
+					if int(j) == i || j < 0 {
+						continue
+					}
+					buf = append(buf, pair{int(j), exact(i, int(j))})
+				}
+				slices.SortFunc(buf, func(a, b pair) int {
+					if c := cmp.Compare(a.d, b.d); c != 0 {
+						return c
+					}
+					return cmp.Compare(a.j, b.j)
+				})
+				buf = slices.CompactFunc(buf, func(a, b pair) bool { return a.j == b.j })
+				for t := 0; t < kk; t++ {
+					nb.Indices[i*kk+t] = buf[t].j
+					nb.Distances[i*kk+t] = buf[t].d
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nb, nil
+}
+
+// centreAndNormalise returns the rows minus their column mean, scaled to unit
+// length (zero rows stay zero), and the centred rows' float64 norms.
+func centreAndNormalise(v []float32, n, d int) ([]float32, []float64) {
+	mean := make([]float64, d)
+	for i := 0; i < n; i++ {
+		row := v[i*d : (i+1)*d]
+		for j, x := range row {
+			mean[j] += float64(x)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	out := make([]float32, n*d)
+	norms := make([]float64, n)
+	for i := 0; i < n; i++ {
+		row := v[i*d : (i+1)*d]
+		var s float64
+		for j, x := range row {
+			c := float64(x) - mean[j]
+			s += c * c
+		}
+		norm := math.Sqrt(s)
+		norms[i] = norm
+		if norm == 0 {
+			continue
+		}
+		o := out[i*d : (i+1)*d]
+		for j, x := range row {
+			o[j] = float32((float64(x) - mean[j]) / norm)
+		}
+	}
+	return out, norms
+}
+
+// exactDistance returns the float64 distance between rows i and j. For
+// cosine, unit holds the centred rows scaled to unit length and norms their
+// lengths before scaling.
+func exactDistance(raw, unit []float32, norms []float64, n, d int, metric Metric) func(i, j int) float64 {
+	if metric == Euclidean {
+		return func(i, j int) float64 {
+			a, b := raw[i*d:(i+1)*d], raw[j*d:(j+1)*d]
+			var s float64
+			for t := range a {
+				e := float64(a[t]) - float64(b[t])
+				s += e * e
+			}
+			return math.Sqrt(s)
+		}
+	}
+	return func(i, j int) float64 {
+		if norms[i] == 0 || norms[j] == 0 {
+			return 1
+		}
+		a, b := unit[i*d:(i+1)*d], unit[j*d:(j+1)*d]
+		var s, na, nb float64
+		for t := range a {
+			x, y := float64(a[t]), float64(b[t])
+			s += x * y
+			na += x * x
+			nb += y * y
+		}
+		c := 1 - s/math.Sqrt(na*nb)
+		return min(max(c, 0), 2)
+	}
+}
+
+// knnCandidates returns, for each row, cand candidate neighbours (indices,
+// self possibly among them): the rows with the smallest squared L2 distance
+// to it as computed in float32.
+//
+// The distance matrix is symmetric, so only block pairs (I, J) with J >= I
+// are computed: one ORT call yields the [bI x bJ] squared distances as a
+// single GEMM over augmented rows ([q, |q|², 1] · [-2x, 1, |x|²]) and takes
+// the TopK along both axes, giving candidates to the rows of I and of J at
+// once. A small sorted list per row merges the blocks' candidates.
+func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, error) {
+	if err := InitRuntime(); err != nil {
+		return nil, err
+	}
+	qa, xa := augment(x, n, d)
+	da := d + 2
+	block := knnBlock(n)
+	model, err := knnPairGraph(da)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := newSessionOptions(sessionConfig{spin: false})
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"q", "x", "kr", "kc"},
+		[]string{"row_d", "row_i", "col_d", "col_i"}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("brain: KNN: create session: %w", err)
+	}
+	defer sess.Destroy()
+
+	lists := newCandLists(n, cand)
+	for lo := 0; lo < n; lo += block {
+		bi := min(block, n-lo)
+		q, err := ort.NewTensor(ort.NewShape(int64(bi), int64(da)), qa[lo*da:(lo+bi)*da])
+		if err != nil {
+			return nil, fmt.Errorf("brain: KNN: %w", err)
+		}
+		for lo2 := lo; lo2 < n; lo2 += block {
+			if err := ctx.Err(); err != nil {
+				q.Destroy()
+				return nil, err
+			}
+			bj := min(block, n-lo2)
+			xt, err := ort.NewTensor(ort.NewShape(int64(bj), int64(da)), xa[lo2*da:(lo2+bj)*da])
+			if err != nil {
+				q.Destroy()
+				return nil, fmt.Errorf("brain: KNN: %w", err)
+			}
+			krT, err1 := ort.NewTensor(ort.NewShape(1), []int64{int64(min(cand, bj))})
+			kcT, err2 := ort.NewTensor(ort.NewShape(1), []int64{int64(min(cand, bi))})
+			if err1 != nil || err2 != nil {
+				q.Destroy()
+				return nil, fmt.Errorf("brain: KNN: %w", errors.Join(err1, err2))
+			}
+			outs := []ort.Value{nil, nil, nil, nil}
+			err = sess.Run([]ort.Value{q, xt, krT, kcT}, outs)
+			xt.Destroy()
+			krT.Destroy()
+			kcT.Destroy()
+			if err != nil {
+				q.Destroy()
+				return nil, fmt.Errorf("brain: KNN: %w", err)
+			}
+			rowD := outs[0].(*ort.Tensor[float32]).GetData()
+			rowI := outs[1].(*ort.Tensor[int64]).GetData()
+			kr := len(rowD) / bi
+			for r := 0; r < bi; r++ {
+				for t := 0; t < kr; t++ {
+					lists.add(lo+r, rowD[r*kr+t], int32(lo2+int(rowI[r*kr+t])))
+				}
+			}
+			if lo2 != lo {
+				colD := outs[2].(*ort.Tensor[float32]).GetData()
+				colI := outs[3].(*ort.Tensor[int64]).GetData()
+				kc := len(colD) / bj
+				for c := 0; c < bj; c++ {
+					for t := 0; t < kc; t++ {
+						lists.add(lo2+c, colD[c*kc+t], int32(lo+int(colI[c*kc+t])))
+					}
+				}
+			}
+			for _, o := range outs {
+				o.Destroy()
+			}
+		}
+		q.Destroy()
+	}
+	return lists.indices(), nil
+}
+
+
+// knnBlockRows is the number of rows per block: large enough for an
+// efficient GEMM, small enough that a block's [rows x rows] distances stay
+// small (4 MiB) and TopK cheap. Tests lower it to exercise many blocks.
+var knnBlockRows = 1024
+
+func knnBlock(n int) int { return max(1, min(n, knnBlockRows)) }
+
+// augment returns [x, |x|², 1] and [-2x, 1, |x|²] rows (d+2 columns) of x
+// after subtracting the column mean (distances do not change, float32
+// cancellation does).
+func augment(x []float32, n, d int) (qa, xa []float32) {
+	mean := make([]float64, d)
+	for i := 0; i < n; i++ {
+		for j, v := range x[i*d : (i+1)*d] {
+			mean[j] += float64(v)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	da := d + 2
+	qa = make([]float32, n*da)
+	xa = make([]float32, n*da)
+	for i := 0; i < n; i++ {
+		var sq float64
+		q, xr := qa[i*da:(i+1)*da], xa[i*da:(i+1)*da]
+		for j, v := range x[i*d : (i+1)*d] {
+			c := float64(v) - mean[j]
+			sq += c * c
+			q[j] = float32(c)
+			xr[j] = float32(-2 * c)
+		}
+		q[d], q[d+1] = float32(sq), 1
+		xr[d], xr[d+1] = 1, float32(sq)
+	}
+	return qa, xa
+}
+
+// knnPairGraph builds the block-pair graph: D = q·xᵀ ([bI x bJ] squared
+// distances from augmented rows), then TopK(kr) along rows and TopK(kc)
+// along columns, smallest first.
+func knnPairGraph(da int) ([]byte, error) {
+	b := newGraph("fosql_knn_pair")
+	b.input("q", []int64{-1, int64(da)}, "rows")
+	b.input("x", []int64{-1, int64(da)}, "cols")
+	b.g.Input = append(b.g.Input,
+		valueInfo("kr", onnx.TensorProto_INT64, []int64{1}, ""),
+		valueInfo("kc", onnx.TensorProto_INT64, []int64{1}, ""))
+	dist := b.node("Gemm", []string{"q", "x"}, "dist", attrInt("transB", 1))
+	b.nodeMulti("TopK", []string{dist, "kr"}, []string{"row_d", "row_i"},
+		attrInt("axis", 1), attrInt("largest", 0), attrInt("sorted", 0))
+	// TopK along axis 0 is strided and slower than a transpose followed by
+	// a row-wise TopK.
+	tr := b.op("Transpose", []string{dist}, attrInts("perm", 1, 0))
+	b.nodeMulti("TopK", []string{tr, "kc"}, []string{"col_d", "col_i"},
+		attrInt("axis", 1), attrInt("largest", 0), attrInt("sorted", 0))
+	b.output("row_d", 1 /* FLOAT */, nil, "")
+	b.output("row_i", 7 /* INT64 */, nil, "")
+	b.output("col_d", 1 /* FLOAT */, nil, "")
+	b.output("col_i", 7 /* INT64 */, nil, "")
+	return b.model("fosql")
+}
+
+// candLists keeps, per row, the cand smallest (distance, index) pairs seen,
+// sorted ascending.
+type candLists struct {
+	cand int
+	d    []float32
+	i    []int32
+	size []int32
+}
+
+func newCandLists(n, cand int) *candLists {
+	return &candLists{cand: cand, d: make([]float32, n*cand), i: make([]int32, n*cand), size: make([]int32, n)}
+}
+
+func (c *candLists) add(row int, dist float32, idx int32) {
+	base := row * c.cand
+	sz := int(c.size[row])
+	ds, is := c.d[base:base+c.cand], c.i[base:base+c.cand]
+	if sz == c.cand {
+		if dist >= ds[sz-1] {
+			return
+		}
+		sz--
+	} else {
+		c.size[row]++
+	}
+	p := sz
+	for p > 0 && ds[p-1] > dist {
+		ds[p], is[p] = ds[p-1], is[p-1]
+		p--
+	}
+	ds[p], is[p] = dist, idx
+}
+
+// indices returns the rows' candidate indices, cand per row, -1 padded.
+func (c *candLists) indices() []int64 {
+	out := make([]int64, len(c.i))
+	for row, sz := range c.size {
+		base := row * c.cand
+		for t := 0; t < c.cand; t++ {
+			if t < int(sz) {
+				out[base+t] = int64(c.i[base+t])
+			} else {
+				out[base+t] = -1
+			}
+		}
+	}
+	return out
+}

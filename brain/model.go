@@ -1,0 +1,395 @@
+package brain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
+)
+
+// Layout is the memory layout of a model's image input.
+type Layout string
+
+// Input layouts.
+const (
+	// NCHW is batch, channel, height, width (PyTorch exports).
+	NCHW Layout = "NCHW"
+	// NHWC is batch, height, width, channel (TensorFlow exports).
+	NHWC Layout = "NHWC"
+)
+
+// ChannelOrder is the order of colour channels a model expects.
+type ChannelOrder string
+
+// Channel orders.
+const (
+	RGB ChannelOrder = "RGB"
+	BGR ChannelOrder = "BGR"
+)
+
+// ErrBadSpec is wrapped by LoadModel's errors about a ModelSpec that does not
+// fit its model (missing tensors, wrong input shape, bad fields).
+var ErrBadSpec = errors.New("brain: bad model spec")
+
+// ModelSpec tells how to feed an ONNX image model and where to read its
+// embedding. An input pixel of 8-bit level v in colour channel c becomes
+// (v*Scale - Mean[c]) / Std[c]; Mean and Std are always given in R, G, B
+// order, whatever Channels says.
+type ModelSpec struct {
+	// Name labels the model in run records and messages.
+	Name string `json:"name"`
+	// Path is the .onnx file. Not part of the model's identity.
+	Path string `json:"path,omitempty"`
+	// Width and Height are the input size in pixels.
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	// Layout is NCHW or NHWC; empty means NCHW.
+	Layout Layout `json:"layout"`
+	// Channels is RGB or BGR; empty means RGB.
+	Channels ChannelOrder `json:"channels"`
+	// Scale multiplies 8-bit pixel levels before Mean and Std apply; 0 means
+	// 1/255 (levels in [0, 1]).
+	Scale float32 `json:"scale"`
+	// Mean and Std normalise each channel; a zero Std counts as 1.
+	Mean [3]float32 `json:"mean"`
+	Std  [3]float32 `json:"std"`
+	// Input is the image input tensor; empty means the graph's only input.
+	Input string `json:"input"`
+	// Output is the embedding tensor: a graph output, or an intermediate
+	// tensor that LoadModel exposes as an extra output. Empty means the
+	// graph's first output. It is flattened per image.
+	Output string `json:"output"`
+	// FixedBatch is the batch size the model requires when its batch axis is
+	// fixed; 0 reads it from the model (a numeric first input dimension is
+	// fixed, a symbolic one dynamic). A fixed-batch model's last batch is
+	// padded.
+	FixedBatch int `json:"fixed_batch"`
+}
+
+// normalise fills defaults and validates the fields that need no model.
+func (s ModelSpec) normalise() (ModelSpec, error) {
+	if s.Layout == "" {
+		s.Layout = NCHW
+	}
+	if s.Channels == "" {
+		s.Channels = RGB
+	}
+	if s.Scale == 0 {
+		s.Scale = 1.0 / 255
+	}
+	for c := range s.Std {
+		if s.Std[c] == 0 {
+			s.Std[c] = 1
+		}
+	}
+	switch {
+	case s.Width <= 0 || s.Height <= 0 || s.Width > 8192 || s.Height > 8192:
+		return s, fmt.Errorf("%w: input size %dx%d", ErrBadSpec, s.Width, s.Height)
+	case s.Layout != NCHW && s.Layout != NHWC:
+		return s, fmt.Errorf("%w: layout %q (want NCHW or NHWC)", ErrBadSpec, s.Layout)
+	case s.Channels != RGB && s.Channels != BGR:
+		return s, fmt.Errorf("%w: channel order %q (want RGB or BGR)", ErrBadSpec, s.Channels)
+	case s.FixedBatch < 0:
+		return s, fmt.Errorf("%w: fixed batch %d", ErrBadSpec, s.FixedBatch)
+	}
+	return s, nil
+}
+
+// Model is a loaded image model: an ONNX Runtime session plus the
+// preprocessing its spec asks for. Its methods are safe for concurrent use
+// until Close.
+type Model struct {
+	spec     ModelSpec
+	identity string
+	dim      int
+	pre      *preprocessor
+
+	mu      sync.RWMutex
+	session *ort.DynamicAdvancedSession
+}
+
+// LoadModel reads the ONNX model at spec.Path and prepares it for Embed. It
+// starts ONNX Runtime (InitRuntime) if needed, exposes spec.Output as a graph
+// output when it is an intermediate tensor, and runs one probe batch to learn
+// the embedding dimension.
+func LoadModel(spec ModelSpec) (*Model, error) {
+	if spec.Path == "" {
+		return nil, fmt.Errorf("%w: no model path", ErrBadSpec)
+	}
+	data, err := os.ReadFile(spec.Path)
+	if err != nil {
+		return nil, fmt.Errorf("brain: load model %q: %w", spec.Name, err)
+	}
+	return loadModelBytes(spec, data)
+}
+
+// loadModelBytes is LoadModel for a model already in memory.
+func loadModelBytes(spec ModelSpec, data []byte) (*Model, error) {
+	spec, err := spec.normalise()
+	if err != nil {
+		return nil, err
+	}
+	var mp onnx.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, fmt.Errorf("brain: model %q is not an ONNX model: %w", spec.Name, err)
+	}
+	g := mp.GetGraph()
+	if g == nil {
+		return nil, fmt.Errorf("brain: model %q has no graph", spec.Name)
+	}
+	inputInfo, err := findInput(g, &spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInputShape(inputInfo, &spec); err != nil {
+		return nil, err
+	}
+	edited, err := exposeOutput(g, &spec)
+	if err != nil {
+		return nil, err
+	}
+	sessionBytes := data
+	if edited {
+		sessionBytes, err = proto.MarshalOptions{Deterministic: true}.Marshal(&mp)
+		if err != nil {
+			return nil, fmt.Errorf("brain: model %q: write edited graph: %w", spec.Name, err)
+		}
+	}
+	if err := InitRuntime(); err != nil {
+		return nil, err
+	}
+	opts, err := newSessionOptions(sessionConfig{spin: false})
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(sessionBytes, []string{spec.Input}, []string{spec.Output}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("brain: model %q: create session: %w", spec.Name, err)
+	}
+	m := &Model{spec: spec, session: sess, pre: newPreprocessor(&spec)}
+	m.identity = modelIdentity(data, spec)
+	probe := 1
+	if spec.FixedBatch > 0 {
+		probe = spec.FixedBatch
+	}
+	out, shape, err := m.run(make([]float32, probe*m.pre.size()), probe)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("brain: model %q: probe run: %w", spec.Name, err)
+	}
+	if len(shape) == 0 || shape[0] != int64(probe) {
+		m.Close()
+		return nil, fmt.Errorf("%w: model %q: output %q has shape %v, want batch %d first", ErrBadSpec, spec.Name, spec.Output, shape, probe)
+	}
+	m.dim = len(out) / probe
+	if m.dim == 0 {
+		m.Close()
+		return nil, fmt.Errorf("%w: model %q: output %q is empty", ErrBadSpec, spec.Name, spec.Output)
+	}
+	return m, nil
+}
+
+// findInput resolves spec.Input against the graph's inputs (initializers
+// listed as inputs do not count).
+func findInput(g *onnx.GraphProto, spec *ModelSpec) (*onnx.ValueInfoProto, error) {
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	var real []*onnx.ValueInfoProto
+	for _, in := range g.GetInput() {
+		if !inits[in.GetName()] {
+			real = append(real, in)
+		}
+	}
+	if spec.Input == "" {
+		if len(real) != 1 {
+			return nil, fmt.Errorf("%w: model %q has %d inputs: name the image input", ErrBadSpec, spec.Name, len(real))
+		}
+		spec.Input = real[0].GetName()
+		return real[0], nil
+	}
+	for _, in := range real {
+		if in.GetName() == spec.Input {
+			return in, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: model %q has no input %q (inputs: %v)", ErrBadSpec, spec.Name, spec.Input, valueNames(real))
+}
+
+// checkInputShape compares the declared input shape with the spec and
+// settles spec.FixedBatch.
+func checkInputShape(in *onnx.ValueInfoProto, spec *ModelSpec) error {
+	tt := in.GetType().GetTensorType()
+	if tt == nil {
+		return fmt.Errorf("%w: input %q is not a tensor", ErrBadSpec, spec.Input)
+	}
+	if et := onnx.TensorProto_DataType(tt.GetElemType()); et != onnx.TensorProto_FLOAT {
+		return fmt.Errorf("%w: input %q has element type %v, want float", ErrBadSpec, spec.Input, et)
+	}
+	dims := tt.GetShape().GetDim()
+	if dims == nil {
+		return nil // unknown shape: trust the spec
+	}
+	if len(dims) != 4 {
+		return fmt.Errorf("%w: input %q has rank %d, want 4 (%s)", ErrBadSpec, spec.Input, len(dims), spec.Layout)
+	}
+	want := []int64{-1, 3, int64(spec.Height), int64(spec.Width)}
+	if spec.Layout == NHWC {
+		want = []int64{-1, int64(spec.Height), int64(spec.Width), 3}
+	}
+	for i := 1; i < 4; i++ {
+		if v, ok := dims[i].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue); ok && v.DimValue > 0 && v.DimValue != want[i] {
+			return fmt.Errorf("%w: input %q has shape %s, spec says %s %dx%d", ErrBadSpec, spec.Input, shapeString(dims), spec.Layout, spec.Width, spec.Height)
+		}
+	}
+	if v, ok := dims[0].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue); ok && v.DimValue > 0 {
+		if spec.FixedBatch == 0 {
+			spec.FixedBatch = int(v.DimValue)
+		} else if int64(spec.FixedBatch) != v.DimValue {
+			return fmt.Errorf("%w: input %q has batch %d, spec says %d", ErrBadSpec, spec.Input, v.DimValue, spec.FixedBatch)
+		}
+	}
+	return nil
+}
+
+// exposeOutput makes spec.Output a graph output, adding it when it is an
+// intermediate tensor. It reports whether the graph changed.
+func exposeOutput(g *onnx.GraphProto, spec *ModelSpec) (bool, error) {
+	if spec.Output == "" {
+		if len(g.GetOutput()) == 0 {
+			return false, fmt.Errorf("%w: model %q has no outputs", ErrBadSpec, spec.Name)
+		}
+		spec.Output = g.GetOutput()[0].GetName()
+		return false, nil
+	}
+	for _, o := range g.GetOutput() {
+		if o.GetName() == spec.Output {
+			return false, nil
+		}
+	}
+	produced := false
+	for _, n := range g.GetNode() {
+		if slices.Contains(n.GetOutput(), spec.Output) {
+			produced = true
+			break
+		}
+	}
+	if !produced {
+		return false, fmt.Errorf("%w: model %q has no tensor %q (outputs: %v)", ErrBadSpec, spec.Name, spec.Output, valueNames(g.GetOutput()))
+	}
+	// Reuse the shape inference result when the model carries one.
+	for _, vi := range g.GetValueInfo() {
+		if vi.GetName() == spec.Output {
+			g.Output = append(g.Output, proto.Clone(vi).(*onnx.ValueInfoProto))
+			return true, nil
+		}
+	}
+	g.Output = append(g.Output, valueInfo(spec.Output, onnx.TensorProto_FLOAT, nil, ""))
+	return true, nil
+}
+
+func valueNames(vs []*onnx.ValueInfoProto) []string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.GetName()
+	}
+	return names
+}
+
+func shapeString(dims []*onnx.TensorShapeProto_Dimension) string {
+	s := "["
+	for i, d := range dims {
+		if i > 0 {
+			s += " "
+		}
+		switch v := d.GetValue().(type) {
+		case *onnx.TensorShapeProto_Dimension_DimValue:
+			s += fmt.Sprint(v.DimValue)
+		case *onnx.TensorShapeProto_Dimension_DimParam:
+			s += v.DimParam
+		default:
+			s += "?"
+		}
+	}
+	return s + "]"
+}
+
+// modelIdentity hashes the model bytes and the spec fields that change what
+// the embeddings are (everything but Name and Path).
+func modelIdentity(data []byte, spec ModelSpec) string {
+	canon := spec
+	canon.Name, canon.Path = "", ""
+	js, _ := json.Marshal(canon) // fixed struct: cannot fail
+	h := sha256.New()
+	h.Write(data)
+	h.Write([]byte{0})
+	h.Write(js)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Identity is "sha256:" and the hex SHA-256 of the model bytes and the
+// canonical spec: equal identities give equal embeddings.
+func (m *Model) Identity() string { return m.identity }
+
+// Dim is the length of one embedding.
+func (m *Model) Dim() int { return m.dim }
+
+// Spec returns the model's spec with defaults filled in and tensor names and
+// batch resolved.
+func (m *Model) Spec() ModelSpec { return m.spec }
+
+// Close releases the ONNX Runtime session. The model must not be used after.
+func (m *Model) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.session != nil {
+		m.session.Destroy()
+		m.session = nil
+	}
+}
+
+// ErrClosed is returned when a closed Model is used.
+var ErrClosed = errors.New("brain: model is closed")
+
+// inputShape is the tensor shape of a batch of n images.
+func (m *Model) inputShape(n int) ort.Shape {
+	if m.spec.Layout == NHWC {
+		return ort.NewShape(int64(n), int64(m.spec.Height), int64(m.spec.Width), 3)
+	}
+	return ort.NewShape(int64(n), 3, int64(m.spec.Height), int64(m.spec.Width))
+}
+
+// run feeds a batch of n preprocessed images (n*pre.size() values) through
+// the session and returns the flattened embedding output and its shape.
+func (m *Model) run(batch []float32, n int) ([]float32, ort.Shape, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.session == nil {
+		return nil, nil, ErrClosed
+	}
+	in, err := ort.NewTensor(m.inputShape(n), batch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("brain: input tensor: %w", err)
+	}
+	defer in.Destroy()
+	outs := []ort.Value{nil}
+	if err := m.session.Run([]ort.Value{in}, outs); err != nil {
+		return nil, nil, fmt.Errorf("brain: run model %q: %w", m.spec.Name, err)
+	}
+	defer outs[0].Destroy()
+	t, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: model %q: output %q is not a float32 tensor", ErrBadSpec, m.spec.Name, m.spec.Output)
+	}
+	return slices.Clone(t.GetData()), t.GetShape().Clone(), nil
+}

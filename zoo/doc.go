@@ -1,0 +1,29 @@
+// Package zoo is fosql's collection of ready-made data: dataset loaders that
+// put a known set of images on disk, and (later) a registry of image models
+// that can replace the built-in descriptor.
+//
+// # Datasets
+//
+// The first loader needs no network at all. [GenerateSynthetic] draws a
+// deterministic set of varied pictures — smooth colour gradients, piles of
+// overlapping shapes, stripes, checkers, rings and value-noise textures, and
+// mixtures of these — and plants a small number of near-duplicates among
+// them: crops, low-quality JPEG re-encodes, brightness and contrast shifts,
+// resizes, small rotations, mirror images and exact byte copies. The answer
+// key is written next to the images (truth.json, and truth.txt for shell
+// tools) and can be read back with [LoadSyntheticSet], so the README demo,
+// the tests and the uniqueness quality checks all share one reproducible
+// dataset whose duplicates are known.
+//
+// Loaders for public collections such as the CIFAR-10 test split, with a
+// local cache and checksums, are planned next to it; they follow the same
+// shape: a directory of image files plus the labels or truth that came with
+// them.
+//
+// # Models
+//
+// A registry of well-known ONNX image models (their input specification and
+// download address, for machines that have a network) will live here too,
+// so that the brain can swap its built-in descriptor for a learned one by
+// name.
+package zoo
