@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -175,6 +176,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 // Groups without a provider are left alone (their values were set by
 // hand). With auto false, a stale group fails with ErrStale; with auto
 // true, its provider runs with the default options, reporting progress.
+// With auto false, values set by hand (a group that has values but no run
+// record) are read as they are.
 func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, auto bool, progress func(Progress)) error {
 	for _, g := range groups {
 		if _, ok := r.Provider(g); !ok {
@@ -194,6 +197,10 @@ func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, 
 			continue
 		}
 		if !auto {
+			// Values set by hand (no run ever made) are read as they are.
+			if f.Run == nil && hasValues(ds, g) {
+				continue
+			}
 			return fmt.Errorf("insights.%s on %s: %w: %s; run COMPUTE %s ON %s, or turn auto-compute on (SET auto_compute = on)",
 				g, ds.Name(), ErrStale, f.Reason, strings.ToUpper(g), ds.Name())
 		}
@@ -202,6 +209,11 @@ func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, 
 		}
 	}
 	return nil
+}
+
+func hasValues(ds *db.Dataset, group string) bool {
+	groups, err := ds.InsightGroups()
+	return err == nil && slices.Contains(groups, group)
 }
 
 func sameVersion(ds *db.Dataset, run *db.RunRecord) bool {

@@ -124,6 +124,9 @@ func TestEnsureRunsOnlyWhenStale(t *testing.T) {
 		t.Fatalf("other model fresh: %+v %v", f, err)
 	}
 	// Groups without a provider (set by hand) are left alone.
+	if err := ds.SetInsights(ctx, "byhand", "scalar", map[db.ID]db.Value{ids[0]: db.Float(1)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Ensure(ctx, ds, []string{"byhand"}, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -195,4 +198,20 @@ func sampleIDs(ds *db.Dataset) ([]db.ID, error) {
 		ids = append(ids, s.ID)
 	}
 	return ids, nil
+}
+
+func TestHandSetValuesReadWithAutoOff(t *testing.T) {
+	ctx := context.Background()
+	ds, r, p := setup(t)
+	ids, _ := sampleIDs(ds)
+	if err := r.Ensure(ctx, ds, []string{"fake"}, false, nil); !errors.Is(err, ErrStale) {
+		t.Fatalf("no values, auto off: %v", err)
+	}
+	ds.SetInsights(ctx, "fake", "scalar", map[db.ID]db.Value{ids[0]: db.Float(0.5)})
+	if err := r.Ensure(ctx, ds, []string{"fake"}, false, nil); err != nil {
+		t.Fatalf("hand-set values, auto off: %v", err)
+	}
+	if p.runs != 0 {
+		t.Fatal("a run started with auto-compute off")
+	}
 }
