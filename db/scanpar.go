@@ -31,6 +31,10 @@ type SampleScan struct {
 	// NoInsights leaves the samples without their insights, which makes
 	// the scan faster.
 	NoInsights bool
+	// IDsOnly reads the keys alone: the samples carry their ID and
+	// nothing else, which is what a scan that only counts or lists ids
+	// needs.
+	IDsOnly bool
 	// Workers is the number of goroutines; 0 (or less) means
 	// runtime.GOMAXPROCS(0). A dataset small enough to sit in one part is
 	// scanned by one goroutine whatever the setting.
@@ -97,7 +101,7 @@ func (ds *Dataset) VisitSamples(ctx context.Context, opts SampleScan, visit func
 			return err
 		}
 		parts := ds.scanParts(txn, m, opts.After)
-		groups := scanGroups(ds, m, opts.NoInsights)
+		groups := scanGroups(ds, m, opts.NoInsights || opts.IDsOnly)
 		workers := scanWorkers(opts.Workers, len(parts))
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -111,7 +115,7 @@ func (ds *Dataset) VisitSamples(ctx context.Context, opts SampleScan, visit func
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sc := newPartScanner(ds, txn, groups)
+				sc := newPartScanner(ds, txn, groups, opts.IDsOnly)
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(parts) {
@@ -148,9 +152,9 @@ func (ds *Dataset) ScanSamples(ctx context.Context, opts SampleScan, keep func(*
 				return err
 			}
 			parts := ds.scanParts(txn, m, opts.After)
-			groups := scanGroups(ds, m, opts.NoInsights)
+			groups := scanGroups(ds, m, opts.NoInsights || opts.IDsOnly)
 			if scanWorkers(opts.Workers, len(parts)) <= 1 {
-				sc := newPartScanner(ds, txn, groups)
+				sc := newPartScanner(ds, txn, groups, opts.IDsOnly)
 				for _, p := range parts {
 					err := sc.scan(ctx, p, func(s *Sample) error {
 						if keep != nil && !keep(s) {
@@ -167,7 +171,7 @@ func (ds *Dataset) ScanSamples(ctx context.Context, opts SampleScan, keep func(*
 				}
 				return nil
 			}
-			return ds.scanOrdered(ctx, txn, parts, groups, scanWorkers(opts.Workers, len(parts)), keep, yield)
+			return ds.scanOrdered(ctx, txn, parts, groups, opts.IDsOnly, scanWorkers(opts.Workers, len(parts)), keep, yield)
 		})
 		if err != nil && !errors.Is(err, errStop) {
 			yield(nil, err)
@@ -178,7 +182,7 @@ func (ds *Dataset) ScanSamples(ctx context.Context, opts SampleScan, keep func(*
 // scanOrdered runs the parts on several goroutines and yields their kept
 // samples part by part, in order. Each part has a channel of a few
 // batches, so workers run ahead of the consumer by a bounded amount.
-func (ds *Dataset) scanOrdered(ctx context.Context, txn *badger.Txn, parts []scanRange, groups []scanGroup, workers int,
+func (ds *Dataset) scanOrdered(ctx context.Context, txn *badger.Txn, parts []scanRange, groups []scanGroup, idsOnly bool, workers int,
 	keep func(*Sample) bool, yield func(*Sample, error) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -193,7 +197,7 @@ func (ds *Dataset) scanOrdered(ctx context.Context, txn *badger.Txn, parts []sca
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := newPartScanner(ds, txn, groups)
+			sc := newPartScanner(ds, txn, groups, idsOnly)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(parts) {
@@ -367,13 +371,13 @@ type partScanner struct {
 	ds     *Dataset
 	txn    *badger.Txn
 	groups []scanGroup
+	keys   bool // IDsOnly
 	s      Sample
-	rec    []byte
 	irecs  [][]byte
 }
 
-func newPartScanner(ds *Dataset, txn *badger.Txn, groups []scanGroup) *partScanner {
-	sc := &partScanner{ds: ds, txn: txn, groups: groups, irecs: make([][]byte, len(groups))}
+func newPartScanner(ds *Dataset, txn *badger.Txn, groups []scanGroup, idsOnly bool) *partScanner {
+	sc := &partScanner{ds: ds, txn: txn, groups: groups, keys: idsOnly, irecs: make([][]byte, len(groups))}
 	if len(groups) > 0 {
 		sc.s.insights = make(map[string]Record, len(groups))
 	}
@@ -394,6 +398,9 @@ func seekRange(it *badger.Iterator, prefix []byte, r scanRange) {
 
 // scan calls fn with the lent sample for every sample of the range.
 func (sc *partScanner) scan(ctx context.Context, r scanRange, fn func(*Sample) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	sp := dsPrefix(tagSample, sc.ds.id)
 	it := sc.txn.NewIterator(badger.IteratorOptions{Prefix: sp})
 	defer it.Close()
@@ -420,11 +427,12 @@ func (sc *partScanner) scan(ctx context.Context, r scanRange, fn func(*Sample) e
 			return nil
 		}
 		copy(s.ID[:], k)
-		var err error
-		if sc.rec, err = item.ValueCopy(sc.rec[:0]); err != nil {
-			return err
+		if sc.keys {
+			if err := fn(s); err != nil {
+				return err
+			}
+			continue
 		}
-		s.rec = sc.rec
 		if len(sc.groups) > 0 {
 			clear(s.insights)
 			for i, g := range sc.groups {
@@ -433,6 +441,7 @@ func (sc *partScanner) scan(ctx context.Context, r scanRange, fn func(*Sample) e
 					git.Next()
 				}
 				if git.Valid() && bytes.Equal(git.Item().Key()[len(g.prefix):], s.ID[:]) {
+					var err error
 					if sc.irecs[i], err = git.Item().ValueCopy(sc.irecs[i][:0]); err != nil {
 						return err
 					}
@@ -440,9 +449,41 @@ func (sc *partScanner) scan(ctx context.Context, r scanRange, fn func(*Sample) e
 				}
 			}
 		}
-		if err := fn(s); err != nil {
+		// The record is read in place: it is valid until the iterator
+		// moves, and fn is done with it by then.
+		err := item.Value(func(v []byte) error {
+			s.rec = v
+			return fn(s)
+		})
+		s.rec = nil
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// GetSamples is GetMany with a choice: with noInsights the samples carry
+// no insights, which saves one point read per insights group and sample.
+func (ds *Dataset) GetSamples(ids []ID, noInsights bool) ([]*Sample, error) {
+	if !noInsights {
+		return ds.GetMany(ids)
+	}
+	out := make([]*Sample, len(ids))
+	err := ds.db.view(func(txn *badger.Txn) error {
+		if _, err := ds.db.loadMeta(txn, ds.id); err != nil {
+			return err
+		}
+		for i, id := range ids {
+			rec, err := getRecord(txn, sampleKey(ds.id, id))
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				out[i] = &Sample{ID: id, rec: rec}
+			}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fosql/fosql/db"
 )
@@ -92,7 +93,10 @@ type Not struct{ X Expr }
 type Const bool
 
 // Eval implements Expr.
-func (c Cmp) Eval(s *db.Sample) bool { return compareOp(s.Get(c.Path), c.Op, c.Value) }
+func (c Cmp) Eval(s *db.Sample) bool { return c.test(s.Get(c.Path)) }
+
+func (c Cmp) leafPath() string     { return c.Path }
+func (c Cmp) test(v db.Value) bool { return compareOp(v, c.Op, c.Value) }
 
 func compareOp(v db.Value, op CmpOp, c db.Value) bool {
 	if v.Kind() <= db.KindNull || c.Kind() <= db.KindNull {
@@ -129,8 +133,11 @@ func sameBracket(a, b db.Value) bool {
 func (c Cmp) String() string { return fmt.Sprintf("%s %s %s", c.Path, c.Op, c.Value) }
 
 // Eval implements Expr.
-func (e In) Eval(s *db.Sample) bool {
-	v := s.Get(e.Path)
+func (e In) Eval(s *db.Sample) bool { return e.test(s.Get(e.Path)) }
+
+func (e In) leafPath() string { return e.Path }
+
+func (e In) test(v db.Value) bool {
 	if v.Kind() <= db.KindNull {
 		return false
 	}
@@ -160,8 +167,12 @@ func valueList(vs []db.Value) string {
 }
 
 // Eval implements Expr.
-func (e Contains) Eval(s *db.Sample) bool {
-	items := s.Get(e.Path).Items()
+func (e Contains) Eval(s *db.Sample) bool { return e.test(s.Get(e.Path)) }
+
+func (e Contains) leafPath() string { return e.Path }
+
+func (e Contains) test(v db.Value) bool {
+	items := v.Items()
 	has := func(c db.Value) bool {
 		for _, x := range items {
 			if db.Equal(x, c) && sameBracket(x, c) {
@@ -204,8 +215,11 @@ func (e Contains) String() string {
 }
 
 // Eval implements Expr.
-func (e Like) Eval(s *db.Sample) bool {
-	v := s.Get(e.Path)
+func (e Like) Eval(s *db.Sample) bool { return e.test(s.Get(e.Path)) }
+
+func (e Like) leafPath() string { return e.Path }
+
+func (e Like) test(v db.Value) bool {
 	if v.Kind() != db.KindString {
 		return false
 	}
@@ -237,7 +251,7 @@ func MatchLike(pattern, s string) bool {
 				continue
 			case c == '_':
 				p++
-				i += utf8Len(s[i])
+				i += charLen(s[i:])
 				continue
 			case c == '\\' && p+1 < len(pattern):
 				if foldEq(pattern[p+1], s[i]) {
@@ -255,7 +269,7 @@ func MatchLike(pattern, s string) bool {
 			return false
 		}
 		p = star + 1
-		mark += utf8Len(s[mark])
+		mark += charLen(s[mark:])
 		i = mark
 	}
 	for p < len(pattern) && pattern[p] == '%' {
@@ -264,18 +278,11 @@ func MatchLike(pattern, s string) bool {
 	return p == len(pattern)
 }
 
-func utf8Len(b byte) int {
-	switch {
-	case b < 0x80:
-		return 1
-	case b>>5 == 0x6:
-		return 2
-	case b>>4 == 0xE:
-		return 3
-	case b>>3 == 0x1E:
-		return 4
-	}
-	return 1
+// charLen is the length of the character at the start of s: a UTF-8
+// sequence, or one byte where s is not valid UTF-8.
+func charLen(s string) int {
+	_, n := utf8.DecodeRuneInString(s)
+	return max(n, 1)
 }
 
 func foldEq(a, b byte) bool {
@@ -292,9 +299,10 @@ func foldEq(a, b byte) bool {
 }
 
 // Eval implements Expr.
-func (e Exists) Eval(s *db.Sample) bool {
-	return (s.Get(e.Path).Kind() > db.KindNull) != e.Not
-}
+func (e Exists) Eval(s *db.Sample) bool { return e.test(s.Get(e.Path)) }
+
+func (e Exists) leafPath() string     { return e.Path }
+func (e Exists) test(v db.Value) bool { return (v.Kind() > db.KindNull) != e.Not }
 
 // String implements Expr.
 func (e Exists) String() string {

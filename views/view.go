@@ -16,10 +16,21 @@ import (
 type View struct {
 	ds     *db.Dataset
 	stages []Stage
+	mask   fieldMask // what the field stages leave visible
+	// noIndex plans without field indexes, so that benchmarks and tests
+	// can compare an index scan with the plan it replaces.
+	noIndex bool
 }
 
 // New returns the view of a whole dataset, in id (insertion) order.
 func New(ds *db.Dataset) *View { return &View{ds: ds} }
+
+// withoutIndexes returns the view planned as if no field had an index.
+func (v *View) withoutIndexes() *View {
+	c := *v
+	c.noIndex = true
+	return &c
+}
 
 // Dataset is the dataset the view reads.
 func (v *View) Dataset() *db.Dataset { return v.ds }
@@ -31,7 +42,14 @@ func (v *View) Stages() []Stage { return append([]Stage(nil), v.stages...) }
 func (v *View) With(s Stage) *View {
 	stages := make([]Stage, len(v.stages), len(v.stages)+1)
 	copy(stages, v.stages)
-	return &View{ds: v.ds, stages: append(stages, s)}
+	mask := v.mask
+	switch f := s.(type) {
+	case SelectFieldsStage:
+		mask = mask.with(maskOp{keep: true, paths: f.Paths})
+	case ExcludeFieldsStage:
+		mask = mask.with(maskOp{paths: f.Paths})
+	}
+	return &View{ds: v.ds, stages: append(stages, s), mask: mask, noIndex: v.noIndex}
 }
 
 // String lists the stages, one per line, as EXPLAIN shows them.
@@ -75,8 +93,12 @@ const (
 )
 
 // SortStage orders samples by one or more keys; missing values come first
-// ascending and last descending; ties are broken by id ascending.
-type SortStage struct{ Keys []SortKey }
+// ascending and last descending; ties are broken by id ascending. Reverse
+// flips the direction of every key (ties still go by id ascending).
+type SortStage struct {
+	Keys    []SortKey
+	Reverse bool
+}
 
 // MatchTagsStage keeps samples with any of Tags (with All: every one; with
 // Negate: the samples that do not match).
@@ -151,6 +173,9 @@ func (s SortStage) String() string {
 	parts := make([]string, len(s.Keys))
 	for i, k := range s.Keys {
 		parts[i] = k.String()
+	}
+	if s.Reverse {
+		parts = append(parts, "reverse=true")
 	}
 	return "sort_by(" + strings.Join(parts, ", ") + ")"
 }

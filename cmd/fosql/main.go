@@ -1,0 +1,219 @@
+// Command fosql is the shell of the fosql database: it runs SQL against a
+// database directory.
+//
+//	fosql -db DIR -e 'SQL; SQL'    run statements, print rows, exit
+//	fosql -db DIR < script.sql     run a script from stdin
+//	fosql demo [args]              the walkthrough on the synthetic dataset
+//
+// Rows go to stdout: an aligned table when stdout is a terminal,
+// tab-separated values with a header line otherwise (or -format).
+// Errors go to stderr and make the exit status 1; progress lines and
+// the files an ingest skipped go to stderr too and leave it 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/fosql/fosql/query"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// defaultDB is the database directory used without -db.
+func defaultDB() string {
+	if p := os.Getenv("FOSQL_DB"); p != "" {
+		return p
+	}
+	return "fosql.db"
+}
+
+const usageText = `usage:
+  fosql [-db DIR] -e 'SQL; SQL'     run statements and exit
+  fosql [-db DIR] < script.sql      run a script read from stdin
+  fosql demo [args]                 the walkthrough on the offline synthetic dataset
+
+The database directory is created when it does not exist. Without -db it is
+$FOSQL_DB, or ./fosql.db when FOSQL_DB is not set; -db :memory: is a private
+in-memory database.
+
+Rows go to stdout: an aligned table on a terminal, otherwise tab-separated
+values with a header line (nothing cut, floats in plain decimal). Errors go
+to stderr with exit status 1; progress and skipped-file reports go to stderr
+with exit status 0.
+
+Statements (see docs/sql.md):
+  SHOW DATASETS;  DESCRIBE ds;  DROP DATASET ds;
+  CREATE DATASET ds [FROM IMAGES 'dir' [RECURSIVE]];
+  LOAD ZOO DATASET name [SPLIT s];  COMPUTE UNIQUENESS ON ds [WITH (k = 3)];
+  SELECT … FROM ds [WHERE …] [GROUP BY …] [ORDER BY …] [LIMIT n] [INTO OUTFILE 'f.csv'];
+  INSERT INTO ds (filepath, tags, …) VALUES (…);  UPDATE ds SET … WHERE …;
+  UPDATE ds ADD TAG 'x' WHERE …;  UPDATE ds REMOVE TAG 'x' WHERE …;
+  DELETE FROM ds WHERE …;  EXPLAIN SELECT …;  SET auto_compute = on|off;
+
+Flags:
+`
+
+// run is the shell; it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "demo" {
+		if err := runDemo(ctx, args[1:]); err != nil {
+			fmt.Fprintln(stderr, "fosql demo:", err)
+			return 1
+		}
+		return 0
+	}
+	fs := flag.NewFlagSet("fosql", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", defaultDB(), "database directory (created when missing), or :memory:")
+	sqlText := fs.String("e", "", "SQL to run: one statement or several separated by ;")
+	format := fs.String("format", "", "output: table, tsv, csv, json or jsonl (default: table on a terminal, else tsv)")
+	autoCompute := fs.String("auto-compute", "on", "compute missing or stale insights before a query needs them: on or off")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fosql: unexpected argument %q (SQL goes after -e, or on stdin)\n", fs.Arg(0))
+		return 2
+	}
+	outTerm := isTerminal(stdout)
+	f := query.FormatTSV
+	if outTerm {
+		f = query.FormatTable
+	}
+	if *format != "" {
+		var err error
+		if f, err = query.ParseFormat(*format); err != nil {
+			fmt.Fprintln(stderr, "fosql:", err)
+			return 2
+		}
+	}
+	var auto bool
+	switch strings.ToLower(*autoCompute) {
+	case "on", "true", "1", "yes":
+		auto = true
+	case "off", "false", "0", "no":
+	default:
+		fmt.Fprintf(stderr, "fosql: -auto-compute %s: want on or off\n", *autoCompute)
+		return 2
+	}
+
+	script := *sqlText
+	if script == "" {
+		if isTerminal(stdin) {
+			fmt.Fprintln(stderr, "fosql: the interactive shell is not part of this build; run SQL with -e 'SQL' or pipe a script on stdin (fosql -help)")
+			return 2
+		}
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "fosql: reading stdin:", err)
+			return 1
+		}
+		script = string(b)
+	}
+
+	prog := newProgressPrinter(stderr, isTerminal(stderr))
+	d, err := query.Open(*dbPath, &query.Options{AutoCompute: &auto, Progress: prog.report})
+	if err != nil {
+		fmt.Fprintln(stderr, "fosql:", err)
+		return 1
+	}
+	defer d.Close()
+
+	sets := 0
+	err = d.Run(ctx, script, nil, func(_ query.Statement, res *query.Result) error {
+		prog.done()
+		for _, w := range res.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+		if res.HasRows() {
+			if sets > 0 && f == query.FormatTable {
+				fmt.Fprintln(stdout)
+			}
+			sets++
+			if err := res.Write(stdout, f); err != nil {
+				return err
+			}
+		}
+		if res.Message != "" {
+			fmt.Fprintln(stderr, res.Message)
+		}
+		return nil
+	})
+	prog.done()
+	if err != nil {
+		fmt.Fprintln(stderr, "fosql:", err)
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether the reader or writer is a terminal.
+func isTerminal(x any) bool {
+	f, ok := x.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressPrinter writes progress reports to stderr: on a terminal one
+// line rewritten in place, otherwise at most a line every half second.
+type progressPrinter struct {
+	w    io.Writer
+	tty  bool
+	mu   sync.Mutex
+	last time.Time
+	open bool // a line without newline is on a terminal
+}
+
+func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
+	return &progressPrinter{w: w, tty: tty}
+}
+
+func (p *progressPrinter) report(pr query.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	final := pr.Total > 0 && pr.Done >= pr.Total
+	if !final && now.Sub(p.last) < 500*time.Millisecond && !p.last.IsZero() {
+		return
+	}
+	p.last = now
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", pr)
+		p.open = true
+		return
+	}
+	fmt.Fprintln(p.w, pr)
+}
+
+// done ends an open progress line.
+func (p *progressPrinter) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+	p.last = time.Time{}
+}

@@ -1,5 +1,0 @@
-package db
-
-import badger "github.com/dgraph-io/badger/v4"
-
-func (d *DB) BadgerTablesForTest() []badger.TableInfo { return d.bdb.Tables() }

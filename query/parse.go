@@ -1,0 +1,802 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/xwb1989/sqlparser"
+
+	"github.com/fosql/fosql/db"
+)
+
+// Statement is one parsed statement. The concrete types are *ShowDatasets,
+// *DescribeDataset, *CreateDataset, *DropDataset, *LoadZoo, *Compute,
+// *SetVariable, *Explain, *Select, *Insert, *Update, *UpdateTags and
+// *Delete.
+type Statement interface {
+	// SQL is the statement's text as written (without the semicolon).
+	SQL() string
+	base() *stmtBase
+}
+
+type stmtBase struct {
+	text   string // the statement as written
+	offset int    // byte offset of the statement in its script
+}
+
+// SQL implements Statement.
+func (b *stmtBase) SQL() string     { return b.text }
+func (b *stmtBase) base() *stmtBase { return b }
+
+// Literal is a constant written in a statement: a value, or a placeholder
+// (? or :name) whose argument is bound when the statement runs.
+type Literal struct {
+	Value db.Value
+	Param int    // the ? placeholder's 1-based number in the script; 0 if none
+	Name  string // the :name placeholder's name; "" if none
+}
+
+// String prints the literal as SQL shows it.
+func (l Literal) String() string {
+	switch {
+	case l.Param > 0:
+		return "?"
+	case l.Name != "":
+		return ":" + l.Name
+	case l.Value.Kind() == db.KindString:
+		return quoteSQL(l.Value.AsString())
+	}
+	return l.Value.String()
+}
+
+// quoteSQL quotes s as a single-quoted SQL string.
+func quoteSQL(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// ShowDatasets is SHOW DATASETS: the datasets with their sample counts.
+type ShowDatasets struct{ stmtBase }
+
+// DescribeDataset is DESCRIBE name: the dataset's summary as rows.
+type DescribeDataset struct {
+	stmtBase
+	Dataset string
+}
+
+// CreateDataset is CREATE DATASET [IF NOT EXISTS] name [FROM IMAGES 'dir'
+// [RECURSIVE]].
+type CreateDataset struct {
+	stmtBase
+	Dataset     string
+	IfNotExists bool
+	FromImages  *Literal // the image folder; nil for an empty dataset
+	Recursive   bool
+}
+
+// DropDataset is DROP DATASET [IF EXISTS] name.
+type DropDataset struct {
+	stmtBase
+	Dataset  string
+	IfExists bool
+}
+
+// LoadZoo is LOAD ZOO DATASET name [SPLIT s] [AS dataset] [WITH (k = v, …)].
+type LoadZoo struct {
+	stmtBase
+	Name    string // the zoo's dataset name, e.g. cifar10
+	Split   string // "" when not given
+	Dataset string // the dataset to load into; "" means the zoo's default
+	Options map[string]Literal
+}
+
+// Compute is COMPUTE group ON dataset [WITH (k = v, …)], e.g. COMPUTE
+// UNIQUENESS ON walkthrough WITH (k = 3, metric = 'cosine').
+type Compute struct {
+	stmtBase
+	Group   string // lower case, e.g. "uniqueness"
+	Dataset string
+	Options map[string]Literal
+}
+
+// SetVariable is SET name = value, a setting of the session (for example
+// SET auto_compute = off).
+type SetVariable struct {
+	stmtBase
+	Name  string // lower case
+	Value Literal
+}
+
+// Explain is EXPLAIN statement (or DESCRIBE SELECT …): the plan, not the
+// answer.
+type Explain struct {
+	stmtBase
+	Statement Statement
+}
+
+// Select is a SELECT statement, with an optional INTO OUTFILE 'file'.
+type Select struct {
+	stmtBase
+	Outfile *Literal
+	ast     *sqlparser.Select
+}
+
+// Insert is INSERT INTO dataset (columns…) VALUES (…), ….
+type Insert struct {
+	stmtBase
+	ast *sqlparser.Insert
+}
+
+// Update is UPDATE dataset SET path = value, … [WHERE …].
+type Update struct {
+	stmtBase
+	ast *sqlparser.Update
+}
+
+// UpdateTags is UPDATE dataset ADD TAG 'x' [, 'y'] [WHERE …] or REMOVE TAG.
+type UpdateTags struct {
+	stmtBase
+	Dataset string
+	Remove  bool
+	Tags    []Literal
+	sel     *sqlparser.Select // SELECT * FROM dataset WHERE …: the samples to tag
+}
+
+// Delete is DELETE FROM dataset [WHERE …].
+type Delete struct {
+	stmtBase
+	ast *sqlparser.Delete
+}
+
+// String implements fmt.Stringer for EXPLAIN and logs.
+func (s *Select) String() string { return s.text }
+
+// Parse parses a script of statements separated by semicolons (a
+// semicolon inside a string, identifier or comment separates nothing).
+// A syntax error is a *SyntaxError.
+func Parse(sql string) ([]Statement, error) {
+	sc, err := parseScript(sql)
+	if err != nil {
+		return nil, err
+	}
+	return sc.stmts, nil
+}
+
+// script is a parsed script with its placeholder counts.
+type script struct {
+	stmts  []Statement
+	params int  // number of ? placeholders
+	named  bool // whether :name placeholders appear
+}
+
+func parseScript(sql string) (*script, error) {
+	toks, err := lex(sql)
+	if err != nil {
+		var le *lexError
+		if errors.As(err, &le) {
+			near := sql[le.pos:]
+			if i := strings.IndexByte(near, '\n'); i >= 0 {
+				near = near[:i]
+			}
+			if len(near) > 24 {
+				near = near[:24] + "…"
+			}
+			return nil, newSyntaxError(sql, le.pos, near, le.msg, "")
+		}
+		return nil, err
+	}
+	sc := &script{}
+	for i := range toks {
+		switch toks[i].kind {
+		case tokParam:
+			sc.params++
+			toks[i].n = sc.params
+		case tokBindVar:
+			sc.named = true
+		}
+	}
+	for _, pc := range splitStatements(toks) {
+		p := &parser{script: sql, toks: pc.toks, start: pc.start, end: pc.end}
+		st, err := p.statement()
+		if err != nil {
+			return nil, err
+		}
+		sc.stmts = append(sc.stmts, st)
+	}
+	return sc, nil
+}
+
+// parser reads one statement from its tokens.
+type parser struct {
+	script     string
+	toks       []token // the statement's tokens, ending with tokEOF
+	i          int
+	start, end int // the statement's byte range in script
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) peekN(k int) token {
+	if p.i+k < len(p.toks) {
+		return p.toks[p.i+k]
+	}
+	return p.toks[len(p.toks)-1]
+}
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tokEOF {
+		p.i++
+	}
+	return t
+}
+
+// accept consumes the bare word kw if it is next.
+func (p *parser) accept(kw string) bool {
+	if p.peek().is(kw) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// expect consumes the bare words in order.
+func (p *parser) expect(kws ...string) error {
+	for _, kw := range kws {
+		if !p.accept(kw) {
+			return p.errAt(p.peek(), "expected "+kw)
+		}
+	}
+	return nil
+}
+
+// errAt is a syntax error at token t.
+func (p *parser) errAt(t token, msg string) error {
+	near, hint := "", ""
+	if t.kind != tokEOF {
+		near = p.script[t.start:t.end]
+		if t.kind == tokIdent {
+			if kw := keywordHint(t.val); kw != "" {
+				hint = "did you mean " + kw + "?"
+			}
+		}
+	}
+	return newSyntaxError(p.script, t.start, near, msg, hint)
+}
+
+// name reads an identifier (bare or back-quoted) naming a what.
+func (p *parser) name(what string) (string, error) {
+	t := p.peek()
+	if !t.isName() {
+		return "", p.errAt(t, "expected "+what)
+	}
+	p.i++
+	return t.val, nil
+}
+
+// end checks that the statement is over.
+func (p *parser) done() error {
+	if t := p.peek(); t.kind != tokEOF {
+		return p.errAt(t, "unexpected text after the statement")
+	}
+	return nil
+}
+
+// literal reads a constant or a placeholder. With words, a bare word is
+// read as a string (metric = cosine, SET auto_compute = off).
+func (p *parser) literal(words bool) (Literal, error) {
+	t := p.peek()
+	neg := false
+	if t.isOp("-") && p.peekN(1).kind == tokNumber {
+		neg = true
+		p.i++
+		t = p.peek()
+	}
+	switch t.kind {
+	case tokString:
+		p.i++
+		return Literal{Value: db.String(t.val)}, nil
+	case tokNumber:
+		p.i++
+		v, err := numberValue(t.val)
+		if err != nil {
+			return Literal{}, p.errAt(t, "bad number")
+		}
+		if neg {
+			v = negate(v)
+		}
+		return Literal{Value: v}, nil
+	case tokParam:
+		p.i++
+		return Literal{Param: t.n}, nil
+	case tokBindVar:
+		p.i++
+		return Literal{Name: t.val}, nil
+	case tokIdent:
+		switch strings.ToLower(t.val) {
+		case "true":
+			p.i++
+			return Literal{Value: db.Bool(true)}, nil
+		case "false":
+			p.i++
+			return Literal{Value: db.Bool(false)}, nil
+		case "null":
+			p.i++
+			return Literal{Value: db.Null()}, nil
+		}
+		if words {
+			p.i++
+			return Literal{Value: db.String(t.val)}, nil
+		}
+	}
+	return Literal{}, p.errAt(t, "expected a value")
+}
+
+// numberValue converts a numeric token: integers that fit in int64 are
+// ints, everything else is a float; 0x… is hexadecimal.
+func numberValue(s string) (db.Value, error) {
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		u, err := strconv.ParseUint(s[2:], 16, 63)
+		if err != nil {
+			return db.Value{}, err
+		}
+		return db.Int(int64(u)), nil
+	}
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return db.Int(i), nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+			return db.Float(f), nil
+		}
+		return db.Value{}, err
+	}
+	return db.Float(f), nil
+}
+
+func negate(v db.Value) db.Value {
+	if v.Kind() == db.KindInt {
+		return db.Int(-v.AsInt())
+	}
+	return db.Float(-v.AsFloat())
+}
+
+// options reads WITH (name = value, …), if present.
+func (p *parser) options() (map[string]Literal, error) {
+	if !p.accept("WITH") {
+		return nil, nil
+	}
+	if !p.peek().isOp("(") {
+		return nil, p.errAt(p.peek(), "expected (")
+	}
+	p.i++
+	opts := map[string]Literal{}
+	for {
+		k, err := p.name("an option name")
+		if err != nil {
+			return nil, err
+		}
+		if !p.peek().isOp("=") {
+			return nil, p.errAt(p.peek(), "expected =")
+		}
+		p.i++
+		v, err := p.literal(true)
+		if err != nil {
+			return nil, err
+		}
+		opts[strings.ToLower(k)] = v
+		if p.peek().isOp(",") {
+			p.i++
+			continue
+		}
+		if p.peek().isOp(")") {
+			p.i++
+			return opts, nil
+		}
+		return nil, p.errAt(p.peek(), "expected , or )")
+	}
+}
+
+// statement parses the statement: keyword-led dataset statements here,
+// standard SQL through sqlparser.
+func (p *parser) statement() (Statement, error) {
+	b := stmtBase{text: p.script[p.start:p.end], offset: p.start}
+	first := p.peek()
+	switch {
+	case first.is("SHOW"):
+		p.i++
+		if !p.accept("DATASETS") && !p.accept("TABLES") {
+			return nil, p.errAt(p.peek(), "expected DATASETS")
+		}
+		return &ShowDatasets{b}, p.done()
+	case first.is("DESCRIBE") || first.is("DESC") || first.is("EXPLAIN"):
+		p.i++
+		nt := p.peek()
+		if first.is("EXPLAIN") || nt.is("SELECT") || nt.is("UPDATE") || nt.is("DELETE") || nt.is("INSERT") {
+			if nt.kind == tokEOF {
+				return nil, p.errAt(nt, "expected a statement to explain")
+			}
+			inner := &parser{script: p.script, toks: p.toks[p.i:], start: nt.start, end: p.end}
+			st, err := inner.statement()
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := st.(*Explain); ok {
+				return nil, p.errAt(nt, "EXPLAIN cannot explain EXPLAIN")
+			}
+			return &Explain{stmtBase: b, Statement: st}, nil
+		}
+		if p.peek().is("DATASET") && p.peekN(1).kind != tokEOF {
+			p.i++ // DESCRIBE DATASET name
+		}
+		name, err := p.name("a dataset name")
+		if err != nil {
+			return nil, err
+		}
+		return &DescribeDataset{b, name}, p.done()
+	case first.is("CREATE") && p.peekN(1).is("DATASET"):
+		p.i += 2
+		st := &CreateDataset{stmtBase: b}
+		if p.accept("IF") {
+			if err := p.expect("NOT", "EXISTS"); err != nil {
+				return nil, err
+			}
+			st.IfNotExists = true
+		}
+		var err error
+		if st.Dataset, err = p.name("a dataset name"); err != nil {
+			return nil, err
+		}
+		if p.accept("FROM") {
+			if err := p.expect("IMAGES"); err != nil {
+				return nil, err
+			}
+			lit, err := p.literal(false)
+			if err != nil {
+				return nil, err
+			}
+			st.FromImages = &lit
+			st.Recursive = p.accept("RECURSIVE")
+		}
+		return st, p.done()
+	case first.is("DROP") && p.peekN(1).is("DATASET"):
+		p.i += 2
+		st := &DropDataset{stmtBase: b}
+		if p.accept("IF") {
+			if err := p.expect("EXISTS"); err != nil {
+				return nil, err
+			}
+			st.IfExists = true
+		}
+		var err error
+		if st.Dataset, err = p.name("a dataset name"); err != nil {
+			return nil, err
+		}
+		return st, p.done()
+	case first.is("LOAD"):
+		p.i++
+		if err := p.expect("ZOO", "DATASET"); err != nil {
+			return nil, err
+		}
+		st := &LoadZoo{stmtBase: b}
+		var err error
+		if st.Name, err = p.wordOrString("a zoo dataset name"); err != nil {
+			return nil, err
+		}
+		if p.accept("SPLIT") {
+			if st.Split, err = p.wordOrString("a split name"); err != nil {
+				return nil, err
+			}
+		}
+		if p.accept("AS") {
+			if st.Dataset, err = p.name("a dataset name"); err != nil {
+				return nil, err
+			}
+		}
+		if st.Options, err = p.options(); err != nil {
+			return nil, err
+		}
+		return st, p.done()
+	case first.is("COMPUTE"):
+		p.i++
+		st := &Compute{stmtBase: b}
+		g, err := p.name("what to compute, e.g. UNIQUENESS")
+		if err != nil {
+			return nil, err
+		}
+		st.Group = strings.ToLower(g)
+		if err := p.expect("ON"); err != nil {
+			return nil, err
+		}
+		if st.Dataset, err = p.name("a dataset name"); err != nil {
+			return nil, err
+		}
+		if st.Options, err = p.options(); err != nil {
+			return nil, err
+		}
+		return st, p.done()
+	case first.is("SET"):
+		p.i++
+		p.accept("SESSION")
+		t := p.peek()
+		name, err := p.name("a setting name")
+		if err != nil {
+			return nil, err
+		}
+		name = strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(name), "@@session."), "@@")
+		if !p.peek().isOp("=") && !p.peek().is("TO") {
+			return nil, p.errAt(p.peek(), "expected =")
+		}
+		p.i++
+		v, err := p.literal(true)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			return nil, p.errAt(t, "expected a setting name")
+		}
+		return &SetVariable{stmtBase: b, Name: name, Value: v}, p.done()
+	case first.is("UPDATE") && p.peekN(1).isName() && (p.peekN(2).is("ADD") || p.peekN(2).is("REMOVE")):
+		return p.updateTags(b)
+	}
+	return p.standard(b)
+}
+
+// wordOrString reads a bare word, a back-quoted name or a string.
+func (p *parser) wordOrString(what string) (string, error) {
+	t := p.peek()
+	if t.isName() || t.kind == tokString {
+		p.i++
+		return t.val, nil
+	}
+	return "", p.errAt(t, "expected "+what)
+}
+
+// updateTags parses UPDATE ds ADD|REMOVE TAG[S] 'x' [, 'y'] [WHERE …]
+// [ORDER BY …] [LIMIT …]; the part after the tags goes through sqlparser
+// as SELECT * FROM ds ….
+func (p *parser) updateTags(b stmtBase) (Statement, error) {
+	upd := p.next()
+	dsTok := p.next()
+	st := &UpdateTags{stmtBase: b, Dataset: dsTok.val, Remove: p.next().is("REMOVE")}
+	if !p.accept("TAG") && !p.accept("TAGS") {
+		return nil, p.errAt(p.peek(), "expected TAG")
+	}
+	for {
+		lit, err := p.literal(false)
+		if err != nil {
+			return nil, err
+		}
+		st.Tags = append(st.Tags, lit)
+		if !p.peek().isOp(",") {
+			break
+		}
+		p.i++
+	}
+	if t := p.peek(); t.kind != tokEOF && !t.is("WHERE") && !t.is("ORDER") && !t.is("LIMIT") {
+		return nil, p.errAt(t, "expected WHERE")
+	}
+	rw := newRewrite(p.script, p.end-p.start)
+	rw.emit("select * from ", upd.start)
+	rw.name([]token{dsTok})
+	if err := rw.tokens(p.toks[p.i:], false); err != nil {
+		return nil, err
+	}
+	ast, err := p.sqlparse(rw, p.toks)
+	if err != nil {
+		return nil, err
+	}
+	sel, ok := ast.(*sqlparser.Select)
+	if !ok {
+		return nil, p.errAt(p.peek(), "expected WHERE")
+	}
+	st.sel = sel
+	return st, nil
+}
+
+// standard parses a statement of MySQL's grammar with sqlparser, after
+// rewriting the forms it does not know (see rewrite).
+func (p *parser) standard(b stmtBase) (Statement, error) {
+	toks := p.toks[p.i:]
+	var outfile *Literal
+	isSelect := toks[0].is("SELECT") || toks[0].isOp("(")
+	if isSelect {
+		var err error
+		toks, outfile, err = p.stripOutfile(toks)
+		if err != nil {
+			return nil, err
+		}
+	}
+	rw := newRewrite(p.script, p.end-p.start)
+	if err := rw.tokens(toks, true); err != nil {
+		return nil, err
+	}
+	ast, err := p.sqlparse(rw, p.toks)
+	if err != nil {
+		return nil, err
+	}
+	switch t := ast.(type) {
+	case *sqlparser.Select:
+		return &Select{stmtBase: b, Outfile: outfile, ast: t}, nil
+	case *sqlparser.Insert:
+		if t.Action != sqlparser.InsertStr {
+			return nil, fmt.Errorf("REPLACE: %w (use INSERT, or UPDATE … SET)", ErrUnsupported)
+		}
+		return &Insert{stmtBase: b, ast: t}, nil
+	case *sqlparser.Update:
+		return &Update{stmtBase: b, ast: t}, nil
+	case *sqlparser.Delete:
+		return &Delete{stmtBase: b, ast: t}, nil
+	case *sqlparser.Union, *sqlparser.ParenSelect:
+		return nil, fmt.Errorf("UNION and parenthesised SELECT: %w", ErrUnsupported)
+	case *sqlparser.DDL:
+		return nil, fmt.Errorf("%s: %w: fosql stores datasets, not tables; use CREATE DATASET name [FROM IMAGES 'dir' [RECURSIVE]] or DROP DATASET name",
+			leadingWords(toks, 2), ErrUnsupported)
+	}
+	word := strings.ToUpper(p.toks[p.i].val)
+	return nil, fmt.Errorf("%s statements: %w", word, ErrUnsupported)
+}
+
+// leadingWords returns up to n leading bare words, upper-cased.
+func leadingWords(toks []token, n int) string {
+	var w []string
+	for _, t := range toks {
+		if t.kind != tokIdent || len(w) == n {
+			break
+		}
+		w = append(w, strings.ToUpper(t.val))
+	}
+	return strings.Join(w, " ")
+}
+
+// stripOutfile removes INTO OUTFILE 'file' from a SELECT's tokens (at
+// parenthesis depth 0, wherever MySQL allows it) and returns the file.
+func (p *parser) stripOutfile(toks []token) ([]token, *Literal, error) {
+	depth := 0
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			depth--
+		case depth == 0 && t.is("INTO") && i+1 < len(toks) && toks[i+1].is("OUTFILE"):
+			sub := &parser{script: p.script, toks: toks[i+2:]}
+			lit, err := sub.literal(false)
+			if err != nil {
+				return nil, nil, err
+			}
+			if lit.Param == 0 && lit.Name == "" && lit.Value.Kind() != db.KindString {
+				return nil, nil, p.errAt(toks[i+2], "expected a file name")
+			}
+			out := append(append([]token(nil), toks[:i]...), toks[i+3:]...)
+			return out, &lit, nil
+		}
+	}
+	return toks, nil, nil
+}
+
+var positionRe = regexp.MustCompile(`^(.*) at position (\d+)`)
+
+// sqlparse parses rw's text with sqlparser and maps a syntax error back
+// to the original text: sqlparser gives the position one past the end of
+// the offending token, counted from 1.
+func (p *parser) sqlparse(rw *rewrite, orig []token) (sqlparser.Statement, error) {
+	// A trailing blank makes the end of input differ from a last token:
+	// sqlparser reports len+1 for a token that ends the text and len+2
+	// for the end of input.
+	rw.emit(" ", p.end)
+	text := string(rw.buf)
+	ast, err := parseSafely(text)
+	if err == nil {
+		return ast, nil
+	}
+	m := positionRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil, newSyntaxError(p.script, p.start, "", err.Error(), "")
+	}
+	msg := m[1]
+	n, _ := strconv.Atoi(m[2])
+	e := n - 1 // end of the offending token in text
+	if e >= len(text) || e <= 0 {
+		last := p.start
+		var prev token
+		for _, t := range orig {
+			if t.kind != tokEOF {
+				last, prev = t.end, t
+			}
+		}
+		hint := ""
+		if prev.kind == tokIdent {
+			if kw := keywordHint(prev.val); kw != "" {
+				hint = fmt.Sprintf("did you mean %s instead of %s?", kw, prev.val)
+			}
+		}
+		return nil, newSyntaxError(p.script, last, "", msg, hint)
+	}
+	o := rw.origin[e-1]
+	idx := -1
+	for i, t := range orig {
+		if t.kind != tokEOF && t.start <= o && o < t.end {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, newSyntaxError(p.script, o, "", msg, "")
+	}
+	t := orig[idx]
+	hint := ""
+	if t.kind == tokIdent {
+		if kw := keywordHint(t.val); kw != "" {
+			hint = "did you mean " + kw + "?"
+		}
+	}
+	if hint == "" && idx > 0 && orig[idx-1].kind == tokIdent {
+		if kw := keywordHint(orig[idx-1].val); kw != "" {
+			hint = fmt.Sprintf("did you mean %s instead of %s?", kw, orig[idx-1].val)
+		}
+	}
+	return nil, newSyntaxError(p.script, t.start, p.script[t.start:t.end], msg, hint)
+}
+
+// parseSafely runs sqlparser, turning a panic inside it into an error.
+func parseSafely(text string) (st sqlparser.Statement, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			st, err = nil, fmt.Errorf("%w: parser: %v", ErrInternal, r)
+		}
+	}()
+	return sqlparser.ParseStrictDDL(text)
+}
+
+// scriptCache keeps recently parsed scripts, as SQLite keeps prepared
+// statements, so that a program running the same SQL again skips the
+// parser. Parsed statements are never modified after parsing, so one
+// entry can serve several sessions at once.
+var scriptCache = struct {
+	sync.Mutex
+	m    map[string]*script
+	ring []string // insertion order, for eviction
+	next int
+}{m: map[string]*script{}}
+
+const (
+	scriptCacheSize = 256
+	scriptCacheText = 4 << 10 // longer scripts are not kept
+)
+
+// parseCached is parseScript with the cache.
+func parseCached(sql string) (*script, error) {
+	if len(sql) > scriptCacheText {
+		return parseScript(sql)
+	}
+	c := &scriptCache
+	c.Lock()
+	sc := c.m[sql]
+	c.Unlock()
+	if sc != nil {
+		return sc, nil
+	}
+	sc, err := parseScript(sql)
+	if err != nil {
+		return nil, err
+	}
+	c.Lock()
+	if len(c.ring) < scriptCacheSize {
+		c.ring = append(c.ring, sql)
+	} else {
+		delete(c.m, c.ring[c.next])
+		c.ring[c.next] = sql
+		c.next = (c.next + 1) % scriptCacheSize
+	}
+	c.m[sql] = sc
+	c.Unlock()
+	return sc, nil
+}
