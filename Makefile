@@ -12,6 +12,8 @@ setup:
 test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s ./query
+	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime 5s ./query
 
 # demo: the walkthrough on the offline synthetic dataset.
 demo: setup
