@@ -33,7 +33,9 @@ func (f MediaFunc) Open(ctx context.Context) (io.ReadCloser, error) { return f(c
 
 // Item is one image to embed: the caller's id (a sample id) and its media.
 type Item struct {
-	ID    string
+	// ID names the item in the results (Embeddings.IDs, Skipped).
+	ID string
+	// Media opens the encoded image.
 	Media Media
 }
 
@@ -160,8 +162,8 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 		}
 	}()
 
-	// Stage 2: decode workers. Tensors come from a free list so memory stays
-	// bounded by the number in flight.
+	// Stage 2: decode workers. Tensors are recycled through a pool; at most
+	// workers + cap(results) are in flight.
 	tensors := sync.Pool{New: func() any { return make([]float32, size) }}
 	results := make(chan decoded, 2*workers)
 	var wg sync.WaitGroup

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	_ "image/gif"  // GIF decoder
 	_ "image/jpeg" // JPEG decoder
 	_ "image/png"  // PNG decoder
@@ -131,14 +130,101 @@ func newPreprocessor(s *ModelSpec) *preprocessor {
 // size is the number of float32 values of one image's tensor.
 func (p *preprocessor) size() int { return 3 * p.width * p.height }
 
-// scratch holds one worker's reusable resize buffer.
+// scratch holds one worker's reusable resize buffer and the kernel scaler
+// of the last source size it saw (datasets often share one size).
 type scratch struct {
-	rgba *image.RGBA
+	rgba     *image.RGBA // the resized image
+	src      *image.RGBA // a small source converted to RGBA
+	scaler   draw.Scaler // BiLinear scaler for sources of sw x sh
+	sw, sh   int
+	tx, ty   []tap // enlarging taps for sources of tsw x tsh
+	tsw, tsh int
+}
+
+// resize scales src (whole) into dst (whole), premultiplied.
+func (sc *scratch) resize(dst *image.RGBA, src image.Image) {
+	sb, db := src.Bounds(), dst.Rect
+	if sb.Dx() <= db.Dx() && sb.Dy() <= db.Dy() {
+		// Enlarging (or the same size): plain bilinear interpolation.
+		rgba, ok := src.(*image.RGBA)
+		if !ok {
+			if sc.src == nil || sc.src.Rect.Dx() != sb.Dx() || sc.src.Rect.Dy() != sb.Dy() {
+				sc.src = image.NewRGBA(image.Rect(0, 0, sb.Dx(), sb.Dy()))
+			}
+			draw.Draw(sc.src, sc.src.Rect, src, sb.Min, draw.Src)
+			rgba = sc.src
+		}
+		sc.enlarge(dst, rgba)
+		return
+	}
+	if f := shrinkFactor(sb.Dx(), sb.Dy(), db.Dx(), db.Dy()); f >= 2 {
+		src = boxShrink(src, f)
+		sb = src.Bounds()
+	}
+	if resizeKernel != draw.BiLinear {
+		resizeKernel.Scale(dst, db, src, sb, draw.Src, nil)
+		return
+	}
+	if sc.scaler == nil || sc.sw != sb.Dx() || sc.sh != sb.Dy() {
+		sc.scaler = draw.BiLinear.NewScaler(db.Dx(), db.Dy(), sb.Dx(), sb.Dy())
+		sc.sw, sc.sh = sb.Dx(), sb.Dy()
+	}
+	sc.scaler.Scale(dst, db, src, sb, draw.Src, nil)
+}
+
+// tap is one output coordinate's two source neighbours and the weight
+// (out of 256) of the second.
+type tap struct{ i0, i1, w int }
+
+// bilinearTaps maps n output pixels onto m >= 1 source pixels, pixel centres
+// aligned.
+func bilinearTaps(n, m int) []tap {
+	taps := make([]tap, n)
+	for i := range taps {
+		s := (float64(i)+0.5)*float64(m)/float64(n) - 0.5
+		s = min(max(s, 0), float64(m-1))
+		i0 := int(s)
+		i1 := min(i0+1, m-1)
+		taps[i] = tap{i0, i1, int((s-float64(i0))*256 + 0.5)}
+	}
+	return taps
+}
+
+// enlarge writes the bilinear interpolation of src into dst (no smaller
+// than src), in 8.8 fixed point.
+func (sc *scratch) enlarge(dst, src *image.RGBA) {
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	if len(sc.tx) != dw || sc.tsw != sw {
+		sc.tx, sc.tsw = bilinearTaps(dw, sw), sw
+	}
+	if len(sc.ty) != dh || sc.tsh != sh {
+		sc.ty, sc.tsh = bilinearTaps(dh, sh), sh
+	}
+	for y, ty := range sc.ty {
+		r0 := src.Pix[ty.i0*src.Stride:]
+		r1 := src.Pix[ty.i1*src.Stride:]
+		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*dw]
+		wy1 := ty.w
+		wy0 := 256 - wy1
+		for x, tx := range sc.tx {
+			a, b := 4*tx.i0, 4*tx.i1
+			wx1 := tx.w
+			wx0 := 256 - wx1
+			for c := 0; c < 4; c++ {
+				top := int(r0[a+c])*wx0 + int(r0[b+c])*wx1
+				bot := int(r1[a+c])*wx0 + int(r1[b+c])*wx1
+				out[4*x+c] = uint8((top*wy0 + bot*wy1 + 1<<15) >> 16)
+			}
+		}
+	}
 }
 
 // fill resizes img (after EXIF orientation orient) to the model input and
 // writes the normalised tensor into dst (len p.size()). Transparent pixels
-// are composited over white; gray and paletted images become RGB.
+// are composited over white; gray and paletted images become RGB. Images
+// smaller than the input are enlarged bilinearly; larger ones are
+// box-filtered (boxShrink) and then resampled with resizeKernel.
 func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scratch) {
 	w, h := p.width, p.height
 	rw, rh := w, h
@@ -147,20 +233,12 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 	}
 	if sc.rgba == nil || sc.rgba.Rect.Dx() != rw || sc.rgba.Rect.Dy() != rh {
 		sc.rgba = image.NewRGBA(image.Rect(0, 0, rw, rh))
+		sc.scaler = nil
 	}
 	small := sc.rgba
-	op := draw.Src
-	switch img.(type) {
-	case *image.YCbCr, *image.Gray, *image.Gray16, *image.CMYK:
-		// opaque: Src overwrites every pixel
-	default:
-		draw.Draw(small, small.Rect, image.NewUniform(color.White), image.Point{}, draw.Src)
-		op = draw.Over
-	}
-	if f := shrinkFactor(img.Bounds().Dx(), img.Bounds().Dy(), rw, rh); f >= 2 {
-		img = boxShrink(img, f)
-	}
-	resizeKernel.Scale(small, small.Rect, img, img.Bounds(), op, nil)
+	// small holds premultiplied RGBA; transparency is composited over white
+	// below, while filling the tensor.
+	sc.resize(small, img)
 
 	plane := w * h
 	ci := [3]int{0, 1, 2} // tensor channel of R, G, B
@@ -175,7 +253,13 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 				sx, sy = orientedSource(orient, x, y, w, h)
 			}
 			o := sy*small.Stride + 4*sx
-			r, g, b := lr[small.Pix[o]], lg[small.Pix[o+1]], lb[small.Pix[o+2]]
+			pr, pg, pb := small.Pix[o], small.Pix[o+1], small.Pix[o+2]
+			if a := small.Pix[o+3]; a != 0xff {
+				// Over white: premultiplied colour plus (1 - alpha).
+				t := 0xff - int(a)
+				pr, pg, pb = uint8(min(0xff, int(pr)+t)), uint8(min(0xff, int(pg)+t)), uint8(min(0xff, int(pb)+t))
+			}
+			r, g, b := lr[pr], lg[pg], lb[pb]
 			if p.layout == NHWC {
 				base := 3 * (y*w + x)
 				dst[base+ci[0]], dst[base+ci[1]], dst[base+ci[2]] = r, g, b

@@ -323,3 +323,44 @@ func TestBadImages(t *testing.T) {
 		})
 	}
 }
+
+func TestShrinkPaths(t *testing.T) {
+	// Large images take the box pre-filter; every path must keep colours.
+	gray := image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range gray.Pix {
+		gray.Pix[i] = 51
+	}
+	var gb bytes.Buffer
+	png.Encode(&gb, gray)
+	if got := pixelNCHW(preprocessBytes(t, specFor(8, 8), gb.Bytes()), 8, 8, 3, 3); !near(got, [3]float32{0.2, 0.2, 0.2}, 1e-6) {
+		t.Errorf("shrunk gray pixel %v", got)
+	}
+	var jb bytes.Buffer
+	jpeg.Encode(&jb, quadrants(400, 200, cRed, cGreen, cBlue, cWhite), &jpeg.Options{Quality: 100})
+	v := preprocessBytes(t, specFor(8, 4), jb.Bytes())
+	for _, q := range []struct {
+		x, y int
+		want [3]float32
+	}{{0, 0, red}, {7, 0, green}, {0, 3, blue}, {7, 3, white}} {
+		if got := pixelNCHW(v, 8, 4, q.x, q.y); !near(got, q.want, 0.1) {
+			t.Errorf("shrunk JPEG (%d,%d) = %v, want %v", q.x, q.y, got, q.want)
+		}
+	}
+	// The YCbCr box filter averages: a 2x2 checker of black and white
+	// becomes mid-grey.
+	checker := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			if (x+y)%2 == 0 {
+				checker.Set(x, y, cWhite)
+			} else {
+				checker.Set(x, y, color.Black)
+			}
+		}
+	}
+	var cb bytes.Buffer
+	png.Encode(&cb, checker)
+	if got := pixelNCHW(preprocessBytes(t, specFor(4, 4), cb.Bytes()), 4, 4, 1, 1); !near(got, [3]float32{0.5, 0.5, 0.5}, 0.01) {
+		t.Errorf("checker shrunk to %v, want mid-grey (no aliasing)", got)
+	}
+}

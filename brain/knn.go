@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -84,19 +83,15 @@ func (nb *Neighbors) Nearest(i int) (j int, dist float64, ok bool) {
 // not lose a true neighbour after the exact re-ranking.
 const knnExtra = 4
 
-
-// initializer; larger databases are split into chunks whose candidates are
-// merged. It stays well under protobuf's 2 GiB message limit.
-const knnChunkBytes = 512 << 20
-
 // KNN finds, for each of the n rows of vectors (n x d float32, row-major),
 // its k nearest other rows under metric. A row is never its own neighbour,
-// but an identical row is, at distance 0. The candidates come from an ONNX
-// Runtime graph (Gemm then TopK over blocks of rows, the vectors held as an
-// initializer), so memory stays O(n*k) plus one block; their distances are
-// then recomputed exactly in float64 and re-sorted, so they match
-// scikit-learn's brute-force NearestNeighbors. With n <= k every row gets
-// all n-1 others. It starts ONNX Runtime if needed.
+// but an identical row is, at distance 0. Candidates come from an ONNX
+// Runtime graph, a GEMM then TopK along both axes, run over pairs of row
+// blocks in the upper triangle of the distance matrix (it is symmetric), so
+// memory stays O(n*k) plus one block of distances; the candidates'
+// distances are then recomputed exactly in float64 and re-sorted, so they
+// match scikit-learn's brute-force NearestNeighbors. With n <= k every row
+// gets all n-1 others. It starts ONNX Runtime if needed and uses all cores.
 func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*Neighbors, error) {
 	switch {
 	case n < 0 || d <= 0 || k <= 0:
@@ -112,8 +107,9 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 		return nb, ctx.Err()
 	}
 
-	// x is what the graph sees; exact distances use xe (float32 rows, centred
-	// for cosine) with norms in float64.
+	// x is what the graph sees: the raw rows for Euclidean, the centred rows
+	// scaled to unit length for Cosine (where squared L2 ranks like cosine
+	// distance). Exact distances are then taken from the raw rows or from x.
 	x := vectors
 	var norms []float64
 	if metric == Cosine {
@@ -244,10 +240,13 @@ func exactDistance(raw, unit []float32, norms []float64, n, d int, metric Metric
 // to it as computed in float32.
 //
 // The distance matrix is symmetric, so only block pairs (I, J) with J >= I
-// are computed: one ORT call yields the [bI x bJ] squared distances as a
-// single GEMM over augmented rows ([q, |q|², 1] · [-2x, 1, |x|²]) and takes
-// the TopK along both axes, giving candidates to the rows of I and of J at
-// once. A small sorted list per row merges the blocks' candidates.
+// are computed. ONNX Runtime computes each [bI x bJ] block of squared
+// distances as one GEMM over augmented rows ([q, |q|², 1] · [-2x, 1, |x|²])
+// straight into a Go buffer; Go goroutines then scan the block once by rows
+// (candidates for the rows of I) and once by columns (for the rows of J),
+// keeping a small sorted list per row. A scan is a compare against the
+// row's current worst candidate, cheaper than ONNX Runtime's TopK and
+// Transpose on the same block, which matters when d is small.
 func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, error) {
 	if err := InitRuntime(); err != nil {
 		return nil, err
@@ -259,19 +258,21 @@ func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, e
 	if err != nil {
 		return nil, err
 	}
+	// No spinning: between GEMMs the Go scan needs the cores.
 	opts, err := newSessionOptions(sessionConfig{spin: false})
 	if err != nil {
 		return nil, err
 	}
 	defer opts.Destroy()
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"q", "x", "kr", "kc"},
-		[]string{"row_d", "row_i", "col_d", "col_i"}, opts)
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"q", "x"}, []string{"dist"}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("brain: KNN: create session: %w", err)
 	}
 	defer sess.Destroy()
 
 	lists := newCandLists(n, cand)
+	buf := make([]float32, block*block)
+	workers := runtime.GOMAXPROCS(0)
 	for lo := 0; lo < n; lo += block {
 		bi := min(block, n-lo)
 		q, err := ort.NewTensor(ort.NewShape(int64(bi), int64(da)), qa[lo*da:(lo+bi)*da])
@@ -284,53 +285,36 @@ func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, e
 				return nil, err
 			}
 			bj := min(block, n-lo2)
-			xt, err := ort.NewTensor(ort.NewShape(int64(bj), int64(da)), xa[lo2*da:(lo2+bj)*da])
+			err := runDistBlock(sess, q, xa[lo2*da:(lo2+bj)*da], bi, bj, da, buf[:bi*bj])
 			if err != nil {
 				q.Destroy()
-				return nil, fmt.Errorf("brain: KNN: %w", err)
+				return nil, err
 			}
-			krT, err1 := ort.NewTensor(ort.NewShape(1), []int64{int64(min(cand, bj))})
-			kcT, err2 := ort.NewTensor(ort.NewShape(1), []int64{int64(min(cand, bi))})
-			if err1 != nil || err2 != nil {
-				q.Destroy()
-				return nil, fmt.Errorf("brain: KNN: %w", errors.Join(err1, err2))
-			}
-			outs := []ort.Value{nil, nil, nil, nil}
-			err = sess.Run([]ort.Value{q, xt, krT, kcT}, outs)
-			xt.Destroy()
-			krT.Destroy()
-			kcT.Destroy()
-			if err != nil {
-				q.Destroy()
-				return nil, fmt.Errorf("brain: KNN: %w", err)
-			}
-			rowD := outs[0].(*ort.Tensor[float32]).GetData()
-			rowI := outs[1].(*ort.Tensor[int64]).GetData()
-			kr := len(rowD) / bi
-			for r := 0; r < bi; r++ {
-				for t := 0; t < kr; t++ {
-					lists.add(lo+r, rowD[r*kr+t], int32(lo2+int(rowI[r*kr+t])))
-				}
-			}
-			if lo2 != lo {
-				colD := outs[2].(*ort.Tensor[float32]).GetData()
-				colI := outs[3].(*ort.Tensor[int64]).GetData()
-				kc := len(colD) / bj
-				for c := 0; c < bj; c++ {
-					for t := 0; t < kc; t++ {
-						lists.add(lo2+c, colD[c*kc+t], int32(lo+int(colI[c*kc+t])))
-					}
-				}
-			}
-			for _, o := range outs {
-				o.Destroy()
-			}
+			lists.scanBlock(buf[:bi*bj], bi, bj, lo, lo2, workers)
 		}
 		q.Destroy()
 	}
 	return lists.indices(), nil
 }
 
+// runDistBlock runs the distance graph for one block pair, writing the
+// [bi x bj] squared distances into out.
+func runDistBlock(sess *ort.DynamicAdvancedSession, q *ort.Tensor[float32], xrows []float32, bi, bj, da int, out []float32) error {
+	xt, err := ort.NewTensor(ort.NewShape(int64(bj), int64(da)), xrows)
+	if err != nil {
+		return fmt.Errorf("brain: KNN: %w", err)
+	}
+	defer xt.Destroy()
+	dt, err := ort.NewTensor(ort.NewShape(int64(bi), int64(bj)), out)
+	if err != nil {
+		return fmt.Errorf("brain: KNN: %w", err)
+	}
+	defer dt.Destroy()
+	if err := sess.Run([]ort.Value{q, xt}, []ort.Value{dt}); err != nil {
+		return fmt.Errorf("brain: KNN: %w", err)
+	}
+	return nil
+}
 
 // knnBlockRows is the number of rows per block: large enough for an
 // efficient GEMM, small enough that a block's [rows x rows] distances stay
@@ -370,28 +354,14 @@ func augment(x []float32, n, d int) (qa, xa []float32) {
 	return qa, xa
 }
 
-// knnPairGraph builds the block-pair graph: D = q·xᵀ ([bI x bJ] squared
-// distances from augmented rows), then TopK(kr) along rows and TopK(kc)
-// along columns, smallest first.
+// knnPairGraph builds the block-pair graph: dist = q·xᵀ, the squared
+// distances between the augmented rows of two blocks.
 func knnPairGraph(da int) ([]byte, error) {
 	b := newGraph("fosql_knn_pair")
 	b.input("q", []int64{-1, int64(da)}, "rows")
 	b.input("x", []int64{-1, int64(da)}, "cols")
-	b.g.Input = append(b.g.Input,
-		valueInfo("kr", onnx.TensorProto_INT64, []int64{1}, ""),
-		valueInfo("kc", onnx.TensorProto_INT64, []int64{1}, ""))
-	dist := b.node("Gemm", []string{"q", "x"}, "dist", attrInt("transB", 1))
-	b.nodeMulti("TopK", []string{dist, "kr"}, []string{"row_d", "row_i"},
-		attrInt("axis", 1), attrInt("largest", 0), attrInt("sorted", 0))
-	// TopK along axis 0 is strided and slower than a transpose followed by
-	// a row-wise TopK.
-	tr := b.op("Transpose", []string{dist}, attrInts("perm", 1, 0))
-	b.nodeMulti("TopK", []string{tr, "kc"}, []string{"col_d", "col_i"},
-		attrInt("axis", 1), attrInt("largest", 0), attrInt("sorted", 0))
-	b.output("row_d", 1 /* FLOAT */, nil, "")
-	b.output("row_i", 7 /* INT64 */, nil, "")
-	b.output("col_d", 1 /* FLOAT */, nil, "")
-	b.output("col_i", 7 /* INT64 */, nil, "")
+	b.node("Gemm", []string{"q", "x"}, "dist", attrInt("transB", 1))
+	b.output("dist", 1 /* FLOAT */, []int64{-1, -1}, "")
 	return b.model("fosql")
 }
 
@@ -426,6 +396,59 @@ func (c *candLists) add(row int, dist float32, idx int32) {
 		p--
 	}
 	ds[p], is[p] = dist, idx
+}
+
+// worst is the distance a new candidate of row must beat.
+func (c *candLists) worst(row int) float32 {
+	if int(c.size[row]) < c.cand {
+		return float32(math.Inf(1))
+	}
+	return c.d[row*c.cand+c.cand-1]
+}
+
+// scanBlock offers every entry of a [bi x bj] distance block between rows
+// lo.. and lo2.. to both rows' lists: by rows for the rows of the first
+// block and, off the diagonal, by columns for the rows of the second. The
+// workers split rows and columns, so no two touch the same list.
+func (c *candLists) scanBlock(dist []float32, bi, bj, lo, lo2, workers int) {
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for r := w * bi / workers; r < (w+1)*bi/workers; r++ {
+				row := dist[r*bj : (r+1)*bj]
+				thr := c.worst(lo + r)
+				for j, v := range row {
+					if v < thr {
+						c.add(lo+r, v, int32(lo2+j))
+						thr = c.worst(lo + r)
+					}
+				}
+			}
+			if lo2 == lo {
+				return
+			}
+			c0, c1 := w*bj/workers, (w+1)*bj/workers
+			if c0 == c1 {
+				return
+			}
+			thr := make([]float32, c1-c0)
+			for j := range thr {
+				thr[j] = c.worst(lo2 + c0 + j)
+			}
+			for r := 0; r < bi; r++ {
+				seg := dist[r*bj+c0 : r*bj+c1]
+				for j, v := range seg {
+					if v < thr[j] {
+						c.add(lo2+c0+j, v, int32(lo+r))
+						thr[j] = c.worst(lo2 + c0 + j)
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
 }
 
 // indices returns the rows' candidate indices, cand per row, -1 padded.

@@ -31,7 +31,9 @@ type ChannelOrder string
 
 // Channel orders.
 const (
+	// RGB puts red first (most PyTorch and TensorFlow models).
 	RGB ChannelOrder = "RGB"
+	// BGR puts blue first (models trained with OpenCV or Caffe).
 	BGR ChannelOrder = "BGR"
 )
 
@@ -133,6 +135,11 @@ func LoadModel(spec ModelSpec) (*Model, error) {
 
 // loadModelBytes is LoadModel for a model already in memory.
 func loadModelBytes(spec ModelSpec, data []byte) (*Model, error) {
+	return loadModelWith(spec, data, sessionConfig{})
+}
+
+// loadModelWith is loadModelBytes with explicit session settings.
+func loadModelWith(spec ModelSpec, data []byte, cfg sessionConfig) (*Model, error) {
 	spec, err := spec.normalise()
 	if err != nil {
 		return nil, err
@@ -166,7 +173,7 @@ func loadModelBytes(spec ModelSpec, data []byte) (*Model, error) {
 	if err := InitRuntime(); err != nil {
 		return nil, err
 	}
-	opts, err := newSessionOptions(sessionConfig{spin: false})
+	opts, err := newSessionOptions(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,13 @@
 package brain
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -57,5 +61,28 @@ func TestRuntimeCandidates(t *testing.T) {
 	t.Setenv(EnvRuntimeLib, "/opt/ort/libonnxruntime.so")
 	if paths, explicit := runtimeCandidates(); !explicit || len(paths) != 1 || paths[0] != "/opt/ort/libonnxruntime.so" {
 		t.Errorf("environment variable not honoured alone: %v %v", paths, explicit)
+	}
+}
+
+// TestInitRuntimeMissingLibrary runs itself in a child process whose
+// FOSQL_ONNXRUNTIME_LIB names a missing file: InitRuntime must fail with
+// ErrRuntimeNotFound and a message naming `make setup`.
+func TestInitRuntimeMissingLibrary(t *testing.T) {
+	if os.Getenv("FOSQL_BRAIN_CHILD") == "missing-lib" {
+		err := InitRuntime()
+		if !errors.Is(err, ErrRuntimeNotFound) || !strings.Contains(err.Error(), "make setup") {
+			fmt.Printf("bad error: %v\n", err)
+			os.Exit(3)
+		}
+		if err2 := InitRuntime(); !errors.Is(err2, ErrRuntimeNotFound) {
+			fmt.Printf("second call: %v\n", err2)
+			os.Exit(4)
+		}
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInitRuntimeMissingLibrary$")
+	cmd.Env = append(os.Environ(), "FOSQL_BRAIN_CHILD=missing-lib", EnvRuntimeLib+"="+filepath.Join(t.TempDir(), "libonnxruntime.so"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }

@@ -15,14 +15,14 @@ const DefaultK = 3
 func DefaultWeights() []float64 { return []float64{0.6, 0.3, 0.1} }
 
 // UniquenessScores turns neighbours into FiftyOne Brain's uniqueness scores:
-// with K = len(weights) (DefaultWeights when weights is nil),
+// with K = len(weights) (DefaultWeights when weights is empty),
 // score_i = sum_j(weights[j] * dist_i[j]) / K over row i's K nearest other
 // rows, then every score is divided by the largest, so the most unique row
 // scores exactly 1.0. When N <= K every score is 1.0; when every distance is
 // 0 every score is 0. nb must hold at least K neighbours per row when N > K
 // (it panics otherwise: ask KNN for K).
 func UniquenessScores(nb *Neighbors, weights []float64) []float64 {
-	if weights == nil {
+	if len(weights) == 0 {
 		weights = DefaultWeights()
 	}
 	k := len(weights)
@@ -62,7 +62,7 @@ type UniquenessOptions struct {
 	// Metric is the k-NN distance; the zero value is Cosine.
 	Metric Metric
 	// Weights of the nearest neighbours, nearest first; their count is K.
-	// Nil means DefaultWeights (K = 3).
+	// Empty means DefaultWeights (K = 3).
 	Weights []float64
 }
 
@@ -82,11 +82,8 @@ type UniquenessResult struct {
 // UniquenessScores.
 func Uniqueness(ctx context.Context, vectors []float32, n, d int, opts UniquenessOptions) (*UniquenessResult, error) {
 	w := opts.Weights
-	if w == nil {
-		w = DefaultWeights()
-	}
 	if len(w) == 0 {
-		return nil, fmt.Errorf("brain: Uniqueness: no weights")
+		w = DefaultWeights()
 	}
 	for _, x := range w {
 		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
