@@ -33,6 +33,7 @@ type outCol struct {
 	distinct bool     // colAgg: count(DISTINCT x)
 	value    db.Value // colConst
 	alias    string   // AS name, if any
+	space    string   // colField of a stored embedding: its space (see schema.embeddings)
 }
 
 // describe prints the column as EXPLAIN shows it.
@@ -256,7 +257,7 @@ func (b *binder) selectColumn(e sqlparser.Expr, tagGroup bool) (outCol, error) {
 		if err != nil {
 			return outCol{}, err
 		}
-		return outCol{Column: Column{Name: path, Type: b.sc.columnType(path)}, kind: colField, path: path}, nil
+		return outCol{Column: Column{Name: path, Type: b.sc.columnType(path)}, kind: colField, path: path, space: b.sc.embeddings[path]}, nil
 	}
 	if f, ok := e.(*sqlparser.FuncExpr); ok {
 		return b.aggregate(f)

@@ -330,10 +330,16 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 		}
 		row := make([]db.Value, len(p.cols))
 		for i, c := range p.cols {
-			switch c.kind {
-			case colField:
+			switch {
+			case c.space != "":
+				v, err := embeddingOf(ctx, p.view.Dataset(), c.space, s)
+				if err != nil {
+					return err
+				}
+				row[i] = v
+			case c.kind == colField:
 				row[i] = s.Get(c.path)
-			case colConst:
+			case c.kind == colConst:
 				row[i] = c.value
 			}
 		}
@@ -347,6 +353,23 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 		res.Rows = append(res.Rows, row)
 	}
 	return ctx.Err()
+}
+
+// embeddingOf reads a sample's vector in an embedding space: a stored
+// model embedding, or the user's field for "field:<path>".
+func embeddingOf(ctx context.Context, ds *db.Dataset, space string, s *db.Sample) (db.Value, error) {
+	if field, ok := strings.CutPrefix(space, "field:"); ok {
+		return s.Get(field), nil
+	}
+	vs, err := ds.Embeddings(ctx, space, []db.ID{s.ID})
+	if err != nil || vs[0] == nil {
+		return db.Missing(), err
+	}
+	fs := make([]float64, len(vs[0]))
+	for i, f := range vs[0] {
+		fs[i] = float64(f)
+	}
+	return db.Floats(fs), nil
 }
 
 // rowIdentity is a key equal for equal rows (DISTINCT, groups).

@@ -28,7 +28,14 @@ type schema struct {
 	docs    map[string]bool      // every proper prefix of a leaf path
 	groups  map[string]bool      // insights groups with values
 	top     []string             // top-level user fields, sorted
+	// embeddings maps insights.<group>.embedding, a column that reads the
+	// vectors the group's last run used, to their embedding space: a
+	// model identity, or "field:<path>" for vectors the user supplied.
+	embeddings map[string]string
 }
+
+// embeddingKey is the virtual key under a group whose run used embeddings.
+const embeddingKey = "embedding"
 
 func loadSchema(ds *db.Dataset, name string) (*schema, error) {
 	sc, err := ds.Schema()
@@ -55,6 +62,18 @@ func loadSchema(ds *db.Dataset, name string) (*schema, error) {
 		s.top = append(s.top, t)
 	}
 	sort.Strings(s.top)
+	runs, err := ds.Runs()
+	if err != nil {
+		return nil, err
+	}
+	s.embeddings = map[string]string{}
+	for g, r := range runs {
+		if r.Status == db.RunComplete && r.Model != "" && s.groups[g] {
+			p := db.FieldInsights + "." + g + "." + embeddingKey
+			s.embeddings[p] = r.Model
+			s.paths[p] = []db.Kind{db.KindList}
+		}
+	}
 	return s, nil
 }
 
