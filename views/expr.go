@@ -349,8 +349,64 @@ func joinExprs(xs []Expr, sep, empty string) string {
 	return strings.Join(parts, sep)
 }
 
-// Eval implements Expr.
-func (n Not) Eval(s *db.Sample) bool { return !n.X.Eval(s) }
+// Eval implements Expr. NOT follows SQL: it is pushed down to the
+// comparisons (NOT (x > 1) is x <= 1), so a comparison on a missing or
+// null value stays false under NOT, as SQL's unknown does.
+func (n Not) Eval(s *db.Sample) bool { return Negate(n.X).Eval(s) }
+
+// Negate returns the expression that matches where e does not, under SQL's
+// rules for missing values: comparisons flip their operator, IN, LIKE,
+// Contains and Exists flip their Not, AND and OR swap by De Morgan's laws.
+func Negate(e Expr) Expr {
+	switch t := e.(type) {
+	case Cmp:
+		t.Op = [...]CmpOp{Eq: Ne, Ne: Eq, Lt: Ge, Le: Gt, Gt: Le, Ge: Lt}[t.Op]
+		return t
+	case In:
+		t.Not = !t.Not
+		return t
+	case Like:
+		t.Not = !t.Not
+		return t
+	case Contains:
+		t.Not = !t.Not
+		return t
+	case Exists:
+		t.Not = !t.Not
+		return t
+	case And:
+		out := make(Or, len(t))
+		for i, x := range t {
+			out[i] = Negate(x)
+		}
+		return out
+	case Or:
+		out := make(And, len(t))
+		for i, x := range t {
+			out[i] = Negate(x)
+		}
+		return out
+	case Not:
+		return t.X
+	case Const:
+		return !t
+	}
+	return notFunc{e}
+}
+
+// pushNot pushes a NOT one level down; ok is false when the operand is of
+// a type Negate does not know.
+func pushNot(n Not) (Expr, bool) {
+	e := Negate(n.X)
+	_, unknown := e.(notFunc)
+	return e, !unknown
+}
+
+// notFunc negates an expression of a type Negate does not know.
+type notFunc struct{ x Expr }
+
+func (n notFunc) Eval(s *db.Sample) bool { return !n.x.Eval(s) }
+func (n notFunc) String() string         { return "NOT (" + n.x.String() + ")" }
 
 // String implements Expr.
 func (n Not) String() string { return "NOT (" + n.X.String() + ")" }

@@ -204,6 +204,9 @@ func maskExpr(e Expr, m fieldMask) Expr {
 		}
 		return out
 	case Not:
+		if n, ok := pushNot(x); ok {
+			return maskExpr(n, m)
+		}
 		return Not{X: maskExpr(x.X, m)}
 	}
 	return e

@@ -122,6 +122,9 @@ func compileExpr(e Expr) Expr {
 		}
 		return out
 	case Not:
+		if n, ok := pushNot(x); ok {
+			return compileExpr(n)
+		}
 		return Not{X: compileExpr(x.X)}
 	}
 	return e

@@ -150,6 +150,11 @@ func naiveEval(e Expr, m fieldMask, s *db.Sample) bool {
 		}
 		return false
 	case Not:
+		// SQL's NOT: pushed down to the comparisons, so a comparison on a
+		// missing value stays false.
+		if n, ok := pushNot(x); ok {
+			return naiveEval(n, m, s)
+		}
 		return !naiveEval(x.X, m, s)
 	}
 	return e.Eval(s)

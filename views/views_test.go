@@ -505,3 +505,50 @@ func TestCompiledLike(t *testing.T) {
 		t.Errorf("only %d patterns compiled", compiled)
 	}
 }
+
+func TestNotFollowsSQLOnMissingValues(t *testing.T) {
+	ds := notTestDataset(t)
+	count := func(e Expr) int64 {
+		n, err := New(ds).Match(e).Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Samples: x = 1, x = 5, x missing.
+	gt := Cmp{Path: "x", Op: Gt, Value: db.Int(2)}
+	if n := count(gt); n != 1 {
+		t.Fatalf("x > 2 matched %d", n)
+	}
+	if n := count(Not{gt}); n != 1 {
+		t.Fatalf("NOT (x > 2) matched %d, want 1 (missing x stays unknown)", n)
+	}
+	if n := count(Not{Or{gt, Exists{Path: "x", Not: true}}}); n != 1 {
+		t.Fatalf("NOT (x > 2 OR x IS NULL) matched %d", n)
+	}
+	if n := count(Not{Not{gt}}); n != 1 {
+		t.Fatalf("NOT NOT matched %d", n)
+	}
+}
+
+func notTestDataset(t *testing.T) *db.Dataset {
+	t.Helper()
+	d, err := db.Open(db.MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ds, err := d.CreateDataset("not")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ds.Add(context.Background(), []db.NewSample{
+		{Filepath: "/a", Fields: db.Doc(db.Field{Name: "x", Value: db.Int(1)})},
+		{Filepath: "/b", Fields: db.Doc(db.Field{Name: "x", Value: db.Int(5)})},
+		{Filepath: "/c"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
