@@ -12,7 +12,8 @@
 // receiver as it was. Building and chaining read nothing. Work starts
 // when a view is iterated (Iter, First, IDs, Values) or aggregated
 // (Count, Distinct, Bounds, CountValues, Sum, Mean); each call plans the
-// pipeline afresh against the dataset's current indexes.
+// pipeline afresh against the dataset's current indexes. A View never
+// changes once built, so it is safe for concurrent use.
 //
 // Stages apply in the order given, with FiftyOne's meaning:
 //
@@ -28,7 +29,8 @@
 //     skip(n) drops the first n; n <= 0 changes nothing.
 //   - match keeps the rows an Expr holds for. Comparisons, IN and LIKE
 //     follow SQL: on a missing or null value they are false, and so is
-//     their negation (Ne, NotIn); Exists and IS NULL test presence.
+//     their negation (Ne, NOT IN, NOT LIKE, and Not, which is pushed down
+//     to the comparisons); Exists tests presence (IS NOT NULL, IS NULL).
 //   - text_match keeps the samples the dataset's full-text index finds for
 //     any of the words (the index holds the stored text, whatever field
 //     stages hide); exists keeps the samples whose path holds a non-null

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"iter"
 	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/fosql/fosql/db"
 )
@@ -105,13 +103,12 @@ func filterChain(n Node) ([]pred, Node) {
 // batch, the first batch sized for the rows the reader expects, later
 // ones doubling.
 type fetcher struct {
-	ds      *db.Dataset
-	read    readOpts
-	keep    func(*db.Sample) bool
-	yield   func(*db.Sample) bool
-	ids     []db.ID
-	size    int
-	workers int
+	ds    *db.Dataset
+	read  readOpts
+	keep  func(*db.Sample) bool
+	yield func(*db.Sample) bool
+	ids   []db.ID
+	size  int
 }
 
 const maxFetchBatch = 1024
@@ -121,32 +118,7 @@ func newFetcher(ds *db.Dataset, read readOpts, keep func(*db.Sample) bool, hint 
 	if hint >= 0 {
 		size = int(min(max(hint, 1), maxFetchBatch))
 	}
-	return &fetcher{ds: ds, read: read, keep: keep, yield: yield, size: size, workers: defaultWorkers()}
-}
-
-// getMany is GetMany split over up to workers goroutines: each sample is
-// a few point reads, and their latency adds up on a short top-N.
-func getMany(ds *db.Dataset, ids []db.ID, noInsights bool, workers int) ([]*db.Sample, error) {
-	const minPer = 4
-	parts := min(workers, len(ids)/minPer)
-	if parts <= 1 {
-		return ds.GetSamples(ids, noInsights)
-	}
-	out := make([]*db.Sample, len(ids))
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := p*len(ids)/parts, (p+1)*len(ids)/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := ds.GetSamples(ids[lo:hi], noInsights)
-			copy(out[lo:hi], got)
-			errs[p] = err
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return &fetcher{ds: ds, read: read, keep: keep, yield: yield, size: size}
 }
 
 // add queues an id; false means the reader stopped.
@@ -166,7 +138,7 @@ func (f *fetcher) flush() (bool, error) {
 	if len(f.ids) == 0 {
 		return true, nil
 	}
-	samples, err := getMany(f.ds, f.ids, f.read.noInsights, f.workers)
+	samples, err := f.ds.GetSamples(f.ids, f.read.noInsights)
 	f.ids = f.ids[:0]
 	f.size = min(2*f.size, maxFetchBatch)
 	if err != nil {
@@ -290,7 +262,6 @@ func mergeIDs(ctx context.Context, ds *db.Dataset, tags []string, all bool) iter
 	return func(yield func(db.ID, error) bool) {
 		type head struct {
 			next func() (db.ID, error, bool)
-			stop func()
 			id   db.ID
 			ok   bool
 		}
@@ -303,7 +274,7 @@ func mergeIDs(ctx context.Context, ds *db.Dataset, tags []string, all bool) iter
 			seen[t] = true
 			next, stop := iter.Pull2(ds.TagIDs(ctx, t))
 			defer stop()
-			heads = append(heads, &head{next: next, stop: stop})
+			heads = append(heads, &head{next: next})
 		}
 		advance := func(h *head) bool {
 			id, err, ok := h.next()
