@@ -98,3 +98,11 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestHintLooksBackPastDottedNames(t *testing.T) {
+	_, err := Parse("SELECT id FROM walkthrough WHER metadata.width > 3")
+	var se *SyntaxError
+	if !errors.As(err, &se) || !strings.Contains(se.Hint, "WHERE instead of WHER") {
+		t.Fatalf("err = %v", err)
+	}
+}

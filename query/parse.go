@@ -738,9 +738,14 @@ func (p *parser) sqlparse(rw *rewrite, orig []token) (sqlparser.Statement, error
 			hint = "did you mean " + kw + "?"
 		}
 	}
-	if hint == "" && idx > 0 && orig[idx-1].kind == tokIdent {
-		if kw := keywordHint(orig[idx-1].val); kw != "" {
-			hint = fmt.Sprintf("did you mean %s instead of %s?", kw, orig[idx-1].val)
+	// A misspelt keyword is often taken as an alias, and the error lands a
+	// few tokens later (FROM w WHER metadata.width ...): look back.
+	for j := idx - 1; hint == "" && j >= 0 && j >= idx-4; j-- {
+		if orig[j].kind != tokIdent {
+			continue
+		}
+		if kw := keywordHint(orig[j].val); kw != "" {
+			hint = fmt.Sprintf("did you mean %s instead of %s?", kw, orig[j].val)
 		}
 	}
 	return nil, newSyntaxError(p.script, t.start, p.script[t.start:t.end], msg, hint)
