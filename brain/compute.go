@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
@@ -75,29 +76,76 @@ func (o ComputeOptions) want() (insights.Want, ModelSpec, []byte, error) {
 		js, _ := json.Marshal(opts)
 		return insights.Want{Model: "field:" + o.EmbeddingsField, Options: js}, ModelSpec{}, nil, nil
 	}
-	var spec ModelSpec
-	var data []byte
-	var err error
-	if o.Model == nil {
-		spec = DefaultModelSpec()
-		data, err = descriptorGraph()
-	} else {
+	spec := DefaultModelSpec()
+	if o.Model != nil {
 		spec = *o.Model
-		if spec.Path == "" {
-			return insights.Want{}, spec, nil, fmt.Errorf("%w: no model path", ErrBadSpec)
-		}
-		data, err = os.ReadFile(spec.Path)
 	}
-	if err != nil {
-		return insights.Want{}, spec, nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
-	}
-	id, err := specIdentity(spec, data)
+	id, data, err := identities.of(spec, o.Model == nil)
 	if err != nil {
 		return insights.Want{}, spec, nil, err
 	}
 	opts["model"] = spec.Name
 	js, _ := json.Marshal(opts)
 	return insights.Want{Model: id, Options: js}, spec, data, nil
+}
+
+// identityCache remembers model identities, so that a query that checks
+// freshness does not hash the model each time: the built-in model once per
+// process, a model file until its size or modification time changes.
+type identityCache struct {
+	mu      sync.Mutex
+	entries map[string]identityEntry
+}
+
+type identityEntry struct {
+	id   string
+	data []byte // the model bytes, for the built-in model only
+}
+
+var identities = &identityCache{entries: map[string]identityEntry{}}
+
+// of returns a model's identity and, for the built-in model, its bytes
+// (nil for a file: the caller reads it when it loads the model).
+func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error) {
+	js, _ := json.Marshal(spec)
+	key := "builtin"
+	if !builtin {
+		if spec.Path == "" {
+			return "", nil, fmt.Errorf("%w: no model path", ErrBadSpec)
+		}
+		st, err := os.Stat(spec.Path)
+		if err != nil {
+			return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+		}
+		key = fmt.Sprintf("%s|%d|%d|%s", spec.Path, st.Size(), st.ModTime().UnixNano(), js)
+	}
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok {
+		return e.id, e.data, nil
+	}
+	var data []byte
+	var err error
+	if builtin {
+		data, err = descriptorGraph()
+	} else {
+		data, err = os.ReadFile(spec.Path)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+	}
+	id, err := specIdentity(spec, data)
+	if err != nil {
+		return "", nil, err
+	}
+	if !builtin {
+		data = nil
+	}
+	c.mu.Lock()
+	c.entries[key] = identityEntry{id: id, data: data}
+	c.mu.Unlock()
+	return id, data, nil
 }
 
 // specIdentity is the identity LoadModel would give, computed without
@@ -272,6 +320,11 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 		if o.Model == nil {
 			m, err = DefaultModel()
 		} else {
+			if data == nil {
+				if data, err = os.ReadFile(spec.Path); err != nil {
+					return nil, nil, 0, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+				}
+			}
 			m, err = loadModelBytes(spec, data)
 		}
 		if err != nil {

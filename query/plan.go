@@ -187,6 +187,15 @@ func (b *binder) bindSelect(sel *sqlparser.Select) (*selectPlan, error) {
 			}
 			p.pushed = true
 		}
+		// Fetch only what the columns read: a sample's insights are
+		// separate reads, skipped when no column needs them.
+		var paths []string
+		for _, c := range p.cols {
+			if c.kind == colField && c.space == "" {
+				paths = append(paths, c.path)
+			}
+		}
+		p.view = p.view.SelectFields(paths...)
 		return p, nil
 	}
 	// Aggregates and groups: every plain column must be a group key.
