@@ -598,3 +598,32 @@ func TestEmbeddingsStoredPerSpace(t *testing.T) {
 		t.Fatalf("bad shape: %v", err)
 	}
 }
+
+func TestIndexScanFrom(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "from")
+	vals := []Value{Int(1), Float(2.5), Int(3), Int(3), Int(5), String("a"), Missing()}
+	addN(t, ds, len(vals), func(i int) Value { return Doc(Field{"v", vals[i]}) })
+	if err := ds.CreateIndex(ctx, "v"); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(from Value, rev bool) []Value {
+		var out []Value
+		for e, err := range ds.IndexScanFrom(ctx, "v", from, rev) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e.Value)
+		}
+		return out
+	}
+	if got := collect(Int(3), false); len(got) != 4 || !Equal(got[0], Int(3)) || !Equal(got[3], String("a")) {
+		t.Fatalf("ascending from 3 = %v", got)
+	}
+	if got := collect(Int(3), true); len(got) != 5 || !Equal(got[0], Int(3)) || !Equal(got[1], Int(3)) || !got[4].IsMissing() {
+		t.Fatalf("descending from 3 = %v", got)
+	}
+	if got := collect(Float(2.7), false); !Equal(got[0], Int(3)) {
+		t.Fatalf("ascending from 2.7 = %v", got)
+	}
+}

@@ -162,6 +162,17 @@ var ErrNoIndex = errors.New("no index")
 // or, with reverse, descending; every sample has exactly one entry, with
 // missing values first ascending and last descending.
 func (ds *Dataset) IndexScan(ctx context.Context, path string, reverse bool) iter.Seq2[IndexEntry, error] {
+	return ds.indexScan(ctx, path, nil, reverse)
+}
+
+// IndexScanFrom is IndexScan starting at the entries whose value equals
+// from (or, past them, the next ones): ascending it yields values >= from,
+// descending values <= from. The caller stops where its range ends.
+func (ds *Dataset) IndexScanFrom(ctx context.Context, path string, from Value, reverse bool) iter.Seq2[IndexEntry, error] {
+	return ds.indexScan(ctx, path, &from, reverse)
+}
+
+func (ds *Dataset) indexScan(ctx context.Context, path string, from *Value, reverse bool) iter.Seq2[IndexEntry, error] {
 	return func(yield func(IndexEntry, error) bool) {
 		err := ds.db.view(func(txn *badger.Txn) error {
 			m, err := ds.db.loadMeta(txn, ds.id)
@@ -175,9 +186,15 @@ func (ds *Dataset) IndexScan(ctx context.Context, path string, reverse bool) ite
 			p := indexPrefix(ds.id, ix)
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: reverse})
 			defer it.Close()
-			if reverse {
+			switch {
+			case from != nil && reverse:
+				// Past every id of the value: ids are 12 bytes.
+				it.Seek(append(AppendKey(append([]byte{}, p...), *from), bytes.Repeat([]byte{0xFF}, len(ID{})+1)...))
+			case from != nil:
+				it.Seek(AppendKey(append([]byte{}, p...), *from))
+			case reverse:
 				it.Seek(append(append([]byte{}, p...), 0xFF))
-			} else {
+			default:
 				it.Rewind()
 			}
 			for n := 0; it.Valid(); it.Next() {

@@ -234,6 +234,8 @@ func annotate(n Node, needRows, needInsights bool) {
 		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
 	case *textSearchNode:
 		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
+	case *indexRangeNode:
+		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
 	case *idLookupNode:
 		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
 	case *filterNode:

@@ -388,5 +388,17 @@ func (p *planner) source(b *block, o order) (Node, []pred, bool) {
 			return &textSearchNode{fields: tp.fields, words: tp.words}, without(i), done
 		}
 	}
+	if !p.noIndex {
+		for i, f := range filters {
+			ep, ok := f.(exprPred)
+			if !ok {
+				continue
+			}
+			c, ok := ep.e.(Cmp)
+			if _, served := rangeStart(c); ok && served && c.Path != db.FieldID && p.ds.HasIndex(c.Path) {
+				return &indexRangeNode{cmp: c}, without(i), done
+			}
+		}
+	}
 	return &fullScanNode{}, filters, done
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -145,7 +146,7 @@ func TestStages(t *testing.T) {
 		{"sort, skip, limit", func(v *View) *View { return v.SortBy("insights.u.scalar", Desc).Skip(2).Limit(2) }, []int{6, 0}, "skip 2"},
 		{"limit then skip", func(v *View) *View { return v.Limit(3).Skip(1) }, []int{1, 2}, ""},
 		{"skip then limit", func(v *View) *View { return v.Skip(1).Limit(3) }, []int{1, 2, 3}, ""},
-		{"match >", func(v *View) *View { return v.Match(Cmp{Path: "score", Op: Gt, Value: db.Int(1)}) }, []int{0, 1, 4, 7}, "filter score > 1"},
+		{"match >", func(v *View) *View { return v.Match(Cmp{Path: "score", Op: Gt, Value: db.Int(1)}) }, []int{0, 1, 4, 7}, "index range score > 1"},
 		{"match != skips missing, null and other kinds", func(v *View) *View { return v.Match(Cmp{Path: "score", Op: Ne, Value: db.Int(3)}) }, []int{1, 5, 7}, ""},
 		{"match = across int and float", func(v *View) *View { return v.Match(Cmp{Path: "score", Op: Eq, Value: db.Float(2)}) }, []int{7}, ""},
 		{"in", func(v *View) *View {
@@ -551,4 +552,51 @@ func notTestDataset(t *testing.T) *db.Dataset {
 		t.Fatal(err)
 	}
 	return ds
+}
+
+// TestIndexRangeMatchesScan checks that every comparison an index range
+// serves returns what a full scan returns, for mixed kinds and NaN.
+func TestIndexRangeMatchesScan(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(db.MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ds, _ := d.CreateDataset("r")
+	vals := []db.Value{db.Int(1), db.Float(2.5), db.Int(3), db.Float(3), db.Int(5), db.Float(math.NaN()),
+		db.Float(math.Inf(-1)), db.String("a"), db.String("b"), db.Bool(true), db.Null(), db.Missing(), db.Int(-2)}
+	var ss []db.NewSample
+	for i, v := range vals {
+		ss = append(ss, db.NewSample{Filepath: fmt.Sprintf("/%d", i), Fields: db.Doc(db.Field{Name: "v", Value: v})})
+	}
+	if _, err := ds.Add(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.CreateIndex(ctx, "v"); err != nil {
+		t.Fatal(err)
+	}
+	consts := []db.Value{db.Int(3), db.Float(2.9), db.Float(-100), db.Int(9), db.String("a"), db.String("c"), db.Bool(false), db.Float(math.NaN())}
+	for _, c := range consts {
+		for _, op := range []CmpOp{Eq, Lt, Le, Gt, Ge} {
+			e := Cmp{Path: "v", Op: op, Value: c}
+			v := New(ds).Match(e)
+			plan, _ := v.Explain()
+			if !strings.Contains(plan, "index range") {
+				t.Fatalf("%s not served by the index:\n%s", e, plan)
+			}
+			got, err := v.IDs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := v.withoutIndexes().IDs(ctx)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: index range %v, scan %v", e, got, want)
+			}
+			n, _ := v.Count(ctx)
+			if n != int64(len(want)) {
+				t.Errorf("%s: count %d, want %d", e, n, len(want))
+			}
+		}
+	}
 }
