@@ -303,19 +303,19 @@ func getRecord(txn *badger.Txn, key []byte) (Record, error) {
 // Get returns one sample, or an error wrapping ErrNotFound.
 func (ds *Dataset) Get(id ID) (*Sample, error) {
 	var s *Sample
-	err := ds.db.view(func(txn *badger.Txn) error {
-		m, err := ds.db.loadMeta(txn, ds.id)
+	err := ds.db.pointView(func(r *pointReader) error {
+		m, err := ds.db.loadMeta(r.txn, ds.id)
 		if err != nil {
 			return err
 		}
-		s, err = ds.getSample(txn, m, id)
+		s, err = ds.getSample(r, m, id)
 		return err
 	})
 	return s, err
 }
 
-func (ds *Dataset) getSample(txn *badger.Txn, m *datasetMeta, id ID) (*Sample, error) {
-	rec, err := getRecord(txn, sampleKey(ds.id, id))
+func (ds *Dataset) getSample(r *pointReader, m *datasetMeta, id ID) (*Sample, error) {
+	rec, err := r.get(sampleKey(ds.id, id))
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (ds *Dataset) getSample(txn *badger.Txn, m *datasetMeta, id ID) (*Sample, e
 	}
 	s := &Sample{ID: id, rec: rec}
 	for group, g := range m.Insights {
-		irec, err := getRecord(txn, insightKey(ds.id, g.Gen, id))
+		irec, err := r.get(insightKey(ds.id, g.Gen, id))
 		if err != nil {
 			return nil, err
 		}
@@ -342,13 +342,13 @@ func (ds *Dataset) getSample(txn *badger.Txn, m *datasetMeta, id ID) (*Sample, e
 // not in the dataset gives a nil entry.
 func (ds *Dataset) GetMany(ids []ID) ([]*Sample, error) {
 	out := make([]*Sample, len(ids))
-	err := ds.db.view(func(txn *badger.Txn) error {
-		m, err := ds.db.loadMeta(txn, ds.id)
+	err := ds.db.pointView(func(r *pointReader) error {
+		m, err := ds.db.loadMeta(r.txn, ds.id)
 		if err != nil {
 			return err
 		}
 		for i, id := range ids {
-			s, err := ds.getSample(txn, m, id)
+			s, err := ds.getSample(r, m, id)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}

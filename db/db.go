@@ -61,6 +61,8 @@ type DB struct {
 
 	seqIDs  *badger.Sequence
 	seqData *badger.Sequence
+
+	cache recordCache
 }
 
 // MemoryPath is the path that Open takes to mean an in-memory database.
@@ -400,7 +402,10 @@ func (d *DB) updateLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error 
 			return err
 		}
 	}
-	if err := txn.Commit(); err != nil {
+	d.cache.writeBegin()
+	err = txn.Commit()
+	d.cache.writeEnd()
+	if err != nil {
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return fmt.Errorf("db: batch too large for one transaction: %w", err)
 		}
@@ -578,6 +583,8 @@ func (d *DB) dropDatasetKeys(id uint64) error {
 			prefixes = append(prefixes, dsPrefix(tag, id))
 		}
 	}
+	d.cache.writeBegin()
+	defer d.cache.writeEnd()
 	if err := d.bdb.DropPrefix(prefixes...); err != nil {
 		return err
 	}

@@ -627,3 +627,57 @@ func TestIndexScanFrom(t *testing.T) {
 		t.Fatalf("ascending from 2.7 = %v", got)
 	}
 }
+
+// TestRecordCacheSeesEveryWrite reads samples repeatedly (so they are
+// cached) across every kind of write.
+func TestRecordCacheSeesEveryWrite(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "cache")
+	ids := addN(t, ds, 3, func(i int) Value { return Doc(Field{"n", Int(int64(i))}) })
+	read := func(id ID, path string) Value {
+		t.Helper()
+		for range 2 { // the second read is served by the cache
+			s, err := ds.Get(id)
+			if err != nil {
+				return Missing()
+			}
+			_ = s
+		}
+		s, err := ds.GetMany([]ID{id})
+		if err != nil || s[0] == nil {
+			return Missing()
+		}
+		return s[0].Get(path)
+	}
+	if v := read(ids[0], "n"); !Equal(v, Int(0)) {
+		t.Fatalf("n = %v", v)
+	}
+	ds.SetField(ctx, ids[:1], "n", Int(7))
+	if v := read(ids[0], "n"); !Equal(v, Int(7)) {
+		t.Fatalf("after SetField: %v", v)
+	}
+	ds.AddTags(ctx, ids[:1], "dup")
+	if v := read(ids[0], "tags"); !Equal(v, Strings([]string{"dup"})) {
+		t.Fatalf("after AddTags: %v", v)
+	}
+	ds.SetInsights(ctx, "u", "scalar", map[ID]Value{ids[0]: Float(0.5)})
+	if v := read(ids[0], "insights.u.scalar"); !Equal(v, Float(0.5)) {
+		t.Fatalf("after SetInsights: %v", v)
+	}
+	st, _ := ds.StageInsights("u")
+	st.Put(ctx, []InsightRow{{ids[0], Doc(Field{"scalar", Float(0.9)})}})
+	if v := read(ids[0], "insights.u.scalar"); !Equal(v, Float(0.5)) {
+		t.Fatalf("staged value visible: %v", v)
+	}
+	st.Commit(ctx, nil)
+	if v := read(ids[0], "insights.u.scalar"); !Equal(v, Float(0.9)) {
+		t.Fatalf("after commit: %v", v)
+	}
+	ds.Delete(ctx, ids[:1])
+	if v := read(ids[0], "n"); !v.IsMissing() {
+		t.Fatalf("deleted sample still read: %v", v)
+	}
+	if samples, _ := ds.GetSamples(ids[1:2], true); samples[0] == nil || !Equal(samples[0].Get("n"), Int(1)) {
+		t.Fatal("GetSamples")
+	}
+}

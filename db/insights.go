@@ -442,7 +442,10 @@ func (d *DB) deletePrefixes(prefixes ...[]byte) error {
 					return err
 				}
 			}
-			if err := wb.Flush(); err != nil {
+			d.cache.writeBegin()
+			err = wb.Flush()
+			d.cache.writeEnd()
+			if err != nil {
 				return err
 			}
 		}

@@ -470,12 +470,12 @@ func (ds *Dataset) GetSamples(ids []ID, noInsights bool) ([]*Sample, error) {
 		return ds.GetMany(ids)
 	}
 	out := make([]*Sample, len(ids))
-	err := ds.db.view(func(txn *badger.Txn) error {
-		if _, err := ds.db.loadMeta(txn, ds.id); err != nil {
+	err := ds.db.pointView(func(r *pointReader) error {
+		if _, err := ds.db.loadMeta(r.txn, ds.id); err != nil {
 			return err
 		}
 		for i, id := range ids {
-			rec, err := getRecord(txn, sampleKey(ds.id, id))
+			rec, err := r.get(sampleKey(ds.id, id))
 			if err != nil {
 				return err
 			}
