@@ -107,9 +107,9 @@ var identities = &identityCache{entries: map[string]identityEntry{}}
 // of returns a model's identity and, for the built-in model, its bytes
 // (nil for a file: the caller reads it when it loads the model).
 func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error) {
-	js, _ := json.Marshal(spec)
 	key := "builtin"
 	if !builtin {
+		js, _ := json.Marshal(spec)
 		if spec.Path == "" {
 			return "", nil, fmt.Errorf("%w: no model path", ErrBadSpec)
 		}

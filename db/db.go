@@ -56,6 +56,7 @@ type DB struct {
 
 	mu     sync.RWMutex
 	metas  map[uint64]*datasetMeta // cache, copy-on-write
+	names  map[string]catalogEntry // cache of the catalog
 	texts  map[uint64]*textIndex
 	closed bool
 
@@ -481,6 +482,17 @@ func (d *DB) CreateDataset(name string) (*Dataset, error) {
 
 // Dataset returns the named dataset, or an error wrapping ErrNotFound.
 func (d *DB) Dataset(name string) (*Dataset, error) {
+	// The catalog entry is cached for the commit epoch it was read in
+	// (see recordCache), so a query does not open a transaction for it.
+	c := &d.cache
+	quiet := c.writers.Load() == 0
+	e := c.epoch.Load()
+	d.mu.RLock()
+	ent, hit := d.names[name]
+	d.mu.RUnlock()
+	if quiet && hit && ent.epoch == e {
+		return &Dataset{db: d, id: ent.id}, nil
+	}
 	var ds *Dataset
 	err := d.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(catalogKey(name))
@@ -498,7 +510,21 @@ func (d *DB) Dataset(name string) (*Dataset, error) {
 			return nil
 		})
 	})
+	if err == nil && quiet && c.writers.Load() == 0 && c.epoch.Load() == e {
+		d.mu.Lock()
+		if d.names == nil || len(d.names) > 1024 {
+			d.names = map[string]catalogEntry{}
+		}
+		d.names[name] = catalogEntry{epoch: e, id: ds.id}
+		d.mu.Unlock()
+	}
 	return ds, err
+}
+
+// catalogEntry is a cached dataset id, valid in one commit epoch.
+type catalogEntry struct {
+	epoch uint64
+	id    uint64
 }
 
 // DatasetNames lists the datasets, sorted by name.
