@@ -86,9 +86,9 @@ type Options struct {
 	// store and returns it. Nil: LOAD ZOO fails with ErrNotAvailable.
 	LoadZoo func(ctx context.Context, store *db.DB, req ZooRequest, progress func(Progress)) (*db.Dataset, error)
 
-	// NoProviders leaves Ensure and Compute nil when they are not set,
-	// instead of wiring in the brain's providers (uniqueness): computed
-	// columns then read only what is stored.
+	// NoProviders leaves Ensure, Compute and LoadZoo nil when they are
+	// not set, instead of wiring in the brain's providers (uniqueness) and
+	// the zoo: computed columns then read only what is stored.
 	NoProviders bool
 }
 

@@ -7,14 +7,22 @@ import (
 	"github.com/fosql/fosql/brain"
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
+	"github.com/fosql/fosql/zoo"
 )
 
-// defaultHooks fills the computed-column hooks that Options leaves nil
-// with a registry of the brain's providers (uniqueness), unless
-// NoProviders is set. Images a run cannot embed are reported through
-// Options.Progress and the run goes on without them.
+// defaultHooks fills the hooks that Options leaves nil, unless
+// NoProviders is set: computed columns from a registry of the brain's
+// providers (uniqueness), and LOAD ZOO from the zoo. Images a run cannot
+// embed are reported through Options.Progress and the run goes on
+// without them.
 func (o *Options) defaultHooks() {
-	if o.NoProviders || (o.Ensure != nil && o.Compute != nil) {
+	if o.NoProviders {
+		return
+	}
+	if o.LoadZoo == nil {
+		o.LoadZoo = loadZoo
+	}
+	if o.Ensure != nil && o.Compute != nil {
 		return
 	}
 	progress := o.Progress
@@ -32,4 +40,14 @@ func (o *Options) defaultHooks() {
 			return reg.Run(ctx, ds, group, req, progress)
 		}
 	}
+}
+
+// loadZoo runs LOAD ZOO DATASET through the zoo.
+func loadZoo(ctx context.Context, store *db.DB, req ZooRequest, progress func(Progress)) (*db.Dataset, error) {
+	return zoo.Load(ctx, store, zoo.LoadRequest{
+		Name: req.Name, Split: req.Split, Dataset: req.Dataset, Options: req.Options,
+		Progress: func(phase string, done, total int) {
+			progress(Progress{Op: "load zoo " + req.Name, Phase: phase, Done: int64(done), Total: int64(total)})
+		},
+	})
 }

@@ -1,0 +1,161 @@
+package zoo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/fosql/fosql/db"
+)
+
+// ErrUnknownDataset means the zoo has no dataset of that name.
+var ErrUnknownDataset = errors.New("zoo: unknown dataset")
+
+// ErrNeedsDownload means a zoo dataset must be downloaded, and this zoo
+// loads only what it can make offline.
+var ErrNeedsDownload = errors.New("zoo: dataset needs a download")
+
+// Datasets lists the datasets Load can load.
+func Datasets() []string { return []string{"synthetic"} }
+
+// needsDownload are well-known datasets that exist only as downloads.
+var needsDownload = map[string]bool{"cifar10": true, "cifar100": true, "mnist": true, "fashion-mnist": true, "coco-2017": true, "imagenet-sample": true}
+
+// LoadRequest says which zoo dataset to load into which dataset.
+type LoadRequest struct {
+	Name    string // the zoo's dataset, e.g. "synthetic"
+	Split   string // tags every sample when set, as FiftyOne tags splits
+	Dataset string // the dataset to create or fill; "" means Name
+	// Options: for synthetic, n (images, default 1000) and seed (default 1).
+	Options map[string]any
+	// CacheDir holds generated images; "" means $XDG_CACHE_HOME/fosql/zoo
+	// (or ~/.cache/fosql/zoo).
+	CacheDir string
+	// Progress reports generation and ingest.
+	Progress func(phase string, done, total int)
+}
+
+// Load makes a zoo dataset available as a dataset of store, as FiftyOne's
+// load_zoo_dataset: the images are generated (or found in the cache),
+// ingested, and every sample gets truth.kind ("original" or the transform
+// of a planted copy) and, for copies, truth.original_id. Loading again
+// adds nothing twice.
+func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, error) {
+	switch {
+	case req.Name == "synthetic":
+	case needsDownload[req.Name]:
+		return nil, fmt.Errorf("%w: %s is not made offline; this zoo has %v (put the images in a folder and use CREATE DATASET … FROM IMAGES)", ErrNeedsDownload, req.Name, Datasets())
+	default:
+		return nil, fmt.Errorf("%w %q; the zoo has %v", ErrUnknownDataset, req.Name, Datasets())
+	}
+	n, seed := 1000, int64(1)
+	for k, v := range req.Options {
+		x, ok := wholeNumber(v)
+		switch {
+		case k == "n" && ok && x > 0 && x <= MaxSyntheticN:
+			n = int(x)
+		case k == "seed" && ok:
+			seed = x
+		default:
+			return nil, fmt.Errorf("zoo: synthetic: option %s = %v: %w (n: 1..%d images, seed: a whole number)", k, v, ErrInvalidOptions, MaxSyntheticN)
+		}
+	}
+	progress := req.Progress
+	if progress == nil {
+		progress = func(string, int, int) {}
+	}
+	cache := req.CacheDir
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("zoo: no cache folder: %w", err)
+		}
+		cache = filepath.Join(base, "fosql", "zoo")
+	}
+	dir := filepath.Join(cache, fmt.Sprintf("synthetic-n%d-seed%d", n, seed))
+	set, err := LoadSyntheticSet(dir)
+	if err != nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		set, err = GenerateSynthetic(ctx, dir, SyntheticOptions{N: n, Seed: seed,
+			Progress: func(done, total int) { progress("generate", done, total) }})
+		if err != nil {
+			return nil, err
+		}
+	}
+	name := req.Dataset
+	if name == "" {
+		name = req.Name
+	}
+	ds, err := store.Dataset(name)
+	if errors.Is(err, db.ErrNotFound) {
+		ds, err = store.CreateDataset(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	if req.Split != "" {
+		tags = []string{req.Split}
+	}
+	res, err := ds.AddImages(ctx, set.Dir, db.IngestOptions{Scan: db.ScanOptions{Recursive: true}, Tags: tags,
+		Progress: func(p db.IngestProgress) { progress("ingest", p.Seen, len(set.Images)) }})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Added) == 0 {
+		return ds, nil
+	}
+	// The answer key, as fields.
+	byKind := map[string][]db.ID{}
+	for _, im := range set.Images {
+		id, ok, err := ds.IDByFilepath(im.Path)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		byKind[im.Kind] = append(byKind[im.Kind], id)
+		if im.Original != "" {
+			orig, ok, err := ds.IDByFilepath(im.Original)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				if _, err := ds.SetField(ctx, []db.ID{id}, "truth.original_id", db.String(orig.String())); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	for kind, ids := range byKind {
+		if _, err := ds.SetField(ctx, ids, "truth.kind", db.String(kind)); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
+}
+
+// wholeNumber reads an option value as an integer.
+func wholeNumber(v any) (int64, bool) {
+	switch t := v.(type) {
+	case int:
+		return int64(t), true
+	case int64:
+		return t, true
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return int64(t), true
+		}
+	case string:
+		x, err := strconv.ParseInt(t, 10, 64)
+		return x, err == nil
+	}
+	return 0, false
+}
