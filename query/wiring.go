@@ -36,9 +36,7 @@ func (o *Options) defaultHooks() {
 		o.Ensure = reg.Ensure
 	}
 	if o.Compute == nil {
-		o.Compute = func(ctx context.Context, ds *db.Dataset, group string, req insights.Request, progress func(insights.Progress)) error {
-			return reg.Run(ctx, ds, group, req, progress)
-		}
+		o.Compute = reg.Run
 	}
 }
 
