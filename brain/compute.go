@@ -27,6 +27,11 @@ const UniquenessGroup = "uniqueness"
 // ErrOption reports a bad uniqueness option.
 var ErrOption = errors.New("bad option")
 
+// ErrNoVectors is returned by a run in which no sample could be embedded
+// (every image missing or unreadable, or no sample holding a vector in
+// the embeddings field); the previous scores stay as they were.
+var ErrNoVectors = errors.New("brain: no embeddings")
+
 // ComputeOptions configure ComputeUniqueness. The zero value computes
 // FiftyOne Brain's default: the built-in model, cosine distance on
 // mean-centred embeddings, K = 3 with weights 0.6, 0.3, 0.1.
@@ -84,7 +89,12 @@ func (o ComputeOptions) want() (insights.Want, ModelSpec, []byte, error) {
 	if err != nil {
 		return insights.Want{}, spec, nil, err
 	}
+	// The path names a model file the way the user asked for it, so a
+	// stored run's options can ask for the same model again.
 	opts["model"] = spec.Name
+	if spec.Path != "" {
+		opts["model"] = spec.Path
+	}
 	js, _ := json.Marshal(opts)
 	return insights.Want{Model: id, Options: js}, spec, data, nil
 }
@@ -195,6 +205,16 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		return nil, err
 	}
 	run := insights.NewRunRecord(UniquenessGroup, want, version)
+	var firstSkip error
+	onSkip := o.OnSkip
+	o.OnSkip = func(id db.ID, path string, err error) {
+		if firstSkip == nil {
+			firstSkip = fmt.Errorf("%s: %w", path, err)
+		}
+		if onSkip != nil {
+			onSkip(id, path, err)
+		}
+	}
 
 	// The samples, in id order.
 	var ids []db.ID
@@ -254,6 +274,9 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		}
 	}
 
+	if len(keep) == 0 && len(ids) > 0 {
+		return nil, fmt.Errorf("%w: none of the %d samples could be embedded; the first: %w", ErrNoVectors, len(ids), firstSkip)
+	}
 	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: 0, Total: len(keep)})
 	var ur *UniquenessResult
 	if len(keep) > 0 {

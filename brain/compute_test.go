@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fosql/fosql/brain"
@@ -203,6 +204,42 @@ func TestUniquenessFromEmbeddingsField(t *testing.T) {
 	ds.SetField(ctx, ids[:1], "emb", db.Floats([]float64{1, 1}))
 	if v, _ := ds.Version(); v == v0 {
 		t.Fatal("writing the embeddings field kept the version")
+	}
+}
+
+// TestNoImageLoadsFailsTheRun: when not one image can be read, the run
+// fails with ErrNoVectors naming the first problem, instead of storing a
+// complete run with no scores, and the previous scores stay.
+func TestNoImageLoadsFailsTheRun(t *testing.T) {
+	needRuntime(t)
+	ctx := context.Background()
+	d, err := db.Open(db.MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ds, _ := d.CreateDataset("gone")
+	ids, err := ds.Add(ctx, []db.NewSample{
+		{Filepath: "/nonexistent/a.png", Fields: db.Doc(db.Field{Name: "emb", Value: db.Floats([]float64{1, 2})})},
+		{Filepath: "/nonexistent/b.png", Fields: db.Doc(db.Field{Name: "emb", Value: db.Floats([]float64{3, 4})})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := brain.ComputeUniqueness(ctx, ds, brain.ComputeOptions{EmbeddingsField: "emb"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = brain.ComputeUniqueness(ctx, ds, brain.ComputeOptions{})
+	if !errors.Is(err, brain.ErrNoVectors) || !strings.Contains(err.Error(), "/nonexistent/a.png") {
+		t.Fatalf("err = %v, want ErrNoVectors naming the first file", err)
+	}
+	s, _ := ds.Get(ids[1])
+	if !s.Get("insights.uniqueness.scalar").IsNumber() {
+		t.Fatalf("previous score lost: %v", s.Doc())
+	}
+	runs, _ := ds.Runs()
+	if !strings.Contains(string(runs["uniqueness"].Options), `"embeddings":"emb"`) {
+		t.Fatalf("run record replaced: %s", runs["uniqueness"].Options)
 	}
 }
 

@@ -54,7 +54,9 @@ type Request struct {
 type Want struct {
 	// Model identifies the model or input field (e.g. a sha256).
 	Model string
-	// Options are the run's effective options as canonical JSON.
+	// Options are the run's effective options as canonical JSON. They are
+	// stored in the run record and, decoded, must make a Request that asks
+	// for the same run again: Ensure reruns a stale group with them.
 	Options json.RawMessage
 }
 
@@ -174,8 +176,11 @@ func jsonEqual(a, b json.RawMessage) bool {
 
 // Ensure makes the named groups fresh on ds before a query reads them.
 // Groups without a provider are left alone (their values were set by
-// hand). With auto false, a stale group fails with ErrStale; with auto
-// true, its provider runs with the default options, reporting progress.
+// hand). Freshness is checked against the options of the group's last
+// run, so a column computed with COMPUTE ... WITH (...) keeps those
+// options; a group that never ran uses the defaults. With auto false, a
+// stale group fails with ErrStale; with auto true, its provider runs
+// again with those options, reporting progress.
 // With auto false, values set by hand (a group that has values but no run
 // record) are read as they are.
 func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, auto bool, progress func(Progress)) error {
@@ -183,42 +188,57 @@ func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, 
 		if _, ok := r.Provider(g); !ok {
 			continue
 		}
-		f, err := r.Check(ctx, ds, g, Request{})
+		// The column keeps the options of its last run (COMPUTE ... WITH
+		// (...)); a dataset that never had one gets the defaults.
+		req, run, err := lastRequest(ds, g)
+		if err != nil {
+			return err
+		}
+		f, err := r.Check(ctx, ds, g, req)
 		if err != nil {
 			return err
 		}
 		if f.Fresh {
 			continue
 		}
-		// A stored run made with other options or another model is what
-		// the user asked for with COMPUTE ... WITH (...): it stays until
-		// the data changes.
-		if f.Run != nil && f.Run.Status == db.RunComplete && sameVersion(ds, f.Run) {
-			continue
-		}
 		if !auto {
 			// Values set by hand (no run ever made) are read as they are.
-			if f.Run == nil && hasValues(ds, g) {
+			if run == nil && hasValues(ds, g) {
 				continue
 			}
 			return fmt.Errorf("insights.%s on %s: %w: %s; run COMPUTE %s ON %s, or turn auto-compute on (SET auto_compute = on)",
 				g, ds.Name(), ErrStale, f.Reason, strings.ToUpper(g), ds.Name())
 		}
-		if err := r.Run(ctx, ds, g, Request{}, progress); err != nil {
+		if err := r.Run(ctx, ds, g, req, progress); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// lastRequest returns the request that reproduces the group's last run
+// (its stored options), and that run; with no run, the default request.
+func lastRequest(ds *db.Dataset, group string) (Request, *db.RunRecord, error) {
+	runs, err := ds.Runs()
+	if err != nil {
+		return Request{}, nil, err
+	}
+	run, ok := runs[group]
+	if !ok {
+		return Request{}, nil, nil
+	}
+	var opts map[string]any
+	if len(run.Options) > 0 {
+		if err := json.Unmarshal(run.Options, &opts); err != nil {
+			return Request{}, nil, fmt.Errorf("insights.%s: stored run options: %w", group, err)
+		}
+	}
+	return Request{Options: opts}, &run, nil
+}
+
 func hasValues(ds *db.Dataset, group string) bool {
 	groups, err := ds.InsightGroups()
 	return err == nil && slices.Contains(groups, group)
-}
-
-func sameVersion(ds *db.Dataset, run *db.RunRecord) bool {
-	v, err := ds.Version()
-	return err == nil && v == run.DatasetVersion
 }
 
 // Run computes a group now, whatever its freshness. Runs of one group are

@@ -23,8 +23,11 @@ func (p *countProvider) Group() string { return "fake" }
 
 func (p *countProvider) Want(ctx context.Context, ds *db.Dataset, req Request) (Want, error) {
 	k := 3
-	if v, ok := req.Options["k"]; ok {
-		k = v.(int)
+	switch v := req.Options["k"].(type) {
+	case int:
+		k = v
+	case float64: // a stored run's options, decoded from JSON
+		k = int(v)
 	}
 	opts, _ := json.Marshal(map[string]any{"k": k})
 	return Want{Model: p.model, Options: opts}, nil
@@ -129,6 +132,31 @@ func TestEnsureRunsOnlyWhenStale(t *testing.T) {
 	}
 	if err := r.Ensure(ctx, ds, []string{"byhand"}, false, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEnsureKeepsLastRunOptions: a group computed with explicit options is
+// fresh against them, and when the data changes it is rerun with them,
+// not with the defaults.
+func TestEnsureKeepsLastRunOptions(t *testing.T) {
+	ctx := context.Background()
+	ds, r, p := setup(t)
+	if err := r.Run(ctx, ds, "fake", Request{Options: map[string]any{"k": 5}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Ensure(ctx, ds, []string{"fake"}, false, nil); err != nil {
+		t.Fatalf("run with k=5 not fresh for a query: %v", err)
+	}
+	ds.Add(ctx, []db.NewSample{{Filepath: "/late.png"}})
+	if err := r.Ensure(ctx, ds, []string{"fake"}, true, nil); err != nil || p.runs != 2 {
+		t.Fatalf("stale run not repeated: runs=%d err=%v", p.runs, err)
+	}
+	runs, err := ds.Runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(runs["fake"].Options); got != `{"k":5}` {
+		t.Fatalf("rerun options %s, want {\"k\":5}", got)
 	}
 }
 
