@@ -85,3 +85,16 @@ func (r *pointReader) get(key []byte) (Record, error) {
 	r.c.mu.Unlock()
 	return rec, nil
 }
+
+// Epoch returns the commit epoch, a number that every commit changes, and
+// whether no commit was in progress while it was read. The database holds
+// the same committed state at any two moments that report the same epoch
+// with quiet set, so a caller may keep what it derived from the database
+// (a schema, a plan, a freshness check) for as long as Epoch reports the
+// epoch it was derived in.
+func (d *DB) Epoch() (epoch uint64, quiet bool) {
+	c := &d.cache
+	quiet = c.writers.Load() == 0
+	epoch = c.epoch.Load()
+	return epoch, quiet && c.writers.Load() == 0 && c.epoch.Load() == epoch
+}

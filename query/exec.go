@@ -100,6 +100,7 @@ type DB struct {
 	owned bool
 	opts  Options
 	def   *Session
+	plans planCache
 }
 
 // Open opens (creating when missing) the database directory at path;
@@ -122,7 +123,7 @@ func Open(path string, opts *Options) (*DB, error) {
 // New wraps a store that is already open. Closing the DB leaves the
 // store open.
 func New(store *db.DB, opts *Options) *DB {
-	d := &DB{store: store}
+	d := &DB{store: store, plans: newPlanCache()}
 	if opts != nil {
 		d.opts = *opts
 	}
@@ -433,9 +434,29 @@ func (s *Session) insightsProgress(op string) func(insights.Progress) {
 	}
 }
 
-// selectStatement prepares a SELECT: the binder, the insights it needs
+// planSelect prepares a SELECT: the binder, the insights it needs
 // and the plan.
 func (s *Session) planSelect(ctx context.Context, st *Select, a *args, ensure bool) (*binder, *selectPlan, []string, error) {
+	if len(a.pos) > 0 || len(a.named) > 0 {
+		return s.bindSelectNow(ctx, st, a, ensure)
+	}
+	key := planKey{st: st, ensure: ensure, auto: s.AutoCompute()}
+	if ent, ok := s.db.plans.get(s.db.store, key); ok {
+		return ent.b, ent.p, ent.groups, nil
+	}
+	e0, quiet := s.db.store.Epoch()
+	b, p, groups, err := s.bindSelectNow(ctx, st, a, ensure)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if e1, still := s.db.store.Epoch(); quiet && still && e1 == e0 {
+		s.db.plans.put(key, planEntry{epoch: e0, b: b, p: p, groups: groups})
+	}
+	return b, p, groups, nil
+}
+
+// bindSelectNow is planSelect without the plan cache.
+func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure bool) (*binder, *selectPlan, []string, error) {
 	name, alias, err := tableOf(st.ast.From)
 	if err != nil {
 		return nil, nil, nil, err

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/xwb1989/sqlparser"
 
@@ -765,12 +764,7 @@ func parseSafely(text string) (st sqlparser.Statement, err error) {
 // statements, so that a program running the same SQL again skips the
 // parser. Parsed statements are never modified after parsing, so one
 // entry can serve several sessions at once.
-var scriptCache = struct {
-	sync.Mutex
-	m    map[string]*script
-	ring []string // insertion order, for eviction
-	next int
-}{m: map[string]*script{}}
+var scriptCache = newBoundedMap[string, *script](scriptCacheSize)
 
 const (
 	scriptCacheSize = 256
@@ -782,26 +776,13 @@ func parseCached(sql string) (*script, error) {
 	if len(sql) > scriptCacheText {
 		return parseScript(sql)
 	}
-	c := &scriptCache
-	c.Lock()
-	sc := c.m[sql]
-	c.Unlock()
-	if sc != nil {
+	if sc, ok := scriptCache.get(sql); ok {
 		return sc, nil
 	}
 	sc, err := parseScript(sql)
 	if err != nil {
 		return nil, err
 	}
-	c.Lock()
-	if len(c.ring) < scriptCacheSize {
-		c.ring = append(c.ring, sql)
-	} else {
-		delete(c.m, c.ring[c.next])
-		c.ring[c.next] = sql
-		c.next = (c.next + 1) % scriptCacheSize
-	}
-	c.m[sql] = sc
-	c.Unlock()
+	scriptCache.put(sql, sc)
 	return sc, nil
 }
