@@ -9,6 +9,7 @@ import (
 	_ "image/jpeg" // JPEG decoder
 	_ "image/png"  // PNG decoder
 	"io"
+	"io/fs"
 
 	_ "golang.org/x/image/bmp" // BMP decoder
 	"golang.org/x/image/draw"
@@ -60,12 +61,30 @@ func (l limits) orDefault() limits {
 	return l
 }
 
-// readLimited reads all of r, refusing more than max bytes.
-func readLimited(r io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("brain: read image: %w", err)
+// readLimited reads all of r into buf's storage (grown as needed and kept
+// for the next call), refusing more than max bytes.
+func readLimited(r io.Reader, max int64, buf *[]byte) ([]byte, error) {
+	data := (*buf)[:0]
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < max && int64(cap(data)) < fi.Size()+1 {
+			data = make([]byte, 0, fi.Size()+1)
+		}
 	}
+	lr := io.LimitedReader{R: r, N: max + 1}
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := lr.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("brain: read image: %w", err)
+		}
+	}
+	*buf = data
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrImageTooLarge, max)
 	}
@@ -130,33 +149,27 @@ func newPreprocessor(s *ModelSpec) *preprocessor {
 // size is the number of float32 values of one image's tensor.
 func (p *preprocessor) size() int { return 3 * p.width * p.height }
 
-// scratch holds one worker's reusable resize buffer and the kernel scaler
-// of the last source size it saw (datasets often share one size).
+// scratch holds one worker's reusable buffers: the resize target, the
+// kernel scaler of the last source size it saw (datasets often share one
+// size), and the float buffers of the small-image path.
 type scratch struct {
-	rgba     *image.RGBA // the resized image
-	src      *image.RGBA // a small source converted to RGBA
-	scaler   draw.Scaler // BiLinear scaler for sources of sw x sh
-	sw, sh   int
-	tx, ty   []tap // enlarging taps for sources of tsw x tsh
-	tsw, tsh int
+	rgba   *image.RGBA // the resized image (large sources)
+	src    *image.RGBA // a small source converted to RGBA
+	scaler draw.Scaler // BiLinear scaler for sources of sw x sh
+	sw, sh int
+	rgb    []uint8   // a small source as packed RGB over white
+	rows   []float32 // horizontally interpolated rows, per channel
+	planes []float32 // the resized planes, when an orientation remaps them
+	tx, ty []ftap    // interpolation taps for sources of tsw x tsh
+	tsw    int
+	tsh    int
+	data   []byte // the last file read
 }
 
-// resize scales src (whole) into dst (whole), premultiplied.
+// resize scales src (whole) into dst (whole), premultiplied. src is larger
+// than dst in at least one direction.
 func (sc *scratch) resize(dst *image.RGBA, src image.Image) {
 	sb, db := src.Bounds(), dst.Rect
-	if sb.Dx() <= db.Dx() && sb.Dy() <= db.Dy() {
-		// Enlarging (or the same size): plain bilinear interpolation.
-		rgba, ok := src.(*image.RGBA)
-		if !ok {
-			if sc.src == nil || sc.src.Rect.Dx() != sb.Dx() || sc.src.Rect.Dy() != sb.Dy() {
-				sc.src = image.NewRGBA(image.Rect(0, 0, sb.Dx(), sb.Dy()))
-			}
-			draw.Draw(sc.src, sc.src.Rect, src, sb.Min, draw.Src)
-			rgba = sc.src
-		}
-		sc.enlarge(dst, rgba)
-		return
-	}
 	if f := shrinkFactor(sb.Dx(), sb.Dy(), db.Dx(), db.Dy()); f >= 2 {
 		src = boxShrink(src, f)
 		sb = src.Bounds()
@@ -172,49 +185,132 @@ func (sc *scratch) resize(dst *image.RGBA, src image.Image) {
 	sc.scaler.Scale(dst, db, src, sb, draw.Src, nil)
 }
 
-// tap is one output coordinate's two source neighbours and the weight
-// (out of 256) of the second.
-type tap struct{ i0, i1, w int }
+// ftap is one output coordinate's two source neighbours and the weight of
+// the second.
+type ftap struct {
+	i0, i1 int
+	w      float32
+}
 
 // bilinearTaps maps n output pixels onto m >= 1 source pixels, pixel centres
 // aligned.
-func bilinearTaps(n, m int) []tap {
-	taps := make([]tap, n)
+func bilinearTaps(n, m int) []ftap {
+	taps := make([]ftap, n)
 	for i := range taps {
 		s := (float64(i)+0.5)*float64(m)/float64(n) - 0.5
 		s = min(max(s, 0), float64(m-1))
 		i0 := int(s)
-		i1 := min(i0+1, m-1)
-		taps[i] = tap{i0, i1, int((s-float64(i0))*256 + 0.5)}
+		taps[i] = ftap{i0, min(i0+1, m-1), float32(s - float64(i0))}
 	}
 	return taps
 }
 
-// enlarge writes the bilinear interpolation of src into dst (no smaller
-// than src), in 8.8 fixed point.
-func (sc *scratch) enlarge(dst, src *image.RGBA) {
-	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
-	sw, sh := src.Rect.Dx(), src.Rect.Dy()
-	if len(sc.tx) != dw || sc.tsw != sw {
-		sc.tx, sc.tsw = bilinearTaps(dw, sw), sw
+// flatten returns img (whole) as packed 8-bit RGB in sc.rgb, transparent
+// pixels composited over white.
+func (sc *scratch) flatten(img image.Image) []uint8 {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	rgba, ok := img.(*image.RGBA)
+	if !ok {
+		if sc.src == nil || sc.src.Rect.Dx() != w || sc.src.Rect.Dy() != h {
+			sc.src = image.NewRGBA(image.Rect(0, 0, w, h))
+		}
+		draw.Draw(sc.src, sc.src.Rect, img, b.Min, draw.Src)
+		rgba = sc.src
 	}
-	if len(sc.ty) != dh || sc.tsh != sh {
-		sc.ty, sc.tsh = bilinearTaps(dh, sh), sh
+	out := grow(&sc.rgb, 3*w*h)
+	i := 0
+	for y := 0; y < h; y++ {
+		row := rgba.Pix[rgba.PixOffset(rgba.Rect.Min.X, rgba.Rect.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			px := row[4*x : 4*x+4 : 4*x+4]
+			// Premultiplied colour over white: c + (1 - alpha).
+			t := 0xff - int(px[3])
+			out[i] = uint8(min(0xff, int(px[0])+t))
+			out[i+1] = uint8(min(0xff, int(px[1])+t))
+			out[i+2] = uint8(min(0xff, int(px[2])+t))
+			i += 3
+		}
 	}
-	for y, ty := range sc.ty {
-		r0 := src.Pix[ty.i0*src.Stride:]
-		r1 := src.Pix[ty.i1*src.Stride:]
-		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*dw]
-		wy1 := ty.w
-		wy0 := 256 - wy1
-		for x, tx := range sc.tx {
-			a, b := 4*tx.i0, 4*tx.i1
-			wx1 := tx.w
-			wx0 := 256 - wx1
-			for c := 0; c < 4; c++ {
-				top := int(r0[a+c])*wx0 + int(r0[b+c])*wx1
-				bot := int(r1[a+c])*wx0 + int(r1[b+c])*wx1
-				out[4*x+c] = uint8((top*wy0 + bot*wy1 + 1<<15) >> 16)
+	return out
+}
+
+// grow returns (*buf)[:n], reallocating when the capacity is short.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
+}
+
+// fillSmall writes the tensor of a source no larger than the (oriented)
+// model input: rgb holds sw x sh packed RGB pixels over white. Levels are
+// normalised first (the normalisation is affine, so it commutes with
+// interpolation), then the source is enlarged bilinearly in float32, rows
+// first, then columns.
+func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int, sc *scratch) {
+	w, h := p.width, p.height
+	rw, rh := w, h
+	if swapsAxes(orient) {
+		rw, rh = h, w
+	}
+	if len(sc.tx) != rw || sc.tsw != sw {
+		sc.tx, sc.tsw = bilinearTaps(rw, sw), sw
+	}
+	if len(sc.ty) != rh || sc.tsh != sh {
+		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
+	}
+	// rows: [channel][source row][output column].
+	rows := grow(&sc.rows, 3*sh*rw)
+	for c := 0; c < 3; c++ {
+		lut := &p.lut[c]
+		for y := 0; y < sh; y++ {
+			src := rgb[3*y*sw : 3*(y+1)*sw]
+			out := rows[(c*sh+y)*rw : (c*sh+y+1)*rw]
+			for x, t := range sc.tx {
+				a, b := lut[src[3*t.i0+c]], lut[src[3*t.i1+c]]
+				out[x] = a + (b-a)*t.w
+			}
+		}
+	}
+	// The resized planes go straight into an NCHW tensor when no
+	// orientation remaps them; otherwise through sc.planes.
+	plane := rw * rh
+	planes := dst
+	direct := orient == 1 && p.layout == NCHW && !p.bgr
+	if !direct {
+		planes = grow(&sc.planes, 3*plane)
+	}
+	for c := 0; c < 3; c++ {
+		for y, t := range sc.ty {
+			r0 := rows[(c*sh+t.i0)*rw : (c*sh+t.i0+1)*rw]
+			r1 := rows[(c*sh+t.i1)*rw : (c*sh+t.i1+1)*rw]
+			out := planes[c*plane+y*rw : c*plane+(y+1)*rw]
+			for x := range out {
+				out[x] = r0[x] + (r1[x]-r0[x])*t.w
+			}
+		}
+	}
+	if direct {
+		return
+	}
+	ci := [3]int{0, 1, 2} // tensor channel of R, G, B
+	if p.bgr {
+		ci = [3]int{2, 1, 0}
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx, sy := x, y
+			if orient != 1 {
+				sx, sy = orientedSource(orient, x, y, w, h)
+			}
+			at := sy*rw + sx
+			for c := 0; c < 3; c++ {
+				if p.layout == NHWC {
+					dst[3*(y*w+x)+ci[c]] = planes[c*plane+at]
+				} else {
+					dst[ci[c]*plane+y*w+x] = planes[c*plane+at]
+				}
 			}
 		}
 	}
@@ -223,13 +319,17 @@ func (sc *scratch) enlarge(dst, src *image.RGBA) {
 // fill resizes img (after EXIF orientation orient) to the model input and
 // writes the normalised tensor into dst (len p.size()). Transparent pixels
 // are composited over white; gray and paletted images become RGB. Images
-// smaller than the input are enlarged bilinearly; larger ones are
-// box-filtered (boxShrink) and then resampled with resizeKernel.
+// no larger than the input are enlarged bilinearly (fillSmall); larger
+// ones are box-filtered (boxShrink) and then resampled with resizeKernel.
 func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scratch) {
 	w, h := p.width, p.height
 	rw, rh := w, h
 	if swapsAxes(orient) {
 		rw, rh = h, w
+	}
+	if b := img.Bounds(); b.Dx() <= rw && b.Dy() <= rh {
+		p.fillSmall(dst, sc.flatten(img), b.Dx(), b.Dy(), orient, sc)
+		return
 	}
 	if sc.rgba == nil || sc.rgba.Rect.Dx() != rw || sc.rgba.Rect.Dy() != rh {
 		sc.rgba = image.NewRGBA(image.Rect(0, 0, rw, rh))
@@ -273,7 +373,7 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 
 // loadTensor reads, decodes and preprocesses one image into dst.
 func (p *preprocessor) loadTensor(r io.Reader, lim limits, dst []float32, sc *scratch) error {
-	data, err := readLimited(r, lim.maxBytes)
+	data, err := readLimited(r, lim.maxBytes, &sc.data)
 	if err != nil {
 		return err
 	}
