@@ -1,6 +1,7 @@
 package db
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -40,26 +41,78 @@ func (c *recordCache) writeBegin() { c.writers.Add(1); c.epoch.Add(1) }
 func (c *recordCache) writeEnd()   { c.epoch.Add(1); c.writers.Add(-1) }
 
 // pointReader reads records in one snapshot, through the cache when the
-// snapshot was taken in a quiet epoch.
+// snapshot is of a quiet epoch. Its Badger transaction is made only when
+// the cache cannot answer, so reads that the cache answers entirely cost
+// no transaction.
 type pointReader struct {
-	txn   *badger.Txn
-	c     *recordCache
-	epoch uint64
-	ok    bool
+	d      *DB
+	txn    *badger.Txn // nil until the first read the cache cannot answer
+	c      *recordCache
+	epoch  uint64
+	ok     bool // the cache may answer: the epoch was quiet
+	served bool // the cache has answered a read
 }
 
-// pointView runs fn with a reader over a new snapshot.
+// testHookBeforeSnapshot, when set by a test, runs just before a point
+// reader makes its transaction.
+var testHookBeforeSnapshot func()
+
+// errEpochMoved stops a point read whose first read from Badger found
+// that a commit came after the reads the cache answered.
+var errEpochMoved = errors.New("db: a commit came during a cached read")
+
+// pointView runs fn with a reader over a new snapshot. fn may run twice:
+// when a commit lands between reads the cache answered and the first read
+// it could not, fn starts over on one Badger snapshot.
 func (d *DB) pointView(fn func(r *pointReader) error) error {
 	if err := d.checkOpen(); err != nil {
 		return err
 	}
 	c := &d.cache
 	quiet := c.writers.Load() == 0
-	e := c.epoch.Load()
-	txn := d.bdb.NewTransaction(false)
-	defer txn.Discard()
-	r := &pointReader{txn: txn, c: c, epoch: e, ok: quiet && c.writers.Load() == 0 && c.epoch.Load() == e}
+	r := &pointReader{d: d, c: c, epoch: c.epoch.Load(), ok: quiet}
+	err := fn(r)
+	if r.txn != nil {
+		r.txn.Discard()
+	}
+	if !errors.Is(err, errEpochMoved) {
+		return err
+	}
+	r = &pointReader{d: d, c: c, txn: d.bdb.NewTransaction(false)}
+	defer r.txn.Discard()
 	return fn(r)
+}
+
+// snapshot returns the reader's transaction, making it on first use. A
+// transaction made after a commit of a later epoch ends the cache's part:
+// if the cache answered a read already, the read must start over.
+func (r *pointReader) snapshot() (*badger.Txn, error) {
+	if r.txn != nil {
+		return r.txn, nil
+	}
+	if testHookBeforeSnapshot != nil {
+		testHookBeforeSnapshot()
+	}
+	r.txn = r.d.bdb.NewTransaction(false)
+	if r.ok && (r.c.writers.Load() != 0 || r.c.epoch.Load() != r.epoch) {
+		if r.served {
+			return nil, errEpochMoved
+		}
+		r.ok = false
+	}
+	return r.txn, nil
+}
+
+// meta returns a dataset's meta as of the reader's snapshot.
+func (r *pointReader) meta(ds uint64) (*datasetMeta, error) {
+	if m := r.d.cachedMeta(ds); m != nil {
+		return m, nil
+	}
+	txn, err := r.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return r.d.loadMeta(txn, ds)
 }
 
 // get reads a record; a missing key gives nil.
@@ -69,10 +122,15 @@ func (r *pointReader) get(key []byte) (Record, error) {
 		ent, hit := r.c.entries[string(key)]
 		r.c.mu.RUnlock()
 		if hit && ent.epoch == r.epoch {
+			r.served = true
 			return ent.rec, nil
 		}
 	}
-	rec, err := getRecord(r.txn, key)
+	txn, err := r.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	rec, err := getRecord(txn, key)
 	if err != nil || !r.ok {
 		return rec, err
 	}

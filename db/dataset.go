@@ -22,6 +22,12 @@ type Dataset struct {
 const writeBatch = 1000
 
 func (ds *Dataset) meta() (*datasetMeta, error) {
+	if err := ds.db.checkOpen(); err != nil {
+		return nil, err
+	}
+	if m := ds.db.cachedMeta(ds.id); m != nil {
+		return m, nil
+	}
 	var m *datasetMeta
 	err := ds.db.view(func(txn *badger.Txn) error {
 		var err error
@@ -304,7 +310,7 @@ func getRecord(txn *badger.Txn, key []byte) (Record, error) {
 func (ds *Dataset) Get(id ID) (*Sample, error) {
 	var s *Sample
 	err := ds.db.pointView(func(r *pointReader) error {
-		m, err := ds.db.loadMeta(r.txn, ds.id)
+		m, err := r.meta(ds.id)
 		if err != nil {
 			return err
 		}
@@ -343,13 +349,14 @@ func (ds *Dataset) getSample(r *pointReader, m *datasetMeta, id ID) (*Sample, er
 func (ds *Dataset) GetMany(ids []ID) ([]*Sample, error) {
 	out := make([]*Sample, len(ids))
 	err := ds.db.pointView(func(r *pointReader) error {
-		m, err := ds.db.loadMeta(r.txn, ds.id)
+		m, err := r.meta(ds.id)
 		if err != nil {
 			return err
 		}
 		for i, id := range ids {
 			s, err := ds.getSample(r, m, id)
 			if errors.Is(err, ErrNotFound) {
+				out[i] = nil
 				continue
 			}
 			if err != nil {

@@ -64,6 +64,7 @@ type DB struct {
 	seqData *badger.Sequence
 
 	cache recordCache
+	heads indexHeads
 }
 
 // MemoryPath is the path that Open takes to mean an in-memory database.
@@ -333,10 +334,7 @@ func (m *datasetMeta) insightIndexes() map[string]uint32 {
 }
 
 func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
-	d.mu.RLock()
-	m := d.metas[ds]
-	d.mu.RUnlock()
-	if m != nil {
+	if m := d.cachedMeta(ds); m != nil {
 		return m, nil
 	}
 	item, err := txn.Get(dsPrefix(tagMeta, ds))
@@ -346,7 +344,7 @@ func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
 		}
 		return nil, err
 	}
-	m = &datasetMeta{}
+	m := &datasetMeta{}
 	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, m) }); err != nil {
 		return nil, fmt.Errorf("db: dataset meta: %w", err)
 	}
@@ -388,6 +386,13 @@ func (d *DB) update(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	return d.updateLocked(fn)
+}
+
+// cachedMeta returns the cached meta of dataset ds, or nil.
+func (d *DB) cachedMeta(ds uint64) *datasetMeta {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.metas[ds]
 }
 
 // updateLocked is update for a caller that holds the writer lock.

@@ -353,6 +353,52 @@ func TestIndexScanOrderAndMaintenance(t *testing.T) {
 	}
 }
 
+// TestIndexHeadCache reads index ends partly, again (from the head cache),
+// further than the cache holds, and after a write, always getting what a
+// whole scan of the index gives.
+func TestIndexHeadCache(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "heads")
+	n := headLen + 40
+	ids := addN(t, ds, n, func(i int) Value { return Doc(Field{"score", Int(int64((i * 37) % n))}) })
+	if err := ds.CreateIndex(ctx, "score"); err != nil {
+		t.Fatal(err)
+	}
+	first := func(rev bool, k int) []ID {
+		var out []ID
+		for e, err := range ds.IndexScan(ctx, "score", rev) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) == k {
+				break
+			}
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	for _, rev := range []bool{false, true} {
+		all := first(rev, n+1)
+		if len(all) != n {
+			t.Fatalf("rev=%v: whole scan %d entries", rev, len(all))
+		}
+		first(rev, 0) // forget nothing: a scan that yields nothing
+		for _, k := range []int{10, 10, 30, headLen, headLen + 5, n, n} {
+			if got := first(rev, k); !slices.Equal(got, all[:k]) {
+				t.Fatalf("rev=%v first %d = %v, want %v", rev, k, got, all[:k])
+			}
+		}
+	}
+	// A write retires the cached heads.
+	top := first(true, 10)
+	if _, err := ds.SetField(ctx, ids[:1], "score", Int(int64(10*n))); err != nil {
+		t.Fatal(err)
+	}
+	if got := first(true, 10); got[0] != ids[0] || !slices.Equal(got[1:], top[:9]) {
+		t.Fatalf("after a write: %v, want %v first then %v", got, ids[0], top[:9])
+	}
+}
+
 func TestInsightStagingIsAtomic(t *testing.T) {
 	d, dir := openTemp(t)
 	ds := mustDataset(t, d, "u")
@@ -630,6 +676,39 @@ func TestIndexScanFrom(t *testing.T) {
 
 // TestRecordCacheSeesEveryWrite reads samples repeatedly (so they are
 // cached) across every kind of write.
+// TestPointReadCommitBetweenCachedAndStoredReads: a read that the cache
+// answers in part, with a commit landing before its first read from
+// Badger, starts over on one snapshot instead of mixing two states.
+func TestPointReadCommitBetweenCachedAndStoredReads(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "race")
+	ids := addN(t, ds, 2, func(i int) Value { return Doc(Field{"n", Int(0)}) })
+	if _, err := ds.Get(ids[0]); err != nil { // ids[0] is now cached
+		t.Fatal(err)
+	}
+	wrote := false
+	testHookBeforeSnapshot = func() {
+		if !wrote {
+			wrote = true
+			if _, err := ds.SetField(ctx, ids, "n", Int(1)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer func() { testHookBeforeSnapshot = nil }()
+	got, err := ds.GetMany(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wrote {
+		t.Fatal("the read never went to Badger")
+	}
+	a, b := got[0].Get("n").AsInt(), got[1].Get("n").AsInt()
+	if a != 1 || b != 1 {
+		t.Fatalf("n = %d and %d: the read mixed states before and after the commit", a, b)
+	}
+}
+
 func TestRecordCacheSeesEveryWrite(t *testing.T) {
 	d, _ := openTemp(t)
 	ds := mustDataset(t, d, "cache")

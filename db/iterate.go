@@ -174,8 +174,40 @@ func (ds *Dataset) IndexScanFrom(ctx context.Context, path string, from Value, r
 
 func (ds *Dataset) indexScan(ctx context.Context, path string, from *Value, reverse bool) iter.Seq2[IndexEntry, error] {
 	return func(yield func(IndexEntry, error) bool) {
-		err := ds.db.view(func(txn *badger.Txn) error {
-			m, err := ds.db.loadMeta(txn, ds.id)
+		d := ds.db
+		if err := d.checkOpen(); err != nil {
+			yield(IndexEntry{}, err)
+			return
+		}
+		// The snapshot's epoch decides whether the head cache may serve
+		// this scan and learn from it (as in pointView).
+		c := &d.cache
+		quiet := c.writers.Load() == 0
+		e := c.epoch.Load()
+		txn := d.bdb.NewTransaction(false)
+		defer txn.Discard()
+		cacheable := from == nil && quiet && c.writers.Load() == 0 && c.epoch.Load() == e
+		key := headKey{ds.id, path, reverse}
+
+		var head []IndexEntry // what this scan yields, up to headLen
+		var after *IndexEntry // resume Badger strictly after this entry
+		if cacheable {
+			if h, ok := d.heads.get(key, e); ok {
+				for _, ent := range h.entries {
+					if !yield(ent, nil) {
+						return
+					}
+				}
+				if h.complete {
+					return
+				}
+				head = append(head, h.entries...)
+				after = &h.entries[len(h.entries)-1]
+			}
+		}
+		complete := false
+		err := func() error {
+			m, err := d.loadMeta(txn, ds.id)
 			if err != nil {
 				return err
 			}
@@ -186,7 +218,11 @@ func (ds *Dataset) indexScan(ctx context.Context, path string, from *Value, reve
 			p := indexPrefix(ds.id, ix)
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: reverse})
 			defer it.Close()
+			var skip []byte
 			switch {
+			case after != nil:
+				skip = append(AppendKey(append([]byte{}, p...), after.Value), after.ID[:]...)
+				it.Seek(skip)
 			case from != nil && reverse:
 				// Past every id of the value: ids are 12 bytes.
 				it.Seek(append(AppendKey(append([]byte{}, p...), *from), bytes.Repeat([]byte{0xFF}, len(ID{})+1)...))
@@ -203,7 +239,11 @@ func (ds *Dataset) indexScan(ctx context.Context, path string, from *Value, reve
 						return err
 					}
 				}
-				k := it.Item().Key()[len(p):]
+				full := it.Item().Key()
+				if skip != nil && bytes.Equal(full, skip) {
+					continue
+				}
+				k := full[len(p):]
 				if len(k) < len(ID{}) {
 					return ErrCorrupt
 				}
@@ -214,14 +254,22 @@ func (ds *Dataset) indexScan(ctx context.Context, path string, from *Value, reve
 				var e IndexEntry
 				copy(e.ID[:], k[len(k)-len(ID{}):])
 				e.Value = v
+				if cacheable && len(head) < headLen {
+					head = append(head, e)
+				}
 				if !yield(e, nil) {
 					return errStop
 				}
 			}
+			complete = true
 			return nil
-		})
+		}()
 		if err != nil && !errors.Is(err, errStop) {
 			yield(IndexEntry{}, err)
+			return
+		}
+		if cacheable && len(head) > 0 {
+			d.heads.put(key, indexHead{epoch: e, entries: head, complete: complete && len(head) < headLen})
 		}
 	}
 }

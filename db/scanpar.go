@@ -471,7 +471,7 @@ func (ds *Dataset) GetSamples(ids []ID, noInsights bool) ([]*Sample, error) {
 	}
 	out := make([]*Sample, len(ids))
 	err := ds.db.pointView(func(r *pointReader) error {
-		if _, err := ds.db.loadMeta(r.txn, ds.id); err != nil {
+		if _, err := r.meta(ds.id); err != nil {
 			return err
 		}
 		for i, id := range ids {
