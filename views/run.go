@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"iter"
+	"sync"
 
 	"github.com/fosql/fosql/db"
 )
@@ -29,6 +30,48 @@ func (v *View) planFor(l *logical, why purpose, needRows, needInsights bool) *pl
 	root := p.physical(l, why)
 	annotate(root, needRows, needInsights)
 	return &plan{root: root, mask: l.mask, env: &execEnv{ds: v.ds, workers: defaultWorkers()}}
+}
+
+// planMemo keeps a view's row plan with the commit epoch it was planned
+// in: plans depend on the dataset's metadata (which indexes exist), which
+// only a commit changes. Plan nodes are not modified once planned, so one
+// plan serves concurrent iterations.
+type planMemo struct {
+	mu    sync.Mutex
+	epoch uint64
+	plan  *plan
+}
+
+// rowsPlan returns the plan Iter runs, reusing the one made in the
+// current commit epoch.
+func (v *View) rowsPlan() (*plan, error) {
+	if v == nil || v.ds == nil {
+		return nil, ErrNoDataset
+	}
+	m := v.rows
+	e, quiet := v.ds.DB().Epoch()
+	if m != nil && quiet {
+		m.mu.Lock()
+		p := m.plan
+		ok := p != nil && m.epoch == e
+		m.mu.Unlock()
+		if ok {
+			return p, nil
+		}
+	}
+	l, err := v.logical()
+	if err != nil {
+		return nil, err
+	}
+	p := v.planFor(l, forRows, true, l.mask.showsInsights(""))
+	if m != nil && quiet {
+		if e2, still := v.ds.DB().Epoch(); still && e2 == e {
+			m.mu.Lock()
+			m.epoch, m.plan = e, p
+			m.mu.Unlock()
+		}
+	}
+	return p, nil
 }
 
 // Explain returns the plan that iterating the view runs, one node per
@@ -58,12 +101,11 @@ func (v *View) Plan() (Node, error) {
 // early stops the reads.
 func (v *View) Iter(ctx context.Context) iter.Seq2[*db.Sample, error] {
 	return func(yield func(*db.Sample, error) bool) {
-		l, err := v.logical()
+		p, err := v.rowsPlan()
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		p := v.planFor(l, forRows, true, l.mask.showsInsights(""))
 		stopped := false
 		err = p.root.run(ctx, p.env, -1, func(s *db.Sample) bool {
 			if !yield(s, nil) {

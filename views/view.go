@@ -20,15 +20,18 @@ type View struct {
 	// noIndex plans without field indexes, so that benchmarks and tests
 	// can compare an index scan with the plan it replaces.
 	noIndex bool
+	// rows keeps the plan Iter runs, for the commit epoch it was made in.
+	rows *planMemo
 }
 
 // New returns the view of a whole dataset, in id (insertion) order.
-func New(ds *db.Dataset) *View { return &View{ds: ds} }
+func New(ds *db.Dataset) *View { return &View{ds: ds, rows: &planMemo{}} }
 
 // withoutIndexes returns the view planned as if no field had an index.
 func (v *View) withoutIndexes() *View {
 	c := *v
 	c.noIndex = true
+	c.rows = &planMemo{}
 	return &c
 }
 
@@ -49,7 +52,7 @@ func (v *View) With(s Stage) *View {
 	case ExcludeFieldsStage:
 		mask = mask.with(maskOp{paths: f.Paths})
 	}
-	return &View{ds: v.ds, stages: append(stages, s), mask: mask, noIndex: v.noIndex}
+	return &View{ds: v.ds, stages: append(stages, s), mask: mask, noIndex: v.noIndex, rows: &planMemo{}}
 }
 
 // String lists the stages, one per line, as EXPLAIN shows them.

@@ -600,3 +600,35 @@ func TestIndexRangeMatchesScan(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedViewFollowsIndexChanges iterates one view again after its
+// index is dropped and after one is created: the plan it keeps between
+// iterations must not outlive the indexes it was made for.
+func TestReusedViewFollowsIndexChanges(t *testing.T) {
+	f := newFixture(t)
+	v := New(f.ds).SortBy("score", Desc).Limit(3)
+	run := func() []int {
+		t.Helper()
+		var ids []db.ID
+		for s, err := range v.Iter(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, s.ID)
+		}
+		return f.numbers(ids)
+	}
+	want := run()
+	if err := f.ds.DropIndex("score"); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(); !slices.Equal(got, want) {
+		t.Fatalf("after DropIndex: rows %v, want %v", got, want)
+	}
+	if err := f.ds.CreateIndex(ctx, "score"); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(); !slices.Equal(got, want) {
+		t.Fatalf("after CreateIndex: rows %v, want %v", got, want)
+	}
+}
