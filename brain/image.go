@@ -2,6 +2,7 @@ package brain
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -158,12 +159,14 @@ type scratch struct {
 	scaler draw.Scaler // BiLinear scaler for sources of sw x sh
 	sw, sh int
 	rgb    []uint8   // a small source as packed RGB over white
+	src32  []float32 // a small source's normalised levels, per channel
 	rows   []float32 // horizontally interpolated rows, per channel
 	planes []float32 // the resized planes, when an orientation remaps them
 	tx, ty []ftap    // interpolation taps for sources of tsw x tsh
 	tsw    int
 	tsh    int
-	data   []byte // the last file read
+	data   []byte     // the last file read
+	png    pngDecoder // the fast path for small PNGs
 }
 
 // resize scales src (whole) into dst (whole), premultiplied. src is larger
@@ -260,16 +263,25 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 	if len(sc.ty) != rh || sc.tsh != sh {
 		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
 	}
+	// src: the normalised source, [channel][source pixel].
+	n := sw * sh
+	src := grow(&sc.src32, 3*n)
+	s0, s1, s2 := src[:n], src[n:2*n], src[2*n:3*n]
+	l0, l1, l2 := &p.lut[0], &p.lut[1], &p.lut[2]
+	rgb = rgb[:3*n]
+	for i := range s0 {
+		px := rgb[3*i : 3*i+3 : 3*i+3]
+		s0[i], s1[i], s2[i] = l0[px[0]], l1[px[1]], l2[px[2]]
+	}
 	// rows: [channel][source row][output column].
 	rows := grow(&sc.rows, 3*sh*rw)
 	for c := 0; c < 3; c++ {
-		lut := &p.lut[c]
 		for y := 0; y < sh; y++ {
-			src := rgb[3*y*sw : 3*(y+1)*sw]
+			in := src[c*n+y*sw : c*n+(y+1)*sw]
 			out := rows[(c*sh+y)*rw : (c*sh+y+1)*rw]
 			for x, t := range sc.tx {
-				a, b := lut[src[3*t.i0+c]], lut[src[3*t.i1+c]]
-				out[x] = a + (b-a)*t.w
+				a := in[t.i0]
+				out[x] = a + (in[t.i1]-a)*t.w
 			}
 		}
 	}
@@ -286,6 +298,11 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 			r0 := rows[(c*sh+t.i0)*rw : (c*sh+t.i0+1)*rw]
 			r1 := rows[(c*sh+t.i1)*rw : (c*sh+t.i1+1)*rw]
 			out := planes[c*plane+y*rw : c*plane+(y+1)*rw]
+			if t.w == 0 || t.i0 == t.i1 {
+				copy(out, r0)
+				continue
+			}
+			r0, r1 = r0[:len(out)], r1[:len(out)]
 			for x := range out {
 				out[x] = r0[x] + (r1[x]-r0[x])*t.w
 			}
@@ -371,11 +388,24 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 	}
 }
 
-// loadTensor reads, decodes and preprocesses one image into dst.
+// loadTensor reads, decodes and preprocesses one image into dst. PNGs no
+// larger than the model input (thumbnails, icons, small datasets such as
+// CIFAR) take a fast path that decodes straight to RGB with buffers kept in
+// sc; everything else goes through the image package's decoders.
 func (p *preprocessor) loadTensor(r io.Reader, lim limits, dst []float32, sc *scratch) error {
 	data, err := readLimited(r, lim.maxBytes, &sc.data)
 	if err != nil {
 		return err
+	}
+	if w, h, ok := pngSize(data); ok && w <= p.width && h <= p.height {
+		w, h, rgb, handled, err := sc.png.decodeRGB(data, lim.maxPixels)
+		if err != nil {
+			return err
+		}
+		if handled {
+			p.fillSmall(dst, rgb, w, h, 1, sc)
+			return nil
+		}
 	}
 	img, orient, err := decodeImage(data, lim.maxPixels)
 	if err != nil {
@@ -383,4 +413,13 @@ func (p *preprocessor) loadTensor(r io.Reader, lim limits, dst []float32, sc *sc
 	}
 	p.fill(dst, img, orient, sc)
 	return nil
+}
+
+// pngSize returns the width and height a PNG's header declares, if data
+// starts like a PNG.
+func pngSize(data []byte) (w, h int, ok bool) {
+	if len(data) < 24 || string(data[:8]) != pngSignature || string(data[12:16]) != "IHDR" {
+		return 0, 0, false
+	}
+	return int(binary.BigEndian.Uint32(data[16:20])), int(binary.BigEndian.Uint32(data[20:24])), true
 }
