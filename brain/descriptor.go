@@ -58,7 +58,10 @@ func DefaultModel() (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadModelWith(DefaultModelSpec(), data, sessionConfig{noLayoutOpt: true})
+	// One intra-op thread: the graph's many small operators gain little
+	// from ONNX Runtime's threads (1.3x on 2), so Embed runs one batch
+	// per core instead (1.8x); see BENCHMARKS.md.
+	return loadModelWith(DefaultModelSpec(), data, sessionConfig{noLayoutOpt: true, threads: 1})
 }
 
 // DescriptorDim is the length of the built-in model's embeddings.

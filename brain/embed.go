@@ -55,6 +55,11 @@ type EmbedOptions struct {
 	BatchSize int
 	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
 	Workers int
+	// Runners is the number of batches inferred at once; 0 means
+	// GOMAXPROCS for the built-in model (its session runs each call on
+	// one thread) and 1 for other models, which ONNX Runtime spreads over
+	// its own threads within a call.
+	Runners int
 	// MaxPixels refuses images declaring more pixels (0: DefaultMaxPixels).
 	MaxPixels int64
 	// MaxBytes refuses larger files (0: DefaultMaxBytes).
@@ -188,15 +193,22 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	}
 	go func() { wg.Wait(); close(results) }()
 
-	// Stage 3: inference on its own goroutine, fed full batches.
+	// Stage 3: inference on runners goroutines, fed full batches.
+	runners := opts.Runners
+	if runners <= 0 {
+		runners = 1
+		if m.singleThreaded {
+			runners = runtime.GOMAXPROCS(0)
+		}
+	}
 	batches := make(chan *batch, 1)
-	free := make(chan *batch, 3)
-	for i := 0; i < 3; i++ {
+	free := make(chan *batch, runners+2)
+	for i := 0; i < runners+2; i++ {
 		free <- &batch{data: make([]float32, bs*size), idx: make([]int, 0, bs)}
 	}
-	inferDone := make(chan struct{})
-	go func() {
-		defer close(inferDone)
+	var inferWG sync.WaitGroup
+	infer := func() {
+		defer inferWG.Done()
 		for b := range batches {
 			if ctx.Err() != nil {
 				return
@@ -220,7 +232,11 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 			b.idx = b.idx[:0]
 			free <- b
 		}
-	}()
+	}
+	inferWG.Add(runners)
+	for range runners {
+		go infer()
+	}
 
 	// The batcher: this goroutine gathers decoded tensors into batches.
 	var cur *batch
@@ -275,7 +291,7 @@ gather:
 		send()
 	}
 	close(batches)
-	<-inferDone
+	inferWG.Wait()
 	if aborted || ctx.Err() != nil {
 		// Drain so the workers can exit.
 		go func() {

@@ -114,6 +114,10 @@ type Model struct {
 	dim      int
 	pre      *preprocessor
 
+	// singleThreaded: the session runs each call on the caller's thread
+	// only, so Embed runs several batches at once instead.
+	singleThreaded bool
+
 	mu      sync.RWMutex
 	session *ort.DynamicAdvancedSession
 }
@@ -182,7 +186,7 @@ func loadModelWith(spec ModelSpec, data []byte, cfg sessionConfig) (*Model, erro
 	if err != nil {
 		return nil, fmt.Errorf("brain: model %q: create session: %w", spec.Name, err)
 	}
-	m := &Model{spec: spec, session: sess, pre: newPreprocessor(&spec)}
+	m := &Model{spec: spec, session: sess, pre: newPreprocessor(&spec), singleThreaded: cfg.threads == 1}
 	m.identity = modelIdentity(data, spec)
 	probe := 1
 	if spec.FixedBatch > 0 {
