@@ -162,7 +162,8 @@ type scratch struct {
 	src32  []float32 // a small source's normalised levels, per channel
 	rows   []float32 // horizontally interpolated rows, per channel
 	planes []float32 // the resized planes, when an orientation remaps them
-	tx, ty []ftap    // interpolation taps for sources of tsw x tsh
+	tx     taps      // interpolation taps across, for sources tsw wide
+	ty     []ftap    // interpolation taps down, for sources tsh high
 	tsw    int
 	tsh    int
 	data   []byte     // the last file read
@@ -206,6 +207,20 @@ func bilinearTaps(n, m int) []ftap {
 		taps[i] = ftap{i0, min(i0+1, m-1), float32(s - float64(i0))}
 	}
 	return taps
+}
+
+// taps are bilinear taps as parallel slices, for the tightest inner loop.
+type taps struct {
+	i0, i1 []int32
+	w      []float32
+}
+
+func splitTaps(ts []ftap) taps {
+	t := taps{make([]int32, len(ts)), make([]int32, len(ts)), make([]float32, len(ts))}
+	for i, x := range ts {
+		t.i0[i], t.i1[i], t.w[i] = int32(x.i0), int32(x.i1), x.w
+	}
+	return t
 }
 
 // flatten returns img (whole) as packed 8-bit RGB in sc.rgb, transparent
@@ -257,8 +272,8 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 	if swapsAxes(orient) {
 		rw, rh = h, w
 	}
-	if len(sc.tx) != rw || sc.tsw != sw {
-		sc.tx, sc.tsw = bilinearTaps(rw, sw), sw
+	if len(sc.tx.w) != rw || sc.tsw != sw {
+		sc.tx, sc.tsw = splitTaps(bilinearTaps(rw, sw)), sw
 	}
 	if len(sc.ty) != rh || sc.tsh != sh {
 		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
@@ -279,9 +294,10 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 		for y := 0; y < sh; y++ {
 			in := src[c*n+y*sw : c*n+(y+1)*sw]
 			out := rows[(c*sh+y)*rw : (c*sh+y+1)*rw]
-			for x, t := range sc.tx {
-				a := in[t.i0]
-				out[x] = a + (in[t.i1]-a)*t.w
+			i0, i1, tw := sc.tx.i0[:len(out)], sc.tx.i1[:len(out)], sc.tx.w[:len(out)]
+			for x := range out {
+				a := in[i0[x]]
+				out[x] = a + (in[i1[x]]-a)*tw[x]
 			}
 		}
 	}

@@ -97,6 +97,8 @@ type pngDecoder struct {
 	one    bytes.Reader  // over the single IDAT payload, or over gather
 	gather []byte        // the IDAT payloads of a split stream, copied
 	multi  pngIDATReader // over the IDAT payloads in place
+	stream []byte        // the whole zlib stream, when it is contiguous
+	raw    []byte        // the inflated scanlines, for libdeflate
 
 	cur, prev []byte // scanline buffers, filter byte first
 	rgb       []byte // the output
@@ -355,7 +357,8 @@ func (d *pngDecoder) parseChunks(data []byte, pos int) (io.Reader, error) {
 				return nil, fmt.Errorf("%w: png scanlines of %d bytes", ErrImageTooLarge, need)
 			}
 			if len(d.multi.segs) == 1 {
-				d.one.Reset(d.multi.segs[0])
+				d.stream = d.multi.segs[0]
+				d.one.Reset(d.stream)
 				return &d.one, nil
 			}
 			limit := d.gatherMax
@@ -367,7 +370,8 @@ func (d *pngDecoder) parseChunks(data []byte, pos int) (io.Reader, error) {
 				for _, seg := range d.multi.segs {
 					d.gather = append(d.gather, seg...)
 				}
-				d.one.Reset(d.gather)
+				d.stream = d.gather
+				d.one.Reset(d.stream)
 				return &d.one, nil
 			}
 			d.multi.seg, d.multi.cur = 0, nil
@@ -415,6 +419,7 @@ func (d *pngDecoder) rowBytes() int64 {
 // release drops the references to the caller's data.
 func (d *pngDecoder) release() {
 	d.one.Reset(nil)
+	d.stream = nil
 	if cap(d.gather) > pngKeepGather {
 		d.gather = nil
 	}
@@ -424,8 +429,15 @@ func (d *pngDecoder) release() {
 }
 
 // inflateRows inflates the zlib stream read from src, unfilters each
-// scanline and converts it into d.rgb.
+// scanline and converts it into d.rgb. A contiguous stream goes to
+// libdeflate in one call when the system has it (unless a test chose the
+// inflater).
 func (d *pngDecoder) inflateRows(src io.Reader) error {
+	if d.stream != nil && d.inflate == nil {
+		if done, err := d.inflateWhole(); done {
+			return err
+		}
+	}
 	br := src.(io.ByteReader)
 	cmf, err1 := br.ReadByte()
 	flg, err2 := br.ReadByte()
@@ -462,12 +474,7 @@ func (d *pngDecoder) inflateRows(src io.Reader) error {
 	}
 	cur, prev := d.cur[:rowLen], d.prev[:rowLen]
 	clear(prev)
-	out := 3 * d.width
-	if n := out * d.height; cap(d.rgb) < n || cap(d.rgb) > pngKeepRGB && cap(d.rgb) > 4*n {
-		d.rgb = make([]byte, n)
-	} else {
-		d.rgb = d.rgb[:n]
-	}
+	out := d.output()
 	bpp := max(1, d.channels()*int(d.depth)/8)
 	for y := 0; y < d.height; y++ {
 		if _, err := io.ReadFull(d.fr, cur); err != nil {
@@ -509,6 +516,56 @@ func (d *pngDecoder) inflateRows(src io.Reader) error {
 		return pngError("zlib checksum mismatch")
 	}
 	return nil
+}
+
+// output sizes d.rgb for the image and returns the length of one output
+// row. A buffer left large by a huge image is replaced by a smaller one.
+func (d *pngDecoder) output() int {
+	out := 3 * d.width
+	if n := out * d.height; cap(d.rgb) < n || cap(d.rgb) > pngKeepRGB && cap(d.rgb) > 4*n {
+		d.rgb = make([]byte, n)
+	} else {
+		d.rgb = d.rgb[:n]
+	}
+	return out
+}
+
+// inflateWhole inflates d.stream with libdeflate in one call, then
+// unfilters the scanlines in place and converts them into d.rgb. done is
+// false when libdeflate is not available.
+func (d *pngDecoder) inflateWhole() (done bool, err error) {
+	rowLen := 1 + int(d.rowBytes())
+	need := rowLen * d.height
+	if cap(d.raw) > pngKeepRGB && cap(d.raw) > 4*(need+1) {
+		d.raw = nil
+	}
+	// One spare byte: a stream that fills it holds too much data.
+	raw := grow(&d.raw, need+1)
+	n, res, ok := zlibDecompressWhole(d.stream, raw)
+	if !ok {
+		return false, nil
+	}
+	switch {
+	case res == ldInsufficientSpace || res == ldSuccess && n > need:
+		return true, pngError("too much pixel data")
+	case res == ldShortOutput || res == ldSuccess && n < need:
+		return true, pngError("not enough pixel data")
+	case res != ldSuccess:
+		return true, pngError("inflate: corrupt zlib stream")
+	}
+	out := d.output()
+	bpp := max(1, d.channels()*int(d.depth)/8)
+	prev := grow(&d.prev, rowLen)
+	clear(prev)
+	for y := 0; y < d.height; y++ {
+		cur := raw[y*rowLen : (y+1)*rowLen]
+		if !pngUnfilter(cur[0], cur[1:], prev[1:], bpp) {
+			return true, pngError("bad filter type %d", cur[0])
+		}
+		d.convertRow(d.rgb[y*out:(y+1)*out], cur[1:])
+		prev = cur
+	}
+	return true, nil
 }
 
 // pngUnfilter reverses PNG filter ft on scanline cur, given the previous
