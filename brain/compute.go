@@ -1,6 +1,7 @@
 package brain
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -205,11 +206,14 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		return nil, err
 	}
 	run := insights.NewRunRecord(UniquenessGroup, want, version)
+	// The skipped sample that comes first in the dataset, to name in an
+	// error when nothing could be embedded.
 	var firstSkip error
+	var firstID db.ID
 	onSkip := o.OnSkip
 	o.OnSkip = func(id db.ID, path string, err error) {
-		if firstSkip == nil {
-			firstSkip = fmt.Errorf("%s: %w", path, err)
+		if firstSkip == nil || bytes.Compare(id[:], firstID[:]) < 0 {
+			firstSkip, firstID = fmt.Errorf("%s: %w", path, err), id
 		}
 		if onSkip != nil {
 			onSkip(id, path, err)
