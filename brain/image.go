@@ -318,10 +318,7 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 				copy(out, r0)
 				continue
 			}
-			r0, r1 = r0[:len(out)], r1[:len(out)]
-			for x := range out {
-				out[x] = r0[x] + (r1[x]-r0[x])*t.w
-			}
+			lerpRow(out, r0, r1, t.w)
 		}
 	}
 	if direct {

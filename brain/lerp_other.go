@@ -1,0 +1,12 @@
+//go:build !amd64
+
+package brain
+
+// lerpRows sets out[i] = r0[i] + (r1[i]-r0[i])*w; r0 and r1 are at least
+// as long as out (lerpRow checks).
+func lerpRows(out, r0, r1 []float32, w float32) {
+	r0, r1 = r0[:len(out)], r1[:len(out)]
+	for i := range out {
+		out[i] = r0[i] + (r1[i]-r0[i])*w
+	}
+}
