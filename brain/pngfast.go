@@ -602,19 +602,7 @@ func pngUnfilter(ft byte, cur, prev []byte, bpp int) bool {
 			a, c := 0, 0
 			for i := k; i < len(cur); i += bpp {
 				b := int(prev[i])
-				pa, pb := b-c, a-c // distances of a and b from a+b-c
-				pc := paethAbs(pa + pb)
-				pa, pb = paethAbs(pa), paethAbs(pb)
-				// Ties prefer a, then b; written so the compiler can use
-				// conditional moves rather than unpredictable branches.
-				pred := c
-				if pb <= pc {
-					pred = b
-				}
-				if pa <= min(pb, pc) {
-					pred = a
-				}
-				a = (pred + int(cur[i])) & 0xff
+				a = (paethPredict(a, b, c) + int(cur[i])) & 0xff
 				cur[i] = uint8(a)
 				c = b
 			}
@@ -647,6 +635,8 @@ func paethPredict(a, b, c int) int {
 	pa, pb := b-c, a-c // distances of a and b from a+b-c
 	pc := paethAbs(pa + pb)
 	pa, pb = paethAbs(pa), paethAbs(pb)
+	// Written so the compiler can use conditional moves rather than
+	// unpredictable branches.
 	pred := c
 	if pb <= pc {
 		pred = b
