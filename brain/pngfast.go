@@ -592,17 +592,25 @@ func pngUnfilter(ft byte, cur, prev []byte, bpp int) bool {
 			cur[i] += uint8((int(cur[i-bpp]) + int(prev[i])) / 2)
 		}
 	case 4: // Paeth
-		if bpp == 3 {
-			paeth3(cur, prev)
-			break
-		}
 		// One channel at a time, so that the left (a) and upper-left (c)
 		// neighbours stay in registers; both are zero left of the row.
 		for k := 0; k < bpp; k++ {
 			a, c := 0, 0
 			for i := k; i < len(cur); i += bpp {
 				b := int(prev[i])
-				a = (paethPredict(a, b, c) + int(cur[i])) & 0xff
+				pa, pb := b-c, a-c // distances of a and b from a+b-c
+				pc := paethAbs(pa + pb)
+				pa, pb = paethAbs(pa), paethAbs(pb)
+				// Ties prefer a, then b; written so the compiler can use
+				// conditional moves rather than unpredictable branches.
+				pred := c
+				if pb <= pc {
+					pred = b
+				}
+				if pa <= min(pb, pc) {
+					pred = a
+				}
+				a = (pred + int(cur[i])) & 0xff
 				cur[i] = uint8(a)
 				c = b
 			}
@@ -611,40 +619,6 @@ func pngUnfilter(ft byte, cur, prev []byte, bpp int) bool {
 		return false
 	}
 	return true
-}
-
-// paeth3 reverses the Paeth filter on an RGB row (3 bytes per pixel). The
-// three channels go through the loop together: their dependency chains
-// are independent, so the processor overlaps them.
-func paeth3(cur, prev []byte) {
-	var a0, a1, a2, c0, c1, c2 int
-	for i := 0; i+3 <= len(cur); i += 3 {
-		p, q := prev[i:i+3:i+3], cur[i:i+3:i+3]
-		b0, b1, b2 := int(p[0]), int(p[1]), int(p[2])
-		a0 = (paethPredict(a0, b0, c0) + int(q[0])) & 0xff
-		a1 = (paethPredict(a1, b1, c1) + int(q[1])) & 0xff
-		a2 = (paethPredict(a2, b2, c2) + int(q[2])) & 0xff
-		q[0], q[1], q[2] = uint8(a0), uint8(a1), uint8(a2)
-		c0, c1, c2 = b0, b1, b2
-	}
-}
-
-// paethPredict is the Paeth predictor of a (left), b (up) and c (up-left):
-// whichever is closest to a+b-c, ties preferring a, then b.
-func paethPredict(a, b, c int) int {
-	pa, pb := b-c, a-c // distances of a and b from a+b-c
-	pc := paethAbs(pa + pb)
-	pa, pb = paethAbs(pa), paethAbs(pb)
-	// Written so the compiler can use conditional moves rather than
-	// unpredictable branches.
-	pred := c
-	if pb <= pc {
-		pred = b
-	}
-	if pa <= min(pb, pc) {
-		pred = a
-	}
-	return pred
 }
 
 // paethAbs is the absolute value of x, without a branch.
