@@ -359,6 +359,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 		}
 		defer m.Close()
 		byID := make(map[string]int, len(todo))
+		example, exampleErr := -1, error(nil) // the first sample skipped
 		for c := 0; c < len(todo); c += embedChunk {
 			chunk := todo[c:min(c+embedChunk, len(todo))]
 			items := make([]Item, len(chunk))
@@ -375,14 +376,24 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 				},
 				OnSkip: func(s Skipped) {
 					res.Skipped++
+					i := byID[s.ID]
+					if example < 0 || i < example {
+						example, exampleErr = i, s.Err
+					}
 					if o.OnSkip != nil {
-						i := byID[s.ID]
 						o.OnSkip(ids[i], paths[i], s.Err)
 					}
 				},
 			})
 			if err != nil {
 				return nil, nil, 0, err
+			}
+			if len(emb.IDs) == 0 && res.Embedded == 0 && len(chunk) == embedChunk && done+len(chunk) < len(todo) {
+				// A whole chunk unreadable and nothing embedded yet: the
+				// media are most likely missing; say so now rather than
+				// after trying every file.
+				return nil, nil, 0, fmt.Errorf("%w: none of the first %d images could be read, so the run stopped; for example %s: %w",
+					ErrNoVectors, len(chunk), paths[example], exampleErr)
 			}
 			got := make([]db.ID, len(emb.IDs))
 			for k, key := range emb.IDs {

@@ -243,6 +243,34 @@ func TestNoImageLoadsFailsTheRun(t *testing.T) {
 	}
 }
 
+// TestMissingMediaStopsEarly: when a whole first chunk of images cannot be
+// read, the run stops there instead of trying every file.
+func TestMissingMediaStopsEarly(t *testing.T) {
+	needRuntime(t)
+	ctx := context.Background()
+	d, err := db.Open(db.MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ds, _ := d.CreateDataset("moved")
+	ss := make([]db.NewSample, 5000)
+	for i := range ss {
+		ss[i] = db.NewSample{Filepath: fmt.Sprintf("/nonexistent/%05d.png", i)}
+	}
+	if _, err := ds.Add(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0
+	_, err = brain.ComputeUniqueness(ctx, ds, brain.ComputeOptions{OnSkip: func(db.ID, string, error) { skipped++ }})
+	if !errors.Is(err, brain.ErrNoVectors) || !strings.Contains(err.Error(), "/nonexistent/00000.png") {
+		t.Fatalf("err = %v, want ErrNoVectors naming the first file", err)
+	}
+	if skipped >= len(ss) {
+		t.Fatalf("tried all %d files before stopping", skipped)
+	}
+}
+
 func TestProviderOptions(t *testing.T) {
 	ctx := context.Background()
 	d, _ := db.Open(db.MemoryPath, nil)
