@@ -207,18 +207,28 @@ func TestUniquenessFromEmbeddingsField(t *testing.T) {
 	}
 }
 
+// memDataset returns an empty dataset in a new in-memory database.
+func memDataset(t *testing.T, name string) *db.Dataset {
+	t.Helper()
+	d, err := db.Open(db.MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ds, err := d.CreateDataset(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
 // TestNoImageLoadsFailsTheRun: when not one image can be read, the run
 // fails with ErrNoVectors naming the first problem, instead of storing a
 // complete run with no scores, and the previous scores stay.
 func TestNoImageLoadsFailsTheRun(t *testing.T) {
 	needRuntime(t)
 	ctx := context.Background()
-	d, err := db.Open(db.MemoryPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ds, _ := d.CreateDataset("gone")
+	ds := memDataset(t, "gone")
 	ids, err := ds.Add(ctx, []db.NewSample{
 		{Filepath: "/nonexistent/a.png", Fields: db.Doc(db.Field{Name: "emb", Value: db.Floats([]float64{1, 2})})},
 		{Filepath: "/nonexistent/b.png", Fields: db.Doc(db.Field{Name: "emb", Value: db.Floats([]float64{3, 4})})},
@@ -248,12 +258,7 @@ func TestNoImageLoadsFailsTheRun(t *testing.T) {
 func TestMissingMediaStopsEarly(t *testing.T) {
 	needRuntime(t)
 	ctx := context.Background()
-	d, err := db.Open(db.MemoryPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ds, _ := d.CreateDataset("moved")
+	ds := memDataset(t, "moved")
 	ss := make([]db.NewSample, 5000)
 	for i := range ss {
 		ss[i] = db.NewSample{Filepath: fmt.Sprintf("/nonexistent/%05d.png", i)}
@@ -262,7 +267,7 @@ func TestMissingMediaStopsEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	skipped := 0
-	_, err = brain.ComputeUniqueness(ctx, ds, brain.ComputeOptions{OnSkip: func(db.ID, string, error) { skipped++ }})
+	_, err := brain.ComputeUniqueness(ctx, ds, brain.ComputeOptions{OnSkip: func(db.ID, string, error) { skipped++ }})
 	if !errors.Is(err, brain.ErrNoVectors) || !strings.Contains(err.Error(), "/nonexistent/00000.png") {
 		t.Fatalf("err = %v, want ErrNoVectors naming the first file", err)
 	}
