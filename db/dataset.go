@@ -397,17 +397,33 @@ func (ds *Dataset) Delete(ctx context.Context, ids []ID) (int, error) {
 // or filepath or a metadata path) on the given samples. A missing value
 // unsets it. It returns how many samples changed.
 func (ds *Dataset) SetField(ctx context.Context, ids []ID, path string, v Value) (int, error) {
-	if err := checkUserPath(path); err != nil {
-		return 0, err
-	}
-	if path == FieldFilepath && (v.kind != KindString || v.str == "") {
-		return 0, fmt.Errorf("db: filepath must be a non-empty string: %w", ErrInvalid)
-	}
-	if path == FieldFilepath && len(ids) > 1 {
-		return 0, fmt.Errorf("db: filepath is unique: set it on one sample at a time: %w", ErrInvalid)
+	return ds.SetFields(ctx, ids, Field{Name: path, Value: v})
+}
+
+// SetFields is SetField for several fields at once, applied in order:
+// each sample gets all of them in the same transaction (batches of 1,000
+// samples per transaction, as every multi-sample write). It returns how
+// many samples changed.
+func (ds *Dataset) SetFields(ctx context.Context, ids []ID, fields ...Field) (int, error) {
+	for _, f := range fields {
+		if err := checkUserPath(f.Name); err != nil {
+			return 0, err
+		}
+		if f.Name != FieldFilepath {
+			continue
+		}
+		if f.Value.kind != KindString || f.Value.str == "" {
+			return 0, fmt.Errorf("db: filepath must be a non-empty string: %w", ErrInvalid)
+		}
+		if len(ids) > 1 {
+			return 0, fmt.Errorf("db: filepath is unique: set it on one sample at a time: %w", ErrInvalid)
+		}
 	}
 	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
-		nd := doc.With(path, v)
+		nd := doc
+		for _, f := range fields {
+			nd = nd.With(f.Name, f.Value)
+		}
 		return nd, !Equal(nd, doc), nil
 	})
 }

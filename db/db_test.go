@@ -760,3 +760,31 @@ func TestRecordCacheSeesEveryWrite(t *testing.T) {
 		t.Fatal("GetSamples")
 	}
 }
+
+// TestSetFieldsTogether: several fields are set in one write, and a bad
+// one refuses the whole write before anything changes.
+func TestSetFieldsTogether(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "multi")
+	ids := addN(t, ds, 3, nil)
+	n, err := ds.SetFields(ctx, ids[:2], Field{"label", String("cat")}, Field{"score", Int(3)}, Field{"label", String("dog")})
+	if err != nil || n != 2 {
+		t.Fatalf("SetFields = %d, %v", n, err)
+	}
+	s, _ := ds.Get(ids[0])
+	if s.Get("label").AsString() != "dog" || s.Get("score").AsInt() != 3 {
+		t.Fatalf("after SetFields: %v (assignments apply in order)", s.Doc())
+	}
+	if n, _ := ds.SetFields(ctx, ids[:2], Field{"score", Int(3)}); n != 0 {
+		t.Fatalf("setting the same values changed %d samples", n)
+	}
+	_, err = ds.SetFields(ctx, ids, Field{"label", String("bird")}, Field{"filepath", String("/same.png")})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a shared filepath for 3 samples: %v", err)
+	}
+	for _, id := range ids[:2] {
+		if s, _ := ds.Get(id); s.Get("label").AsString() != "dog" {
+			t.Fatalf("a refused write changed label: %v", s.Doc())
+		}
+	}
+}

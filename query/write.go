@@ -124,11 +124,7 @@ func (s *Session) planWrite(ctx context.Context, st Statement, a *args, ensure b
 	w := &writePlan{ds: b.ds, view: v, groups: groups}
 	switch t := st.(type) {
 	case *Update:
-		type set struct {
-			path string
-			v    db.Value
-		}
-		var sets []set
+		var sets []db.Field
 		var descr []string
 		for _, ue := range t.ast.Exprs {
 			path, err := b.writablePath(rawPath(ue.Name))
@@ -149,18 +145,14 @@ func (s *Session) planWrite(ctx context.Context, st Statement, a *args, ensure b
 				}
 				val = db.String(p)
 			}
-			sets = append(sets, set{path, val})
+			sets = append(sets, db.Field{Name: path, Value: val})
 			descr = append(descr, path+" = "+describeValue(val))
 		}
 		w.action = "set " + strings.Join(descr, ", ")
 		w.apply = func(ctx context.Context, ids []db.ID) (*Result, error) {
-			var changed int
-			for _, st := range sets {
-				n, err := b.ds.SetField(ctx, ids, st.path, st.v)
-				if err != nil {
-					return nil, err
-				}
-				changed = max(changed, n)
+			changed, err := b.ds.SetFields(ctx, ids, sets...)
+			if err != nil {
+				return nil, err
 			}
 			return &Result{RowsAffected: int64(changed),
 				Message: fmt.Sprintf("%s matched, %s changed", plural(len(ids), "row"), plural(changed, "row"))}, nil
