@@ -235,14 +235,38 @@ func (s *Session) Run(ctx context.Context, sql string, args []any, fn func(State
 	return s.RunStatements(ctx, sc.stmts, args, fn)
 }
 
+// Stream is Run for programs that print or export large results: a
+// plain row query (no DISTINCT, GROUP BY, aggregate or HAVING) hands fn a
+// Result whose rows are read as fn consumes them with Result.Each (or
+// Result.Write), so memory stays flat however many rows there are. Such a
+// Result's Rows is nil, and it is valid only until fn returns.
+func (s *Session) Stream(ctx context.Context, sql string, args []any, fn func(Statement, *Result) error) error {
+	sc, err := parseCached(sql)
+	if err != nil {
+		return err
+	}
+	return s.runStatements(ctx, sc.stmts, args, true, fn)
+}
+
+// Stream runs sql in the default session. See Session.Stream.
+func (d *DB) Stream(ctx context.Context, sql string, args []any, fn func(Statement, *Result) error) error {
+	return d.def.Stream(ctx, sql, args, fn)
+}
+
 // RunStatements runs statements that Parse returned, as Run does.
 func (s *Session) RunStatements(ctx context.Context, stmts []Statement, args []any, fn func(Statement, *Result) error) error {
+	return s.runStatements(ctx, stmts, args, false, fn)
+}
+
+// runStatements runs stmts in order; with stream, plain row queries hand
+// fn streamed results.
+func (s *Session) runStatements(ctx context.Context, stmts []Statement, args []any, stream bool, fn func(Statement, *Result) error) error {
 	a, err := newArgs(args)
 	if err != nil {
 		return err
 	}
 	for i, st := range stmts {
-		res, err := s.runOne(ctx, st, a)
+		res, err := s.runOne(ctx, st, a, stream)
 		if err != nil {
 			if len(stmts) > 1 {
 				return fmt.Errorf("statement %d: %w", i+1, err)
@@ -263,7 +287,7 @@ func (s *Session) RunStatements(ctx context.Context, stmts []Statement, args []a
 
 // runOne runs one statement; a panic becomes an error wrapping
 // ErrInternal, so that a bug never takes the process down.
-func (s *Session) runOne(ctx context.Context, st Statement, a *args) (res *Result, err error) {
+func (s *Session) runOne(ctx context.Context, st Statement, a *args, stream bool) (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res = nil
@@ -273,10 +297,10 @@ func (s *Session) runOne(ctx context.Context, st Statement, a *args) (res *Resul
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.exec(ctx, st, a)
+	return s.exec(ctx, st, a, stream)
 }
 
-func (s *Session) exec(ctx context.Context, st Statement, a *args) (*Result, error) {
+func (s *Session) exec(ctx context.Context, st Statement, a *args, stream bool) (*Result, error) {
 	switch t := st.(type) {
 	case *ShowDatasets:
 		return s.showDatasets(ctx)
@@ -295,7 +319,7 @@ func (s *Session) exec(ctx context.Context, st Statement, a *args) (*Result, err
 	case *Explain:
 		return s.explain(ctx, t.Statement, a)
 	case *Select:
-		return s.selectStmt(ctx, t, a)
+		return s.selectStmt(ctx, t, a, stream)
 	case *Insert:
 		return s.insert(ctx, t, a)
 	case *Update:
@@ -483,7 +507,9 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 	return b, p, groups, nil
 }
 
-func (s *Session) selectStmt(ctx context.Context, st *Select, a *args) (*Result, error) {
+// selectStmt runs a SELECT; with stream, a plain row query returns a
+// streamed result. INTO OUTFILE always streams into the file when it can.
+func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bool) (*Result, error) {
 	_, p, _, err := s.planSelect(ctx, st, a, true)
 	if err != nil {
 		return nil, err
@@ -505,6 +531,12 @@ func (s *Session) selectStmt(ctx context.Context, st *Select, a *args) (*Result,
 		if _, err := os.Lstat(outfile); err == nil {
 			return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", outfile, ErrFileExists)
 		}
+	}
+	if p.streams() && (stream || outfile != "") {
+		if outfile != "" {
+			return writeOutfile(outfile, p.stream(ctx))
+		}
+		return p.stream(ctx), nil
 	}
 	res, err := p.run(ctx)
 	if err != nil {

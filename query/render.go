@@ -191,18 +191,15 @@ func (r *Result) writeTSV(w *bufio.Writer) error {
 		w.WriteString(tsvEscaper.Replace(c.Name))
 	}
 	w.WriteByte('\n')
-	for _, row := range r.Rows {
+	return r.Each(func(row []db.Value) error {
 		for i, v := range row {
 			if i > 0 {
 				w.WriteByte('\t')
 			}
 			w.WriteString(tsvEscaper.Replace(CellText(v)))
 		}
-		if err := w.WriteByte('\n'); err != nil {
-			return err
-		}
-	}
-	return nil
+		return w.WriteByte('\n')
+	})
 }
 
 func (r *Result) writeCSV(w *bufio.Writer) error {
@@ -214,7 +211,7 @@ func (r *Result) writeCSV(w *bufio.Writer) error {
 	if err := cw.Write(rec); err != nil {
 		return err
 	}
-	for _, row := range r.Rows {
+	err := r.Each(func(row []db.Value) error {
 		for i, v := range row {
 			if v.Kind() <= db.KindNull {
 				rec[i] = ""
@@ -222,9 +219,10 @@ func (r *Result) writeCSV(w *bufio.Writer) error {
 				rec[i] = CellText(v)
 			}
 		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
@@ -239,7 +237,8 @@ func (r *Result) writeJSON(w *bufio.Writer, array bool) error {
 		w.WriteString("[")
 	}
 	var b []byte
-	for n, row := range r.Rows {
+	n := 0
+	err := r.Each(func(row []db.Value) error {
 		b = b[:0]
 		if array {
 			if n > 0 {
@@ -259,12 +258,15 @@ func (r *Result) writeJSON(w *bufio.Writer, array bool) error {
 		if !array {
 			b = append(b, '\n')
 		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
+		n++
+		_, err := w.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if array {
-		if len(r.Rows) > 0 {
+		if n > 0 {
 			w.WriteString("\n")
 		}
 		w.WriteString("]\n")
@@ -276,6 +278,10 @@ func (r *Result) writeJSON(w *bufio.Writer, array bool) error {
 const maxCell = 60
 
 func (r *Result) writeTable(w *bufio.Writer) error {
+	// A table needs every row for its column widths.
+	if err := r.collect(); err != nil {
+		return err
+	}
 	n := len(r.Columns)
 	widths := make([]int, n)
 	cells := make([][]string, len(r.Rows))
@@ -348,7 +354,18 @@ func writeOutfile(name string, res *Result) (*Result, error) {
 		}
 		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
 	}
-	err = res.Write(file, f)
+	rows := 0
+	counted := *res
+	if res.stream != nil {
+		stream := res.stream
+		counted.stream = func(yield func([]db.Value) bool) error {
+			return stream(func(row []db.Value) bool { rows++; return yield(row) })
+		}
+		res.stream = nil
+	} else {
+		rows = len(res.Rows)
+	}
+	err = counted.Write(file, f)
 	if cerr := file.Close(); err == nil {
 		err = cerr
 	}
@@ -359,8 +376,8 @@ func writeOutfile(name string, res *Result) (*Result, error) {
 	abs, _ := filepath.Abs(name)
 	return &Result{
 		Columns:      []Column{{Name: "file", Type: TypeString}, {Name: "format", Type: TypeString}, {Name: "rows", Type: TypeInt}},
-		Rows:         [][]db.Value{{db.String(abs), db.String(f.String()), db.Int(int64(len(res.Rows)))}},
-		RowsAffected: int64(len(res.Rows)),
-		Message:      fmt.Sprintf("wrote %s to %s", plural(len(res.Rows), "row"), abs),
+		Rows:         [][]db.Value{{db.String(abs), db.String(f.String()), db.Int(int64(rows))}},
+		RowsAffected: int64(rows),
+		Message:      fmt.Sprintf("wrote %s to %s", plural(rows, "row"), abs),
 	}, nil
 }

@@ -110,7 +110,53 @@ type Result struct {
 	// Warnings are things the user should know that did not stop the
 	// statement, e.g. the files an ingest skipped and why.
 	Warnings []string
+
+	// stream, when set, produces the rows instead of Rows (see
+	// Session.Stream); it can be read once.
+	stream func(yield func([]db.Value) bool) error
 }
+
+// Each calls fn with every row in order, stopping at fn's first error. On
+// a streamed result (Session.Stream) it reads the rows as it goes, and only
+// once; the row slices are not reused, so fn may keep them.
+func (r *Result) Each(fn func(row []db.Value) error) error {
+	if r.stream == nil {
+		for _, row := range r.Rows {
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stream := r.stream
+	r.stream = nil
+	var ferr error
+	err := stream(func(row []db.Value) bool {
+		ferr = fn(row)
+		return ferr == nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// collect reads a streamed result's rows into Rows.
+func (r *Result) collect() error {
+	if r.stream == nil {
+		return nil
+	}
+	rows := [][]db.Value{}
+	err := r.Each(func(row []db.Value) error {
+		rows = append(rows, row)
+		return nil
+	})
+	r.Rows = rows
+	return err
+}
+
+// Streamed reports whether the rows come from Each, not Rows.
+func (r *Result) Streamed() bool { return r != nil && r.stream != nil }
 
 // HasRows reports whether the result is a result set (it may be empty).
 func (r *Result) HasRows() bool { return r != nil && r.Columns != nil }

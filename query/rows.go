@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -328,20 +329,9 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
-		row := make([]db.Value, len(p.cols))
-		for i, c := range p.cols {
-			switch {
-			case c.space != "":
-				v, err := embeddingOf(ctx, p.view.Dataset(), c.space, s)
-				if err != nil {
-					return err
-				}
-				row[i] = v
-			case c.kind == colField:
-				row[i] = s.Get(c.path)
-			case c.kind == colConst:
-				row[i] = c.value
-			}
+		row, err := p.row(ctx, s)
+		if err != nil {
+			return err
 		}
 		if seen != nil {
 			k := rowIdentity(row)
@@ -353,6 +343,66 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 		res.Rows = append(res.Rows, row)
 	}
 	return ctx.Err()
+}
+
+// row makes the result row of one sample.
+func (p *selectPlan) row(ctx context.Context, s *db.Sample) ([]db.Value, error) {
+	row := make([]db.Value, len(p.cols))
+	for i, c := range p.cols {
+		switch {
+		case c.space != "":
+			v, err := embeddingOf(ctx, p.view.Dataset(), c.space, s)
+			if err != nil {
+				return nil, err
+			}
+			row[i] = v
+		case c.kind == colField:
+			row[i] = s.Get(c.path)
+		case c.kind == colConst:
+			row[i] = c.value
+		}
+	}
+	return row, nil
+}
+
+// streams reports whether the plan's rows can be produced one at a time,
+// in view order, with nothing to gather first: a plain row query (no
+// DISTINCT, HAVING or aggregate, LIMIT and OFFSET done by the view).
+func (p *selectPlan) streams() bool {
+	return p.mode == modeRows && !p.distinct && p.having == nil && len(p.order) == 0 &&
+		(p.pushed || p.offset == 0 && p.limit < 0)
+}
+
+// stream returns the plan's result set with rows made as they are read
+// (p.streams must hold).
+func (p *selectPlan) stream(ctx context.Context) *Result {
+	res := &Result{Columns: make([]Column, len(p.cols))}
+	for i, c := range p.cols {
+		res.Columns[i] = c.Column
+	}
+	res.stream = func(yield func([]db.Value) bool) (err error) {
+		// Rows are made after the statement returned, so a bug here
+		// needs its own recovery (runOne's is gone).
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: %v\n%s", ErrInternal, r, debug.Stack())
+			}
+		}()
+		for s, err := range p.view.Iter(ctx) {
+			if err != nil {
+				return err
+			}
+			row, err := p.row(ctx, s)
+			if err != nil {
+				return err
+			}
+			if !yield(row) {
+				return nil
+			}
+		}
+		return ctx.Err()
+	}
+	return res
 }
 
 // embeddingOf reads a sample's vector in an embedding space: a stored

@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer d.Close()
 
 	sets := 0
-	err = d.Run(ctx, script, nil, func(_ query.Statement, res *query.Result) error {
+	err = d.Stream(ctx, script, nil, func(_ query.Statement, res *query.Result) error {
 		prog.done()
 		for _, w := range res.Warnings {
 			fmt.Fprintln(stderr, w)
