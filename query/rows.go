@@ -325,6 +325,22 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 	if p.distinct {
 		seen = map[string]bool{}
 	}
+	return p.eachRow(ctx, func(row []db.Value) bool {
+		if seen != nil {
+			k := rowIdentity(row)
+			if seen[k] {
+				return true
+			}
+			seen[k] = true
+		}
+		res.Rows = append(res.Rows, row)
+		return true
+	})
+}
+
+// eachRow makes the rows of the view's samples in order, until fn returns
+// false.
+func (p *selectPlan) eachRow(ctx context.Context, fn func(row []db.Value) bool) error {
 	for s, err := range p.view.Iter(ctx) {
 		if err != nil {
 			return err
@@ -333,14 +349,9 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
-		if seen != nil {
-			k := rowIdentity(row)
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
+		if !fn(row) {
+			return nil
 		}
-		res.Rows = append(res.Rows, row)
 	}
 	return ctx.Err()
 }
@@ -388,19 +399,7 @@ func (p *selectPlan) stream(ctx context.Context) *Result {
 				err = fmt.Errorf("%w: %v\n%s", ErrInternal, r, debug.Stack())
 			}
 		}()
-		for s, err := range p.view.Iter(ctx) {
-			if err != nil {
-				return err
-			}
-			row, err := p.row(ctx, s)
-			if err != nil {
-				return err
-			}
-			if !yield(row) {
-				return nil
-			}
-		}
-		return ctx.Err()
+		return p.eachRow(ctx, yield)
 	}
 	return res
 }
