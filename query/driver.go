@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/url"
 	"reflect"
 	"strings"
@@ -241,9 +242,12 @@ func goArgs(args []driver.NamedValue) []any {
 	return out
 }
 
-func (c *conn) run(ctx context.Context, sc *script, args []driver.NamedValue) (*Result, error) {
+// run runs the script and returns its last result. With stream, a plain
+// row query's rows are left to be read (nothing runs after the last
+// statement, so its stream stays valid); earlier results are dropped.
+func (c *conn) run(ctx context.Context, sc *script, args []driver.NamedValue, stream bool) (*Result, error) {
 	var last *Result
-	err := c.s.RunStatements(ctx, sc.stmts, goArgs(args), func(_ Statement, r *Result) error {
+	err := c.s.runStatements(ctx, sc.stmts, goArgs(args), stream, func(_ Statement, r *Result) error {
 		last = r
 		return nil
 	})
@@ -257,15 +261,25 @@ func (c *conn) run(ctx context.Context, sc *script, args []driver.NamedValue) (*
 }
 
 func (c *conn) query(ctx context.Context, sc *script, args []driver.NamedValue) (driver.Rows, error) {
-	r, err := c.run(ctx, sc, args)
+	r, err := c.run(ctx, sc, args, true)
 	if err != nil {
 		return nil, err
 	}
-	return &rows{res: r}, nil
+	rs := &rows{res: r}
+	if r.stream != nil {
+		// Rows are read as database/sql asks for them; Close stops the
+		// scan.
+		stream := r.stream
+		r.stream = nil
+		rs.next, rs.stop = iter.Pull(func(yield func([]db.Value) bool) {
+			rs.err = stream(yield)
+		})
+	}
+	return rs, nil
 }
 
 func (c *conn) exec(ctx context.Context, sc *script, args []driver.NamedValue) (driver.Result, error) {
-	r, err := c.run(ctx, sc, args)
+	r, err := c.run(ctx, sc, args, false)
 	if err != nil {
 		return nil, err
 	}
@@ -332,10 +346,14 @@ func (e execResult) LastInsertId() (int64, error) {
 // RowsAffected is the number of samples the statement changed.
 func (e execResult) RowsAffected() (int64, error) { return e.r.RowsAffected, nil }
 
-// rows serves a result set to database/sql.
+// rows serves a result set to database/sql, from res.Rows or, for a
+// streamed result, from next.
 type rows struct {
-	res *Result
-	i   int
+	res  *Result
+	i    int
+	next func() ([]db.Value, bool)
+	stop func()
+	err  error // the stream's error, once next reports the end
 }
 
 var (
@@ -350,16 +368,30 @@ func (r *rows) Columns() []string { return r.res.ColumnNames() }
 // Close releases the rows.
 func (r *rows) Close() error {
 	r.i = len(r.res.Rows)
+	if r.stop != nil {
+		r.stop()
+	}
 	return nil
 }
 
 // Next converts the next row for database/sql.
 func (r *rows) Next(dest []driver.Value) error {
-	if r.i >= len(r.res.Rows) {
-		return io.EOF
+	var row []db.Value
+	if r.next != nil {
+		var ok bool
+		if row, ok = r.next(); !ok {
+			if r.err != nil {
+				return r.err
+			}
+			return io.EOF
+		}
+	} else {
+		if r.i >= len(r.res.Rows) {
+			return io.EOF
+		}
+		row = r.res.Rows[r.i]
+		r.i++
 	}
-	row := r.res.Rows[r.i]
-	r.i++
 	for i := range dest {
 		dest[i] = driverValue(row[i], r.res.Columns[i].Type)
 	}

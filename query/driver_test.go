@@ -296,3 +296,45 @@ func TestDriverSessionSettings(t *testing.T) {
 		t.Errorf("d closed with the sql.DB: %v", err)
 	}
 }
+
+// TestDriverStreamsRows reads a plain query's rows as database/sql asks
+// for them: all of them, or a few and Close, after which the connection
+// serves writes and queries as usual.
+func TestDriverStreamsRows(t *testing.T) {
+	root := writeFixture(t, t.TempDir())
+	sdb := openSQL(t, ":memory:", root)
+	sdb.SetMaxOpenConns(1) // one connection: a leaked scan would block the next statement
+	paths := func(q string, limit int) []string {
+		t.Helper()
+		rows, err := sdb.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() && len(out) != limit {
+			var id, p string
+			if err := rows.Scan(&id, &p); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := paths("SELECT id, filepath FROM walkthrough", -1)
+	if len(all) < 8 {
+		t.Fatalf("%d rows", len(all))
+	}
+	if few := paths("SELECT id, filepath FROM walkthrough", 2); !reflect.DeepEqual(few, all[:2]) {
+		t.Fatalf("first two %v, want %v", few, all[:2])
+	}
+	if _, err := sdb.Exec("UPDATE walkthrough ADD TAG 'seen' WHERE metadata.width >= 0"); err != nil {
+		t.Fatal(err)
+	}
+	if again := paths("SELECT id, filepath FROM walkthrough WHERE 'seen' IN tags", -1); !reflect.DeepEqual(again, all) {
+		t.Fatalf("after a write: %v, want %v", again, all)
+	}
+}
