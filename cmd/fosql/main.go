@@ -1,6 +1,7 @@
 // Command fosql is the shell of the fosql database: it runs SQL against a
 // database directory.
 //
+//	fosql -db DIR                  the interactive shell, on a terminal
 //	fosql -db DIR -e 'SQL; SQL'    run statements, print rows, exit
 //	fosql -db DIR < script.sql     run a script from stdin
 //	fosql demo [args]              the walkthrough on the synthetic dataset
@@ -29,10 +30,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // defaultDB is the database directory used without -db.
@@ -44,6 +42,7 @@ func defaultDB() string {
 }
 
 const usageText = `usage:
+  fosql [-db DIR]                   the interactive shell (on a terminal)
   fosql [-db DIR] -e 'SQL; SQL'     run statements and exit
   fosql [-db DIR] < script.sql      run a script read from stdin
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
@@ -72,6 +71,8 @@ Flags:
 // run is the shell; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "demo" {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
 		if err := runDemo(ctx, args[1:]); err != nil {
 			fmt.Fprintln(stderr, "fosql demo:", err)
 			return 1
@@ -121,11 +122,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	script := *sqlText
-	if script == "" {
-		if isTerminal(stdin) {
-			fmt.Fprintln(stderr, "fosql: the interactive shell is not part of this build; run SQL with -e 'SQL' or pipe a script on stdin (fosql -help)")
-			return 2
-		}
+	repl := script == "" && isTerminal(stdin)
+	if script == "" && !repl {
 		b, err := io.ReadAll(stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "fosql: reading stdin:", err)
@@ -141,9 +139,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	defer d.Close()
+	if repl {
+		return interactive(ctx, d, *dbPath, stdin, stdout, stderr, f, prog)
+	}
 
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	if err := runScript(ctx, d, script, stdout, stderr, f, prog); err != nil {
+		fmt.Fprintln(stderr, "fosql:", err)
+		return 1
+	}
+	return 0
+}
+
+// runScript runs the statements of script, printing each result set to
+// stdout in format f and messages, warnings and progress to stderr. It
+// stops at the first error and returns it.
+func runScript(ctx context.Context, d *query.DB, script string, stdout, stderr io.Writer, f query.Format, prog *progressPrinter) error {
 	sets := 0
-	err = d.Stream(ctx, script, nil, func(_ query.Statement, res *query.Result) error {
+	err := d.Stream(ctx, script, nil, func(_ query.Statement, res *query.Result) error {
 		prog.done()
 		for _, w := range res.Warnings {
 			fmt.Fprintln(stderr, w)
@@ -163,11 +177,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	})
 	prog.done()
-	if err != nil {
-		fmt.Fprintln(stderr, "fosql:", err)
-		return 1
-	}
-	return 0
+	return err
 }
 
 // isTerminal reports whether the reader or writer is a terminal.
