@@ -485,7 +485,7 @@ func (p *parser) statement() (Statement, error) {
 		}
 		st := &LoadZoo{stmtBase: b}
 		var err error
-		if st.Name, err = p.wordOrString("a zoo dataset name"); err != nil {
+		if st.Name, err = p.zooName(); err != nil {
 			return nil, err
 		}
 		if p.accept("SPLIT") {
@@ -548,6 +548,20 @@ func (p *parser) statement() (Statement, error) {
 }
 
 // wordOrString reads a bare word, a back-quoted name or a string.
+// zooName reads a zoo dataset name: a quoted string, or words joined by
+// hyphens as the zoo spells them (fashion-mnist, coco-2017).
+func (p *parser) zooName() (string, error) {
+	name, err := p.wordOrString("a zoo dataset name")
+	if err != nil || p.toks[p.i-1].kind == tokString {
+		return name, err
+	}
+	for p.peek().isOp("-") && (p.peekN(1).isName() || p.peekN(1).kind == tokNumber) {
+		name += "-" + p.peekN(1).val
+		p.i += 2
+	}
+	return name, nil
+}
+
 func (p *parser) wordOrString(what string) (string, error) {
 	t := p.peek()
 	if t.isName() || t.kind == tokString {

@@ -30,6 +30,8 @@ func TestParseDatasetStatements(t *testing.T) {
 		{"DROP DATASET walkthrough", &DropDataset{Dataset: "walkthrough"}},
 		{"DROP DATASET IF EXISTS walkthrough", &DropDataset{Dataset: "walkthrough", IfExists: true}},
 		{"LOAD ZOO DATASET cifar10 SPLIT test", &LoadZoo{Name: "cifar10", Split: "test"}},
+		{"LOAD ZOO DATASET fashion-mnist SPLIT test AS fm", &LoadZoo{Name: "fashion-mnist", Split: "test", Dataset: "fm"}},
+		{"LOAD ZOO DATASET coco-2017", &LoadZoo{Name: "coco-2017"}},
 		{"LOAD ZOO DATASET 'cifar-10' AS c WITH (max_samples = 100, shuffle = true)",
 			&LoadZoo{Name: "cifar-10", Dataset: "c", Options: map[string]Literal{
 				"max_samples": {Value: db.Int(100)}, "shuffle": {Value: db.Bool(true)}}}},

@@ -15,10 +15,12 @@
 // the tests and the uniqueness quality checks all share one reproducible
 // dataset whose duplicates are known.
 //
-// Loaders for public collections such as the CIFAR-10 test split, with a
-// local cache and checksums, are planned next to it; they follow the same
-// shape: a directory of image files plus the labels or truth that came with
-// them.
+// [FashionMNIST] is a public collection that loads offline: Debian packages
+// it (dataset-fashion-mnist), and the loader turns its IDX files into PNGs
+// in the cache once, tags each sample with its split and sets
+// ground_truth.label. Loaders for collections that exist only as downloads,
+// such as CIFAR-10, follow the same shape (a directory of image files plus
+// the labels that came with them) and say so when asked for offline.
 //
 // # Models
 //

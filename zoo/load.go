@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/fosql/fosql/db"
 )
@@ -20,21 +21,28 @@ var ErrUnknownDataset = errors.New("zoo: unknown dataset")
 var ErrNeedsDownload = errors.New("zoo: dataset needs a download")
 
 // Datasets lists the datasets Load can load.
-func Datasets() []string { return []string{"synthetic"} }
+func Datasets() []string { return []string{"synthetic", FashionMNIST} }
 
 // needsDownload are well-known datasets that exist only as downloads.
-var needsDownload = map[string]bool{"cifar10": true, "cifar100": true, "mnist": true, "fashion-mnist": true, "coco-2017": true, "imagenet-sample": true}
+var needsDownload = map[string]bool{"cifar10": true, "cifar100": true, "mnist": true, "coco-2017": true, "imagenet-sample": true}
 
 // LoadRequest says which zoo dataset to load into which dataset.
 type LoadRequest struct {
-	Name    string // the zoo's dataset, e.g. "synthetic"
-	Split   string // tags every sample when set, as FiftyOne tags splits
-	Dataset string // the dataset to create or fill; "" means Name
-	// Options: for synthetic, n (images, default 1000) and seed (default 1).
+	Name  string // the zoo's dataset, e.g. "synthetic"
+	Split string // tags every sample when set, as FiftyOne tags splits
+	// Dataset is the dataset to create or fill; "" means Name with '-'
+	// written '_' (fashion-mnist loads into fashion_mnist), so that SQL
+	// can name it without quotes.
+	Dataset string
+	// Options: for synthetic, n (images, default 1000) and seed (default
+	// 1); for fashion-mnist, n (the first n pictures of each split).
 	Options map[string]any
 	// CacheDir holds generated images; "" means $XDG_CACHE_HOME/fosql/zoo
 	// (or ~/.cache/fosql/zoo).
 	CacheDir string
+	// SourceDir is where packaged datasets are read from; "" means
+	// DefaultSourceDir.
+	SourceDir string
 	// Progress reports generation and ingest.
 	Progress func(phase string, done, total int)
 }
@@ -47,6 +55,16 @@ type LoadRequest struct {
 func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, error) {
 	switch {
 	case req.Name == "synthetic":
+	case req.Name == FashionMNIST:
+		cache, err := cacheDir(req)
+		if err != nil {
+			return nil, err
+		}
+		ds, err := openOrCreate(store, req)
+		if err != nil {
+			return nil, err
+		}
+		return ds, loadFashionMNIST(ctx, ds, req, cache, progressOf(req))
 	case needsDownload[req.Name]:
 		return nil, fmt.Errorf("%w: %s is not made offline; this zoo has %v (put the images in a folder and use CREATE DATASET … FROM IMAGES)", ErrNeedsDownload, req.Name, Datasets())
 	default:
@@ -64,17 +82,10 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 			return nil, fmt.Errorf("zoo: synthetic: option %s = %v: %w (n: 1..%d images, seed: a whole number)", k, v, ErrInvalidOptions, MaxSyntheticN)
 		}
 	}
-	progress := req.Progress
-	if progress == nil {
-		progress = func(string, int, int) {}
-	}
-	cache := req.CacheDir
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return nil, fmt.Errorf("zoo: no cache folder: %w", err)
-		}
-		cache = filepath.Join(base, "fosql", "zoo")
+	progress := progressOf(req)
+	cache, err := cacheDir(req)
+	if err != nil {
+		return nil, err
 	}
 	dir := filepath.Join(cache, fmt.Sprintf("synthetic-n%d-seed%d", n, seed))
 	set, err := LoadSyntheticSet(dir)
@@ -88,14 +99,7 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 			return nil, err
 		}
 	}
-	name := req.Dataset
-	if name == "" {
-		name = req.Name
-	}
-	ds, err := store.Dataset(name)
-	if errors.Is(err, db.ErrNotFound) {
-		ds, err = store.CreateDataset(name)
-	}
+	ds, err := openOrCreate(store, req)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +144,41 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 		}
 	}
 	return ds, nil
+}
+
+// progressOf returns the request's progress callback, or one that does
+// nothing.
+func progressOf(req LoadRequest) func(string, int, int) {
+	if req.Progress == nil {
+		return func(string, int, int) {}
+	}
+	return req.Progress
+}
+
+// cacheDir is where the zoo keeps the images it makes.
+func cacheDir(req LoadRequest) (string, error) {
+	if req.CacheDir != "" {
+		return req.CacheDir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("zoo: no cache folder: %w", err)
+	}
+	return filepath.Join(base, "fosql", "zoo"), nil
+}
+
+// openOrCreate opens the dataset a request loads into, creating it when
+// missing.
+func openOrCreate(store *db.DB, req LoadRequest) (*db.Dataset, error) {
+	name := req.Dataset
+	if name == "" {
+		name = strings.ReplaceAll(req.Name, "-", "_")
+	}
+	ds, err := store.Dataset(name)
+	if errors.Is(err, db.ErrNotFound) {
+		ds, err = store.CreateDataset(name)
+	}
+	return ds, err
 }
 
 // wholeNumber reads an option value as an integer.

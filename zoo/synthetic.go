@@ -96,8 +96,9 @@ const (
 // Errors returned by GenerateSynthetic and LoadSyntheticSet. They are
 // wrapped: test them with errors.Is.
 var (
-	// ErrInvalidOptions reports SyntheticOptions out of range.
-	ErrInvalidOptions = errors.New("zoo: invalid synthetic options")
+	// ErrInvalidOptions reports SyntheticOptions, or a LoadRequest's options
+	// or split, out of range.
+	ErrInvalidOptions = errors.New("zoo: invalid options")
 	// ErrDirNotEmpty reports a target directory that already holds files;
 	// GenerateSynthetic never mixes its images with someone else's.
 	ErrDirNotEmpty = errors.New("zoo: target directory is not empty")
