@@ -2,29 +2,19 @@ package query
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/fosql/fosql/db"
+	"github.com/fosql/fosql/db/dbtest"
 	"github.com/fosql/fosql/views"
 )
 
-// The 1,000,000-sample benchmark dataset holds exactly the rows that
-// ../shared/tools/peer-sqlite defines (its header gives the formula), so
-// that SQLite and fosql answer the same query over the same data. It is
-// the dataset the views benchmarks use, in the same place
-// ($FOSQL_BENCH_DIR, default the temp directory, /views-1000000, with a
-// "complete" marker): whichever package's benchmark runs first builds it.
-const benchN = 1_000_000
-
-func benchUniqueness(i int) float64 {
-	return float64((uint64(i)*2654435761)%4294967296) / 4294967296
-}
+// benchN is the size of the benchmark dataset: dbtest's peer dataset,
+// the rows ../shared/tools/peer-sqlite defines, shared with the views
+// benchmarks.
+const benchN = dbtest.PeerN
 
 var (
 	benchOnce sync.Once
@@ -36,22 +26,9 @@ var (
 func benchDatabase(b *testing.B) *DB {
 	b.Helper()
 	benchOnce.Do(func() {
-		root := os.Getenv("FOSQL_BENCH_DIR")
-		if root == "" {
-			root = filepath.Join(os.TempDir(), "fosql-bench")
-		}
-		dir := filepath.Join(root, fmt.Sprintf("views-%d", benchN))
-		marker := filepath.Join(dir, "complete")
-		if _, err := os.Stat(marker); err != nil {
-			if benchErr = os.RemoveAll(dir); benchErr != nil {
-				return
-			}
-			if benchErr = buildBenchDataset(context.Background(), dir, benchN); benchErr != nil {
-				return
-			}
-			if benchErr = os.WriteFile(marker, []byte("ok\n"), 0o644); benchErr != nil {
-				return
-			}
+		var dir string
+		if dir, benchErr = dbtest.EnsurePeer(context.Background(), benchN); benchErr != nil {
+			return
 		}
 		auto := false
 		if benchDB, benchErr = Open(dir, &Options{AutoCompute: &auto}); benchErr != nil {
@@ -69,45 +46,6 @@ func benchDatabase(b *testing.B) *DB {
 		b.Fatalf("benchmark database: %v", benchErr)
 	}
 	return benchDB
-}
-
-func buildBenchDataset(ctx context.Context, dir string, n int) error {
-	d, err := db.Open(dir, nil)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	ds, err := d.CreateDataset("walkthrough")
-	if err != nil {
-		return err
-	}
-	const batch = 2000
-	meta := db.Doc(db.Field{Name: "metadata", Value: db.Doc(
-		db.Field{Name: "width", Value: db.Int(32)},
-		db.Field{Name: "height", Value: db.Int(32)})})
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		samples := make([]db.NewSample, 0, end-start)
-		for i := start; i < end; i++ {
-			s := db.NewSample{Filepath: fmt.Sprintf("/data/images/%04d/img_%07d.jpg", i/1000, i), Fields: meta}
-			if i%100 == 7 {
-				s.Tags = []string{"dup"}
-			}
-			samples = append(samples, s)
-		}
-		ids, err := ds.Add(ctx, samples)
-		if err != nil {
-			return fmt.Errorf("add %d: %w", start, err)
-		}
-		vals := make(map[db.ID]db.Value, len(ids))
-		for k, id := range ids {
-			vals[id] = db.Float(benchUniqueness(start + k))
-		}
-		if err := ds.SetInsights(ctx, "uniqueness", "scalar", vals); err != nil {
-			return fmt.Errorf("insights %d: %w", start, err)
-		}
-	}
-	return nil
 }
 
 // cpuTime is the process's user and system CPU time so far.
