@@ -455,13 +455,18 @@ func (b *binder) member(col *sqlparser.ColName, v db.Value, not bool) (views.Exp
 	return views.Contains{Path: path, Values: []db.Value{v}, Not: not}, nil
 }
 
+// leftField binds the left side of an operator, which must be a field.
+func (b *binder) leftField(e sqlparser.Expr, op string) (string, error) {
+	col := colOf(e)
+	if col == nil {
+		return "", fmt.Errorf("%s on %s: %w: the left side must be a field", op, sqlparser.String(e), ErrUnsupported)
+	}
+	return b.path(col)
+}
+
 // like binds [NOT] LIKE 'pattern' [ESCAPE '\'].
 func (b *binder) like(t *sqlparser.ComparisonExpr) (views.Expr, error) {
-	col := colOf(t.Left)
-	if col == nil {
-		return nil, fmt.Errorf("LIKE on %s: %w: the left side must be a field", sqlparser.String(t.Left), ErrUnsupported)
-	}
-	path, err := b.path(col)
+	path, err := b.leftField(t.Left, "LIKE")
 	if err != nil {
 		return nil, err
 	}
@@ -489,11 +494,7 @@ func (b *binder) like(t *sqlparser.ComparisonExpr) (views.Expr, error) {
 
 // between binds x [NOT] BETWEEN a AND b.
 func (b *binder) between(t *sqlparser.RangeCond) (views.Expr, error) {
-	col := colOf(t.Left)
-	if col == nil {
-		return nil, fmt.Errorf("BETWEEN on %s: %w: the left side must be a field", sqlparser.String(t.Left), ErrUnsupported)
-	}
-	path, err := b.path(col)
+	path, err := b.leftField(t.Left, "BETWEEN")
 	if err != nil {
 		return nil, err
 	}
@@ -519,11 +520,7 @@ func (b *binder) between(t *sqlparser.RangeCond) (views.Expr, error) {
 
 // is binds IS [NOT] NULL and IS [NOT] TRUE/FALSE.
 func (b *binder) is(t *sqlparser.IsExpr) (views.Expr, error) {
-	col := colOf(t.Expr)
-	if col == nil {
-		return nil, fmt.Errorf("IS on %s: %w: the left side must be a field", sqlparser.String(t.Expr), ErrUnsupported)
-	}
-	path, err := b.path(col)
+	path, err := b.leftField(t.Expr, "IS")
 	if err != nil {
 		return nil, err
 	}
