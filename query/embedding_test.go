@@ -11,24 +11,34 @@ import (
 // TestEmbeddingsReadBack computes uniqueness from user-supplied vectors
 // with the brain's provider (no model runs) and reads the vectors the run
 // used back through insights.uniqueness.embedding.
-func TestEmbeddingsReadBack(t *testing.T) {
-	ctx := context.Background()
+// vectorsDB opens an in-memory database with an empty dataset vecs, and
+// returns a function that adds sample i: filepath /v{i}.png, field emb =
+// [i, i*i], and any extra fields.
+func vectorsDB(t *testing.T) (*DB, func(i int, extra ...db.Field)) {
+	t.Helper()
 	d, err := Open(":memory:", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() })
 	ds, err := d.Store().CreateDataset("vecs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ss []db.NewSample
-	for i := range 5 {
-		ss = append(ss, db.NewSample{Filepath: fmt.Sprintf("/v%d.png", i),
-			Fields: db.Doc(db.Field{Name: "emb", Value: db.Floats([]float64{float64(i), float64(i * i)})})})
+	return d, func(i int, extra ...db.Field) {
+		t.Helper()
+		fields := append([]db.Field{{Name: "emb", Value: db.Floats([]float64{float64(i), float64(i * i)})}}, extra...)
+		if _, err := ds.Add(context.Background(), []db.NewSample{{Filepath: fmt.Sprintf("/v%d.png", i), Fields: db.Doc(fields...)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := ds.Add(ctx, ss); err != nil {
-		t.Fatal(err)
+}
+
+func TestEmbeddingsReadBack(t *testing.T) {
+	ctx := context.Background()
+	d, add := vectorsDB(t)
+	for i := range 5 {
+		add(i)
 	}
 	if _, err := d.Exec(ctx, "COMPUTE UNIQUENESS ON vecs WITH (embeddings = 'emb', metric = 'euclidean')"); err != nil {
 		t.Fatal(err)

@@ -15,22 +15,7 @@ import (
 // dataset changes.
 func TestPlanCacheFollowsWrites(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(":memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ds, err := d.Store().CreateDataset("vecs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	add := func(i int, extra ...db.Field) {
-		t.Helper()
-		fields := append([]db.Field{{Name: "emb", Value: db.Floats([]float64{float64(i), float64(i * i)})}}, extra...)
-		if _, err := ds.Add(ctx, []db.NewSample{{Filepath: fmt.Sprintf("/v%d.png", i), Fields: db.Doc(fields...)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d, add := vectorsDB(t)
 	for i := range 4 {
 		add(i)
 	}
