@@ -38,6 +38,8 @@ func TestSyntaxErrorPosition(t *testing.T) {
 			"  SELECT 'é' FROM w WHER x\n                         ^"},
 		{"CREATE DATASET w FRM IMAGES 'd'", 1, 18, "FRM", "did you mean FROM?",
 			"  CREATE DATASET w FRM IMAGES 'd'\n                   ^"},
+		{"SELECT id FROM fashion-mnist LIMIT 3", 1, 23, "-", "a name with '-' goes in backquotes: `fashion-mnist` (LOAD ZOO names datasets with '_': fashion_mnist)",
+			"  SELECT id FROM fashion-mnist LIMIT 3\n                        ^"},
 		{"SELECT id FROM w LIMIT 10 INTO OUTFILE", 1, 39, "", "",
 			"  SELECT id FROM w LIMIT 10 INTO OUTFILE\n  " + strings.Repeat(" ", 38) + "^"},
 	}

@@ -751,6 +751,12 @@ func (p *parser) sqlparse(rw *rewrite, orig []token) (sqlparser.Statement, error
 			hint = "did you mean " + kw + "?"
 		}
 	}
+	// FROM fashion-mnist: a name with a hyphen (as zoo names have) reads
+	// as a subtraction.
+	if hint == "" && t.isOp("-") && idx >= 2 && orig[idx-1].kind == tokIdent && orig[idx-2].is("FROM") && orig[idx+1].kind == tokIdent {
+		hint = fmt.Sprintf("a name with '-' goes in backquotes: `%s-%s` (LOAD ZOO names datasets with '_': %s_%s)",
+			orig[idx-1].val, orig[idx+1].val, orig[idx-1].val, orig[idx+1].val)
+	}
 	// A misspelt keyword is often taken as an alias, and the error lands a
 	// few tokens later (FROM w WHER metadata.width ...): look back.
 	for j := idx - 1; hint == "" && j >= 0 && j >= idx-4; j-- {
