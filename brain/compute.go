@@ -206,81 +206,12 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		return nil, err
 	}
 	run := insights.NewRunRecord(UniquenessGroup, want, version)
-	// The skipped sample that comes first in the dataset, to name in an
-	// error when nothing could be embedded.
-	var firstSkip error
-	var firstID db.ID
-	onSkip := o.OnSkip
-	o.OnSkip = func(id db.ID, path string, err error) {
-		if firstSkip == nil || bytes.Compare(id[:], firstID[:]) < 0 {
-			firstSkip, firstID = fmt.Errorf("%s: %w", path, err), id
-		}
-		if onSkip != nil {
-			onSkip(id, path, err)
-		}
-	}
-
-	// The samples, in id order.
-	var ids []db.ID
-	var paths []string
-	var fieldVecs [][]float64
-	for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, s.ID)
-		paths = append(paths, s.Filepath())
-		if o.EmbeddingsField != "" {
-			v := s.Get(o.EmbeddingsField)
-			var vec []float64
-			for _, x := range v.Items() {
-				if x.IsNumber() {
-					vec = append(vec, x.AsFloat())
-				}
-			}
-			if v.Kind() != db.KindList || len(vec) != len(v.Items()) {
-				vec = nil
-			}
-			fieldVecs = append(fieldVecs, vec)
-		}
-	}
 	res := &ComputeResult{}
-	var keep []int // rows of ids that have a vector
-	var vectors []float32
-	dim := 0
-	if o.EmbeddingsField != "" {
-		if err := ds.MarkInputField(o.EmbeddingsField); err != nil {
-			return nil, err
-		}
-		for i, v := range fieldVecs {
-			if v == nil {
-				res.Skipped++
-				if o.OnSkip != nil {
-					o.OnSkip(ids[i], paths[i], fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
-				}
-				continue
-			}
-			if dim == 0 {
-				dim = len(v)
-			}
-			if len(v) != dim {
-				return nil, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", o.EmbeddingsField, ids[i], len(v), dim)
-			}
-			keep = append(keep, i)
-			for _, x := range v {
-				vectors = append(vectors, float32(x))
-			}
-		}
-	} else {
-		keep, vectors, dim, err = embedMissing(ctx, ds, ids, paths, spec, data, want.Model, o, res, progress)
-		if err != nil {
-			return nil, err
-		}
+	vs, err := datasetVectors(ctx, ds, o, UniquenessGroup, want.Model, spec, data, res, progress)
+	if err != nil {
+		return nil, err
 	}
-
-	if len(keep) == 0 && len(ids) > 0 {
-		return nil, fmt.Errorf("%w: none of the %d samples could be embedded; the first: %w", ErrNoVectors, len(ids), firstSkip)
-	}
+	ids, keep, vectors, dim := vs.ids, vs.keep, vs.vectors, vs.dim
 	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: 0, Total: len(keep)})
 	var ur *UniquenessResult
 	if len(keep) > 0 {
@@ -325,10 +256,104 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 	return res, nil
 }
 
+// vectorSet is what a brain run computes on: every sample's id and, for
+// the samples that have one, its embedding.
+type vectorSet struct {
+	ids     []db.ID
+	keep    []int     // rows of ids that have a vector
+	vectors []float32 // len(keep) x dim, row-major
+	dim     int
+}
+
+// datasetVectors gathers the embedding of every sample of ds for a run of
+// group: the vectors of o.EmbeddingsField, or the model's embeddings in
+// space (its identity), embedding only the samples that have none stored.
+// Samples without a vector are reported through o.OnSkip; a run in which
+// no sample has one fails with ErrNoVectors.
+func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group, space string, spec ModelSpec, data []byte,
+	res *ComputeResult, progress func(insights.Progress)) (*vectorSet, error) {
+	// The skipped sample that comes first in the dataset, to name in an
+	// error when nothing could be embedded.
+	var firstSkip error
+	var firstID db.ID
+	onSkip := o.OnSkip
+	o.OnSkip = func(id db.ID, path string, err error) {
+		if firstSkip == nil || bytes.Compare(id[:], firstID[:]) < 0 {
+			firstSkip, firstID = fmt.Errorf("%s: %w", path, err), id
+		}
+		if onSkip != nil {
+			onSkip(id, path, err)
+		}
+	}
+
+	// The samples, in id order.
+	var ids []db.ID
+	var paths []string
+	var fieldVecs [][]float64
+	for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, s.ID)
+		paths = append(paths, s.Filepath())
+		if o.EmbeddingsField != "" {
+			v := s.Get(o.EmbeddingsField)
+			var vec []float64
+			for _, x := range v.Items() {
+				if x.IsNumber() {
+					vec = append(vec, x.AsFloat())
+				}
+			}
+			if v.Kind() != db.KindList || len(vec) != len(v.Items()) {
+				vec = nil
+			}
+			fieldVecs = append(fieldVecs, vec)
+		}
+	}
+	var keep []int // rows of ids that have a vector
+	var vectors []float32
+	dim := 0
+	if o.EmbeddingsField != "" {
+		if err := ds.MarkInputField(o.EmbeddingsField); err != nil {
+			return nil, err
+		}
+		for i, v := range fieldVecs {
+			if v == nil {
+				res.Skipped++
+				if o.OnSkip != nil {
+					o.OnSkip(ids[i], paths[i], fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
+				}
+				continue
+			}
+			if dim == 0 {
+				dim = len(v)
+			}
+			if len(v) != dim {
+				return nil, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", o.EmbeddingsField, ids[i], len(v), dim)
+			}
+			keep = append(keep, i)
+			for _, x := range v {
+				vectors = append(vectors, float32(x))
+			}
+		}
+	} else {
+		var err error
+		keep, vectors, dim, err = embedMissing(ctx, ds, ids, paths, spec, data, space, o, group, res, progress)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if len(keep) == 0 && len(ids) > 0 {
+		return nil, fmt.Errorf("%w: none of the %d samples could be embedded; the first: %w", ErrNoVectors, len(ids), firstSkip)
+	}
+	return &vectorSet{ids: ids, keep: keep, vectors: vectors, dim: dim}, nil
+}
+
 // embedMissing returns the vectors of every sample it can, embedding (and
 // storing) only those without a stored embedding for this model.
 func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []string, spec ModelSpec, data []byte,
-	space string, o ComputeOptions, res *ComputeResult, progress func(insights.Progress)) ([]int, []float32, int, error) {
+	space string, o ComputeOptions, group string, res *ComputeResult, progress func(insights.Progress)) ([]int, []float32, int, error) {
 	stored, err := ds.Embeddings(ctx, space, ids)
 	if err != nil {
 		return nil, nil, 0, err
@@ -341,7 +366,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 	}
 	total := len(ids)
 	done := total - len(todo)
-	progress(insights.Progress{Group: UniquenessGroup, Phase: "embed", Done: done, Total: total})
+	progress(insights.Progress{Group: group, Phase: "embed", Done: done, Total: total})
 	if len(todo) > 0 {
 		var m *Model
 		if o.Model == nil {
@@ -372,7 +397,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 			emb, err := Embed(ctx, m, items, EmbedOptions{
 				BatchSize: o.BatchSize, Workers: o.Workers,
 				Progress: func(d, _ int) {
-					progress(insights.Progress{Group: UniquenessGroup, Phase: "embed", Done: base + d, Total: total})
+					progress(insights.Progress{Group: group, Phase: "embed", Done: base + d, Total: total})
 				},
 				OnSkip: func(s Skipped) {
 					res.Skipped++
