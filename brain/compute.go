@@ -76,7 +76,13 @@ func (o ComputeOptions) want() (insights.Want, ModelSpec, []byte, error) {
 	if w == nil {
 		w = DefaultWeights()
 	}
-	opts := map[string]any{"metric": o.Metric.String(), "k": len(w), "weights": w}
+	return o.identity(map[string]any{"k": len(w), "weights": w})
+}
+
+// identity is want for a run whose own options are opts: it adds the
+// metric and the model (or embeddings field) to them.
+func (o ComputeOptions) identity(opts map[string]any) (insights.Want, ModelSpec, []byte, error) {
+	opts["metric"] = o.Metric.String()
 	if o.EmbeddingsField != "" {
 		opts["embeddings"] = o.EmbeddingsField
 		js, _ := json.Marshal(opts)
@@ -232,23 +238,7 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		}
 		rows[r] = db.InsightRow{ID: ids[i], Values: db.Doc(fields...)}
 	}
-	st, err := ds.StageInsights(UniquenessGroup)
-	if err != nil {
-		return nil, err
-	}
-	for startRow := 0; startRow < len(rows); startRow += 10000 {
-		end := min(startRow+10000, len(rows))
-		if err := st.Put(ctx, rows[startRow:end]); err != nil {
-			st.Abort()
-			return nil, err
-		}
-		progress(insights.Progress{Group: UniquenessGroup, Phase: "store", Done: end, Total: len(rows)})
-	}
-	run.Status = db.RunComplete
-	run.Ended = time.Now().UTC()
-	run.SampleCount = int64(len(rows))
-	if err := st.Commit(ctx, &run); err != nil {
-		st.Abort()
+	if err := publish(ctx, ds, UniquenessGroup, rows, &run, progress); err != nil {
 		return nil, err
 	}
 	res.Run = run
@@ -256,10 +246,37 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 	return res, nil
 }
 
+// publish stages a run's rows as a new generation of group and publishes
+// it with the run record, marked complete, in one step; on error nothing
+// of it is visible.
+func publish(ctx context.Context, ds *db.Dataset, group string, rows []db.InsightRow, run *db.RunRecord, progress func(insights.Progress)) error {
+	st, err := ds.StageInsights(group)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(rows); start += 10000 {
+		end := min(start+10000, len(rows))
+		if err := st.Put(ctx, rows[start:end]); err != nil {
+			st.Abort()
+			return err
+		}
+		progress(insights.Progress{Group: group, Phase: "store", Done: end, Total: len(rows)})
+	}
+	run.Status = db.RunComplete
+	run.Ended = time.Now().UTC()
+	run.SampleCount = int64(len(rows))
+	if err := st.Commit(ctx, run); err != nil {
+		st.Abort()
+		return err
+	}
+	return nil
+}
+
 // vectorSet is what a brain run computes on: every sample's id and, for
 // the samples that have one, its embedding.
 type vectorSet struct {
 	ids     []db.ID
+	hashes  []string  // each sample's metadata.sha256 ("" when unknown)
 	keep    []int     // rows of ids that have a vector
 	vectors []float32 // len(keep) x dim, row-major
 	dim     int
@@ -288,7 +305,7 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 
 	// The samples, in id order.
 	var ids []db.ID
-	var paths []string
+	var paths, hashes []string
 	var fieldVecs [][]float64
 	for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
 		if err != nil {
@@ -296,6 +313,7 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		}
 		ids = append(ids, s.ID)
 		paths = append(paths, s.Filepath())
+		hashes = append(hashes, s.Get("metadata.sha256").AsString())
 		if o.EmbeddingsField != "" {
 			v := s.Get(o.EmbeddingsField)
 			var vec []float64
@@ -347,7 +365,7 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 	if len(keep) == 0 && len(ids) > 0 {
 		return nil, fmt.Errorf("%w: none of the %d samples could be embedded; the first: %w", ErrNoVectors, len(ids), firstSkip)
 	}
-	return &vectorSet{ids: ids, keep: keep, vectors: vectors, dim: dim}, nil
+	return &vectorSet{ids: ids, hashes: hashes, keep: keep, vectors: vectors, dim: dim}, nil
 }
 
 // embedMissing returns the vectors of every sample it can, embedding (and
@@ -567,6 +585,23 @@ func asInt(v any) (int, bool) {
 	return 0, false
 }
 
+// asFloat reads an option value as a number.
+func asFloat(v any) (float64, bool) {
+	switch t := v.(type) {
+	case float64:
+		return t, true
+	case int64:
+		return float64(t), true
+	case int:
+		return float64(t), true
+	case string:
+		x, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+		return x, err == nil
+	}
+	return 0, false
+}
+
+// asFloats reads an option value as a list of non-negative numbers.
 func asFloats(v any) ([]float64, error) {
 	var parts []any
 	switch t := v.(type) {
@@ -583,22 +618,9 @@ func asFloats(v any) ([]float64, error) {
 	}
 	out := make([]float64, 0, len(parts))
 	for _, p := range parts {
-		var f float64
-		switch t := p.(type) {
-		case float64:
-			f = t
-		case int64:
-			f = float64(t)
-		case int:
-			f = float64(t)
-		case string:
-			x, err := strconv.ParseFloat(t, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%w: weight %q is not a number", ErrOption, t)
-			}
-			f = x
-		default:
-			return nil, fmt.Errorf("%w: weights must be numbers", ErrOption)
+		f, ok := asFloat(p)
+		if !ok {
+			return nil, fmt.Errorf("%w: weight %v is not a number", ErrOption, p)
 		}
 		if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, fmt.Errorf("%w: weight %v must be a non-negative number", ErrOption, f)

@@ -156,4 +156,53 @@ func TestNearDuplicateQuality(t *testing.T) {
 			t.Errorf("%v: only %.1f%% of copies rank in the least unique 10%% (want >= 90%%)", metric, pct(r.lowOK, r.copies))
 		}
 	}
+	checkDuplicates(t, emb, set)
+}
+
+// checkDuplicates groups the set's duplicates at the default cosine
+// threshold and checks them against the planted copies: a duplicate is
+// right when it and the sample it duplicates come from the same original.
+func checkDuplicates(t *testing.T, emb *brain.Embeddings, set *zoo.SyntheticSet) {
+	t.Helper()
+	family := map[string]string{} // path -> its original's path
+	for _, im := range set.Images {
+		family[im.Path] = im.Path
+		if im.Original != "" {
+			family[im.Path] = im.Original
+		}
+	}
+	n := len(emb.IDs)
+	dups, err := brain.FindDuplicates(context.Background(), emb.Vectors, n, emb.Dim, brain.Cosine, brain.DefaultDuplicateThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, right := 0, 0
+	perKind := map[string]int{}
+	kindOf := map[string]string{}
+	for _, im := range set.Images {
+		if im.Original != "" {
+			kindOf[im.Path] = im.Kind
+		}
+	}
+	for i, of := range dups.Of {
+		if of < 0 {
+			continue
+		}
+		found++
+		if family[emb.IDs[i]] == family[emb.IDs[of]] {
+			right++
+			// Credit the copy of the pair (the original may come second).
+			c := emb.IDs[i]
+			if kindOf[c] == "" {
+				c = emb.IDs[of]
+			}
+			perKind[kindOf[c]]++
+		}
+	}
+	copies := len(set.Copies())
+	t.Logf("duplicates at cosine %v: %d found, %d right (precision %.1f%%), %d of %d planted copies (recall %.1f%%); right per kind: %v",
+		brain.DefaultDuplicateThreshold, found, right, pct(right, found), right, copies, pct(right, copies), perKind)
+	if pct(right, found) < 98 || pct(right, copies) < 85 {
+		t.Errorf("duplicates: precision %.1f%% (want >= 98%%), recall %.1f%% (want >= 85%%)", pct(right, found), pct(right, copies))
+	}
 }

@@ -27,11 +27,15 @@ func (o *Options) defaultHooks() {
 	}
 	progress := o.Progress
 	reg := &insights.Registry{}
-	reg.Register(&brain.Provider{OnSkip: func(id db.ID, path string, err error) {
-		if progress != nil {
-			progress(Progress{Op: "compute uniqueness", Phase: "skip", Detail: fmt.Sprintf("%s: %v", path, err)})
+	onSkip := func(op string) func(id db.ID, path string, err error) {
+		return func(id db.ID, path string, err error) {
+			if progress != nil {
+				progress(Progress{Op: op, Phase: "skip", Detail: fmt.Sprintf("%s: %v", path, err)})
+			}
 		}
-	}})
+	}
+	reg.Register(&brain.Provider{OnSkip: onSkip("compute uniqueness")})
+	reg.Register(&brain.DuplicatesProvider{Models: brain.Provider{OnSkip: onSkip("compute duplicates")}})
 	if o.Ensure == nil {
 		o.Ensure = reg.Ensure
 	}
