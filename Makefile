@@ -8,12 +8,14 @@ setup:
 	$(GO) mod download
 	./scripts/setup-onnxruntime.sh
 
-# test: every package's tests, plus a short fuzz of the SQL front end.
+# test: every package's tests, plus a short fuzz of the SQL front end and
+# of the PNG decoder.
 test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s ./query
 	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime 5s ./query
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRGB$$' -fuzztime 5s ./brain
 
 # demo: the walkthrough on the offline synthetic dataset.
 demo: setup
