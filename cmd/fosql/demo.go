@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/query"
@@ -92,7 +91,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	steps = append(steps,
-		fmt.Sprintf("CREATE DATASET walkthrough FROM IMAGES '%s' RECURSIVE", sqlString(images)),
+		fmt.Sprintf("CREATE DATASET walkthrough FROM IMAGES %s RECURSIVE", sqlString(images)),
 		"DESCRIBE walkthrough",
 		"SELECT id, filepath, insights.uniqueness.scalar FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10",
 	)
@@ -107,7 +106,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"SELECT count(*) FROM walkthrough WHERE 'dup' IN tags",
 		"SELECT tag, count(*) FROM walkthrough GROUP BY tag",
 		"EXPLAIN SELECT id, filepath FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10",
-		fmt.Sprintf("SELECT id, filepath FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10 INTO OUTFILE '%s'", sqlString(out)),
+		fmt.Sprintf("SELECT id, filepath FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10 INTO OUTFILE %s", sqlString(out)),
 	} {
 		if _, err := show(s); err != nil {
 			return err
@@ -143,6 +142,3 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "The ten most unique samples are in %s; the database is %s.\n", out, dbDir)
 	return nil
 }
-
-// sqlString escapes a value for a single-quoted SQL literal.
-func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -4,6 +4,7 @@
 //	fosql -db DIR                  the interactive shell, on a terminal
 //	fosql -db DIR -e 'SQL; SQL'    run statements, print rows, exit
 //	fosql -db DIR < script.sql     run a script from stdin
+//	fosql serve -db DIR            the web dashboard over the database
 //	fosql demo [args]              the walkthrough on the synthetic dataset
 //
 // Rows go to stdout: an aligned table when stdout is a terminal,
@@ -45,6 +46,7 @@ const usageText = `usage:
   fosql [-db DIR]                   the interactive shell (on a terminal)
   fosql [-db DIR] -e 'SQL; SQL'     run statements and exit
   fosql [-db DIR] < script.sql      run a script read from stdin
+  fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
 
 The database directory is created when it does not exist. Without -db it is
@@ -70,6 +72,9 @@ Flags:
 
 // run is the shell; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "serve" {
+		return runServe(ctx, args[1:], stderr)
+	}
 	if len(args) > 0 && args[0] == "demo" {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
