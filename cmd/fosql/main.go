@@ -61,7 +61,8 @@ with exit status 0.
 Statements (see docs/sql.md):
   SHOW DATASETS;  DESCRIBE ds;  DROP DATASET ds;
   CREATE DATASET ds [FROM IMAGES 'dir' [RECURSIVE]];
-  LOAD ZOO DATASET name [SPLIT s];  COMPUTE UNIQUENESS ON ds [WITH (k = 3)];
+  LOAD ZOO DATASET synthetic|fashion-mnist [SPLIT s];
+  COMPUTE UNIQUENESS ON ds [WITH (k = 3)];  COMPUTE DUPLICATES ON ds [WITH (threshold = 0.1)];
   SELECT … FROM ds [WHERE …] [GROUP BY …] [ORDER BY …] [LIMIT n] [INTO OUTFILE 'f.csv'];
   INSERT INTO ds (filepath, tags, …) VALUES (…);  UPDATE ds SET … WHERE …;
   UPDATE ds ADD TAG 'x' WHERE …;  UPDATE ds REMOVE TAG 'x' WHERE …;
