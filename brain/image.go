@@ -159,7 +159,6 @@ type scratch struct {
 	scaler draw.Scaler // BiLinear scaler for sources of sw x sh
 	sw, sh int
 	rgb    []uint8   // a small source as packed RGB over white
-	src32  []float32 // a small source's normalised levels, per channel
 	rows   []float32 // horizontally interpolated rows, per channel
 	planes []float32 // the resized planes, when an orientation remaps them
 	tx     taps      // interpolation taps across, for sources tsw wide
@@ -278,27 +277,27 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 	if len(sc.ty) != rh || sc.tsh != sh {
 		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
 	}
-	// src: the normalised source, [channel][source pixel].
-	n := sw * sh
-	src := grow(&sc.src32, 3*n)
-	s0, s1, s2 := src[:n], src[n:2*n], src[2*n:3*n]
-	l0, l1, l2 := &p.lut[0], &p.lut[1], &p.lut[2]
-	rgb = rgb[:3*n]
-	for i := range s0 {
-		px := rgb[3*i : 3*i+3 : 3*i+3]
-		s0[i], s1[i], s2[i] = l0[px[0]], l1[px[1]], l2[px[2]]
-	}
-	// rows: [channel][source row][output column].
+	// rows: [channel][source row][output column], each output column
+	// interpolated between two source pixels whose levels are normalised
+	// through the lookup tables on the way.
 	rows := grow(&sc.rows, 3*sh*rw)
-	for c := 0; c < 3; c++ {
-		for y := 0; y < sh; y++ {
-			in := src[c*n+y*sw : c*n+(y+1)*sw]
-			out := rows[(c*sh+y)*rw : (c*sh+y+1)*rw]
-			i0, i1, tw := sc.tx.i0[:len(out)], sc.tx.i1[:len(out)], sc.tx.w[:len(out)]
-			for x := range out {
-				a := in[i0[x]]
-				out[x] = a + (in[i1[x]]-a)*tw[x]
-			}
+	l0, l1, l2 := &p.lut[0], &p.lut[1], &p.lut[2]
+	i0, i1, tw := sc.tx.i0[:rw], sc.tx.i1[:rw], sc.tx.w[:rw]
+	for y := 0; y < sh; y++ {
+		in := rgb[3*y*sw : 3*(y+1)*sw]
+		o0 := rows[y*rw : (y+1)*rw]
+		o1 := rows[(sh+y)*rw : (sh+y+1)*rw]
+		o2 := rows[(2*sh+y)*rw : (2*sh+y+1)*rw]
+		o1, o2 = o1[:len(o0)], o2[:len(o0)]
+		for x := range o0 {
+			a, b, w := 3*int(i0[x]), 3*int(i1[x]), tw[x]
+			pa, pb := in[a:a+3:a+3], in[b:b+3:b+3]
+			v := l0[pa[0]]
+			o0[x] = v + (l0[pb[0]]-v)*w
+			v = l1[pa[1]]
+			o1[x] = v + (l1[pb[1]]-v)*w
+			v = l2[pa[2]]
+			o2[x] = v + (l2[pb[2]]-v)*w
 		}
 	}
 	// The resized planes go straight into an NCHW tensor when no
