@@ -104,8 +104,8 @@ func newDashboard(d *query.DB) http.Handler {
 			writeError(w, http.StatusBadRequest, errors.New("one SELECT at a time"))
 			return
 		}
-		if _, ok := sts[0].(*query.Select); !ok {
-			writeError(w, http.StatusBadRequest, errors.New("the dashboard runs SELECT statements; change data with the selection's buttons or the shell"))
+		if sel, ok := sts[0].(*query.Select); !ok || sel.Outfile != nil {
+			writeError(w, http.StatusBadRequest, errors.New("the dashboard runs SELECT statements (without INTO OUTFILE); change data with the selection's buttons, export from the shell"))
 			return
 		}
 		var out map[string]any

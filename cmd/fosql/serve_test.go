@@ -100,10 +100,16 @@ func TestDashboardQueryMediaAndTags(t *testing.T) {
 	}
 
 	// Only SELECT, one at a time.
-	for _, sql := range []string{"DELETE FROM w", "SELECT id FROM w; SELECT id FROM w", "SELEC id FROM w"} {
+	out := filepath.Join(t.TempDir(), "out.csv")
+	for _, sql := range []string{"DELETE FROM w", "SELECT id FROM w; SELECT id FROM w", "SELEC id FROM w",
+		"SELECT id FROM w INTO OUTFILE '" + out + "'"} {
 		if code, res := post(t, srv, "/api/query", "", map[string]string{"sql": sql}); code != 400 || res["error"] == "" {
 			t.Errorf("%q: %d %v", sql, code, res)
 		}
+	}
+
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a dashboard query wrote a file")
 	}
 
 	// Tags: from the page's origin only.
