@@ -74,22 +74,15 @@ func fieldBytes(b []byte, name string) ([]byte, bool) {
 	if len(b) == 0 || Kind(b[0]) != KindDoc {
 		return nil, false
 	}
-	body, _, ok := lengthPrefixed(b[1:])
+	body, _, n, ok := counted(b[1:])
 	if !ok {
 		return nil, false
 	}
-	n, k := binary.Uvarint(body)
-	if k <= 0 {
-		return nil, false
-	}
-	body = body[k:]
 	for i := uint64(0); i < n; i++ {
-		l, k := binary.Uvarint(body)
-		if k <= 0 || uint64(len(body)-k) < l {
+		var fname []byte
+		if fname, body, ok = lengthPrefixed(body); !ok {
 			return nil, false
 		}
-		fname := body[k : k+int(l)]
-		body = body[k+int(l):]
 		size, ok := valueSize(body)
 		if !ok {
 			return nil, false
@@ -111,6 +104,21 @@ func lengthPrefixed(b []byte) (body, rest []byte, ok bool) {
 		return nil, nil, false
 	}
 	return b[k : k+int(l)], b[k+int(l):], true
+}
+
+// counted splits a length-prefixed list or document body off b and reads
+// its item count; items follows the count. A count larger than the body
+// could hold is refused.
+func counted(b []byte) (items, rest []byte, n uint64, ok bool) {
+	body, rest, ok := lengthPrefixed(b)
+	if !ok {
+		return nil, nil, 0, false
+	}
+	n, k := binary.Uvarint(body)
+	if k <= 0 || n > uint64(len(body)) {
+		return nil, nil, 0, false
+	}
+	return body[k:], rest, n, true
 }
 
 // valueSize is the length in bytes of the encoded value at the start of b.
@@ -198,15 +206,10 @@ func decodeValue(b []byte) (Value, []byte, error) {
 		}
 		return String(string(body)), rest, nil
 	case KindList:
-		body, rest, ok := lengthPrefixed(b)
+		body, rest, n, ok := counted(b)
 		if !ok {
 			return Value{}, nil, ErrCorrupt
 		}
-		n, c := binary.Uvarint(body)
-		if c <= 0 || n > uint64(len(body)) {
-			return Value{}, nil, ErrCorrupt
-		}
-		body = body[c:]
 		items := make([]Value, 0, n)
 		for i := uint64(0); i < n; i++ {
 			var x Value
@@ -219,15 +222,10 @@ func decodeValue(b []byte) (Value, []byte, error) {
 		}
 		return Value{kind: KindList, list: items}, rest, nil
 	case KindDoc:
-		body, rest, ok := lengthPrefixed(b)
+		body, rest, n, ok := counted(b)
 		if !ok {
 			return Value{}, nil, ErrCorrupt
 		}
-		n, c := binary.Uvarint(body)
-		if c <= 0 || n > uint64(len(body)) {
-			return Value{}, nil, ErrCorrupt
-		}
-		body = body[c:]
 		fields := make([]Field, 0, n)
 		for i := uint64(0); i < n; i++ {
 			name, r, ok := lengthPrefixed(body)
