@@ -119,8 +119,15 @@ func (d *DB) textEpochMatches(ds uint64, idx bleve.Index) bool {
 	if err != nil {
 		return false
 	}
-	var want []byte
-	err = d.bdb.View(func(txn *badger.Txn) error {
+	want, err := d.storedTextEpoch(ds)
+	return err == nil && string(got) == string(want)
+}
+
+// storedTextEpoch reads the full-text epoch that Badger holds for a
+// dataset (nil when there is none).
+func (d *DB) storedTextEpoch(ds uint64) ([]byte, error) {
+	var epoch []byte
+	err := d.bdb.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(textEpochBadgerKey(ds))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -128,10 +135,10 @@ func (d *DB) textEpochMatches(ds uint64, idx bleve.Index) bool {
 		if err != nil {
 			return err
 		}
-		want, err = item.ValueCopy(nil)
+		epoch, err = item.ValueCopy(nil)
 		return err
 	})
-	return err == nil && string(got) == string(want)
+	return epoch, err
 }
 
 // markAllDirty queues every sample for indexing and resets the epoch.
@@ -239,23 +246,11 @@ func (d *DB) syncText(ctx context.Context, ds uint64) (*textIndex, error) {
 		if len(markers) == 0 {
 			return t, nil
 		}
-		var epoch uint64
-		err = d.bdb.View(func(txn *badger.Txn) error {
-			item, err := txn.Get(textEpochBadgerKey(ds))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			return item.Value(func(b []byte) error {
-				epoch, _ = strconv.ParseUint(string(b), 10, 64)
-				return nil
-			})
-		})
+		stored, err := d.storedTextEpoch(ds)
 		if err != nil {
 			return nil, err
 		}
+		epoch, _ := strconv.ParseUint(string(stored), 10, 64)
 		next := []byte(strconv.FormatUint(epoch+1, 10))
 		batch.SetInternal([]byte(textEpochKey), next)
 		if err := t.idx.Batch(batch); err != nil {
