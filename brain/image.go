@@ -162,7 +162,7 @@ type scratch struct {
 	rows   []float32 // horizontally interpolated rows, per channel
 	planes []float32 // the resized planes, when an orientation remaps them
 	tx     taps      // interpolation taps across, for sources tsw wide
-	ty     []ftap    // interpolation taps down, for sources tsh high
+	ty     taps      // interpolation taps down, for sources tsh high
 	tsw    int
 	tsh    int
 	data   []byte     // the last file read
@@ -188,36 +188,23 @@ func (sc *scratch) resize(dst *image.RGBA, src image.Image) {
 	sc.scaler.Scale(dst, db, src, sb, draw.Src, nil)
 }
 
-// ftap is one output coordinate's two source neighbours and the weight of
-// the second.
-type ftap struct {
-	i0, i1 int
-	w      float32
-}
-
-// bilinearTaps maps n output pixels onto m >= 1 source pixels, pixel centres
-// aligned.
-func bilinearTaps(n, m int) []ftap {
-	taps := make([]ftap, n)
-	for i := range taps {
-		s := (float64(i)+0.5)*float64(m)/float64(n) - 0.5
-		s = min(max(s, 0), float64(m-1))
-		i0 := int(s)
-		taps[i] = ftap{i0, min(i0+1, m-1), float32(s - float64(i0))}
-	}
-	return taps
-}
-
-// taps are bilinear taps as parallel slices, for the tightest inner loop.
+// taps map output pixels onto their two source neighbours: for output i,
+// source pixels i0[i] and i1[i], the second weighted w[i]. Parallel
+// slices keep the inner loops tight.
 type taps struct {
 	i0, i1 []int32
 	w      []float32
 }
 
-func splitTaps(ts []ftap) taps {
-	t := taps{make([]int32, len(ts)), make([]int32, len(ts)), make([]float32, len(ts))}
-	for i, x := range ts {
-		t.i0[i], t.i1[i], t.w[i] = int32(x.i0), int32(x.i1), x.w
+// bilinearTaps maps n output pixels onto m >= 1 source pixels, pixel centres
+// aligned.
+func bilinearTaps(n, m int) taps {
+	t := taps{make([]int32, n), make([]int32, n), make([]float32, n)}
+	for i := range n {
+		s := (float64(i)+0.5)*float64(m)/float64(n) - 0.5
+		s = min(max(s, 0), float64(m-1))
+		i0 := int(s)
+		t.i0[i], t.i1[i], t.w[i] = int32(i0), int32(min(i0+1, m-1)), float32(s-float64(i0))
 	}
 	return t
 }
@@ -272,9 +259,9 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 		rw, rh = h, w
 	}
 	if len(sc.tx.w) != rw || sc.tsw != sw {
-		sc.tx, sc.tsw = splitTaps(bilinearTaps(rw, sw)), sw
+		sc.tx, sc.tsw = bilinearTaps(rw, sw), sw
 	}
-	if len(sc.ty) != rh || sc.tsh != sh {
+	if len(sc.ty.w) != rh || sc.tsh != sh {
 		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
 	}
 	// rows: [channel][source row][output column], each output column
@@ -309,15 +296,16 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 		planes = grow(&sc.planes, 3*plane)
 	}
 	for c := 0; c < 3; c++ {
-		for y, t := range sc.ty {
-			r0 := rows[(c*sh+t.i0)*rw : (c*sh+t.i0+1)*rw]
-			r1 := rows[(c*sh+t.i1)*rw : (c*sh+t.i1+1)*rw]
+		for y, w := range sc.ty.w {
+			i0, i1 := int(sc.ty.i0[y]), int(sc.ty.i1[y])
+			r0 := rows[(c*sh+i0)*rw : (c*sh+i0+1)*rw]
+			r1 := rows[(c*sh+i1)*rw : (c*sh+i1+1)*rw]
 			out := planes[c*plane+y*rw : c*plane+(y+1)*rw]
-			if t.w == 0 || t.i0 == t.i1 {
+			if w == 0 || i0 == i1 {
 				copy(out, r0)
 				continue
 			}
-			lerpRow(out, r0, r1, t.w)
+			lerpRow(out, r0, r1, w)
 		}
 	}
 	if direct {
