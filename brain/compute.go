@@ -64,6 +64,10 @@ type ComputeResult struct {
 	Skipped  int // images that could not be embedded
 }
 
+// errChunkUnreadable stops embedMissing when a whole first chunk of
+// images could not be read: the media are most likely missing.
+var errChunkUnreadable = errors.New("brain: no image of the first chunk could be read")
+
 // embedChunk is how many images are embedded and stored at a time, so an
 // interrupted run keeps the embeddings it made.
 const embedChunk = 2048
@@ -357,6 +361,9 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 	} else {
 		var err error
 		keep, vectors, dim, err = embedMissing(ctx, ds, ids, paths, spec, data, space, o, group, res, progress)
+		if errors.Is(err, errChunkUnreadable) {
+			return nil, fmt.Errorf("%w: none of the first %d images could be read, so the run stopped; the first: %w", ErrNoVectors, embedChunk, firstSkip)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -402,7 +409,6 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 		}
 		defer m.Close()
 		byID := make(map[string]int, len(todo))
-		example, exampleErr := -1, error(nil) // the first sample skipped
 		for c := 0; c < len(todo); c += embedChunk {
 			chunk := todo[c:min(c+embedChunk, len(todo))]
 			items := make([]Item, len(chunk))
@@ -420,9 +426,6 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 				OnSkip: func(s Skipped) {
 					res.Skipped++
 					i := byID[s.ID]
-					if example < 0 || i < example {
-						example, exampleErr = i, s.Err
-					}
 					if o.OnSkip != nil {
 						o.OnSkip(ids[i], paths[i], s.Err)
 					}
@@ -435,8 +438,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 				// A whole chunk unreadable and nothing embedded yet: the
 				// media are most likely missing; say so now rather than
 				// after trying every file.
-				return nil, nil, 0, fmt.Errorf("%w: none of the first %d images could be read, so the run stopped; for example %s: %w",
-					ErrNoVectors, len(chunk), paths[example], exampleErr)
+				return nil, nil, 0, errChunkUnreadable
 			}
 			got := make([]db.ID, len(emb.IDs))
 			for k, key := range emb.IDs {
