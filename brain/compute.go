@@ -203,21 +203,13 @@ func specIdentity(spec ModelSpec, data []byte) (string, error) {
 // visible together when the run completes; cancelling ctx or an error
 // leaves the previous scores and run record exactly as they were.
 func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*ComputeResult, error) {
-	progress := o.Progress
-	if progress == nil {
-		progress = func(insights.Progress) {}
-	}
+	progress := o.progress()
 	want, spec, data, err := o.want()
 	if err != nil {
 		return nil, err
 	}
-	version, err := ds.Version()
-	if err != nil {
-		return nil, err
-	}
-	run := insights.NewRunRecord(UniquenessGroup, want, version)
 	res := &ComputeResult{}
-	vs, err := datasetVectors(ctx, ds, o, UniquenessGroup, want.Model, spec, data, res, progress)
+	run, vs, err := startRun(ctx, ds, o, UniquenessGroup, want, spec, data, res)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +240,27 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 	res.Run = run
 	res.Scored = len(rows)
 	return res, nil
+}
+
+// progress returns o.Progress, or a callback that does nothing.
+func (o ComputeOptions) progress() func(insights.Progress) {
+	if o.Progress == nil {
+		return func(insights.Progress) {}
+	}
+	return o.Progress
+}
+
+// startRun begins a run of group that wants want: its record, to publish
+// when the run completes, and the dataset's vectors.
+func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group string, want insights.Want, spec ModelSpec, data []byte,
+	res *ComputeResult) (db.RunRecord, *vectorSet, error) {
+	version, err := ds.Version()
+	if err != nil {
+		return db.RunRecord{}, nil, err
+	}
+	run := insights.NewRunRecord(group, want, version)
+	vs, err := datasetVectors(ctx, ds, o, group, want.Model, spec, data, res, o.progress())
+	return run, vs, err
 }
 
 // publish stages a run's rows as a new generation of group and publishes

@@ -138,10 +138,7 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 // record. As with uniqueness, the new values become visible together when
 // the run completes, and a cancelled or failed run changes nothing.
 func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions) (*DuplicatesResult, error) {
-	progress := o.Progress
-	if progress == nil {
-		progress = func(insights.Progress) {}
-	}
+	progress := o.progress()
 	thr, err := o.threshold()
 	if err != nil {
 		return nil, err
@@ -150,13 +147,8 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	if err != nil {
 		return nil, err
 	}
-	version, err := ds.Version()
-	if err != nil {
-		return nil, err
-	}
-	run := insights.NewRunRecord(DuplicatesGroup, want, version)
 	var cr ComputeResult
-	vs, err := datasetVectors(ctx, ds, o.ComputeOptions, DuplicatesGroup, want.Model, spec, data, &cr, progress)
+	run, vs, err := startRun(ctx, ds, o.ComputeOptions, DuplicatesGroup, want, spec, data, &cr)
 	if err != nil {
 		return nil, err
 	}
