@@ -181,12 +181,11 @@ func (ds *Dataset) indexScan(ctx context.Context, path string, from *Value, reve
 		}
 		// The snapshot's epoch decides whether the head cache may serve
 		// this scan and learn from it (as in pointView).
-		c := &d.cache
-		quiet := c.writers.Load() == 0
-		e := c.epoch.Load()
+		e, quiet := d.Epoch()
 		txn := d.bdb.NewTransaction(false)
 		defer txn.Discard()
-		cacheable := from == nil && quiet && c.writers.Load() == 0 && c.epoch.Load() == e
+		e2, still := d.Epoch()
+		cacheable := from == nil && quiet && still && e2 == e
 		key := headKey{ds.id, path, reverse}
 
 		var head []IndexEntry // what this scan yields, up to headLen
