@@ -30,12 +30,21 @@ type Node interface {
 type source interface {
 	Node
 	scan(ctx context.Context, ex *execEnv, c compiled, hint int64, yield func(*db.Sample) bool) error
+	// setReads records what the nodes above read (readOpts, which every
+	// source embeds, implements it).
+	setReads(needRows, needInsights bool)
 }
 
 // readOpts are what the nodes above a source need of its samples.
 type readOpts struct {
 	idsOnly    bool // only the id: nothing above reads a field
 	noInsights bool // nothing above reads insights
+}
+
+// setReads records what the nodes above need: rows or only ids, and
+// insights or not.
+func (r *readOpts) setReads(needRows, needInsights bool) {
+	*r = readOpts{idsOnly: !needRows, noInsights: !needInsights}
 }
 
 func (r readOpts) note() string {
@@ -226,18 +235,8 @@ func explainTree(n Node) string {
 // wants only ids; needInsights when it reads insights.
 func annotate(n Node, needRows, needInsights bool) {
 	switch x := n.(type) {
-	case *fullScanNode:
-		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
-	case *indexScanNode:
-		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
-	case *tagIndexNode:
-		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
-	case *textSearchNode:
-		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
-	case *indexRangeNode:
-		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
-	case *idLookupNode:
-		x.readOpts = readOpts{idsOnly: !needRows, noInsights: !needInsights}
+	case source:
+		x.setReads(needRows, needInsights)
 	case *filterNode:
 		if ep, ok := x.pred.(exprPred); ok {
 			needRows = true
