@@ -52,17 +52,6 @@ func (b *graphBuilder) op(op string, inputs []string, attrs ...*onnx.AttributePr
 	return b.node(op, inputs, b.tmp(op), attrs...)
 }
 
-// nodeMulti appends a node with several outputs.
-func (b *graphBuilder) nodeMulti(op string, inputs, outputs []string, attrs ...*onnx.AttributeProto) {
-	b.g.Node = append(b.g.Node, &onnx.NodeProto{
-		OpType:    op,
-		Name:      outputs[0] + "_" + op,
-		Input:     inputs,
-		Output:    outputs,
-		Attribute: attrs,
-	})
-}
-
 // floatInit adds a float32 initializer with raw little-endian data.
 func (b *graphBuilder) floatInit(name string, dims []int64, data []float32) string {
 	raw := make([]byte, 4*len(data))
@@ -140,10 +129,6 @@ func attrInt(name string, v int64) *onnx.AttributeProto {
 
 func attrInts(name string, v ...int64) *onnx.AttributeProto {
 	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INTS, Ints: v}
-}
-
-func attrFloat(name string, v float32) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
 }
 
 // model wraps the graph in a ModelProto and serialises it deterministically.

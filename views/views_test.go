@@ -79,15 +79,6 @@ func newFixture(t testing.TB) *fixture {
 	return &fixture{ds: ds, ids: ids}
 }
 
-// rows maps row numbers to ids.
-func (f *fixture) rows(is ...int) []db.ID {
-	out := make([]db.ID, len(is))
-	for k, i := range is {
-		out[k] = f.ids[i]
-	}
-	return out
-}
-
 // numbers maps ids back to row numbers.
 func (f *fixture) numbers(ids []db.ID) []int {
 	out := make([]int, len(ids))
