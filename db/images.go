@@ -21,7 +21,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"io/fs"
 	"os"
 	"sync"
 	"syscall"
@@ -209,10 +208,6 @@ func imgErr(path string, sentinel error, format string, args ...any) error {
 	return fmt.Errorf("inspect image %s: %w: %s", path, sentinel, fmt.Sprintf(format, args...))
 }
 
-// imgErrNotRegular is the detail for files that are neither regular files
-// nor directories (FIFOs, sockets, devices).
-var imgErrNotRegular = errors.New("not a regular file")
-
 // inspectImage is InspectImage with a context that aborts the read of a
 // large file when a scan is cancelled.
 func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetadata, error) {
@@ -237,7 +232,7 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	case st.IsDir():
 		return ImageMetadata{}, fmt.Errorf("inspect image %s: %w", path, syscall.EISDIR)
 	case !st.Mode().IsRegular():
-		return ImageMetadata{}, fmt.Errorf("inspect image %s: %w (%s)", path, imgErrNotRegular, imgModeName(st.Mode()))
+		return ImageMetadata{}, fmt.Errorf("inspect image %s: %w (%s)", path, ErrNotRegular, fileModeName(st.Mode()))
 	}
 
 	br := imgReaderPool.Get().(*bufio.Reader)
@@ -370,21 +365,6 @@ func imgDecodeConfig(format *imgFormat, r io.Reader, f io.ReaderAt, size int64) 
 		return tiff.DecodeConfig(io.NewSectionReader(f, 0, size))
 	}
 	return image.Config{}, fmt.Errorf("%s: no decoder", format.name)
-}
-
-// imgModeName names a non-regular file type for error messages.
-func imgModeName(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	case m&fs.ModeIrregular != 0:
-		return "irregular file"
-	}
-	return m.Type().String()
 }
 
 // imgCtxReader reads a file up to the size it had when opened (so that the

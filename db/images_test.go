@@ -430,7 +430,7 @@ func TestInspectImageFileErrors(t *testing.T) {
 		{"dangling symlink", dangling, fs.ErrNotExist, ReasonUnreadable},
 		{"symlink to itself", loop, ErrSymlinkLoop, ReasonSymlinkLoop},
 		{"directory", dir, syscall.EISDIR, ReasonUnreadable},
-		{"named pipe (does not block)", fifo, imgErrNotRegular, ReasonUnreadable},
+		{"named pipe (does not block)", fifo, ErrNotRegular, ReasonUnreadable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

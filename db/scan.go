@@ -411,7 +411,7 @@ func (w *scanWalker) classify(dir string, e os.DirEntry) (it scanItem, ok bool) 
 		return it, false
 	}
 	if !mode.IsRegular() {
-		it.skip = fmt.Errorf("scan %s: %w (%s)", it.path, imgErrNotRegular, imgModeName(mode))
+		it.skip = fmt.Errorf("scan %s: %w (%s)", it.path, ErrNotRegular, fileModeName(mode))
 	}
 	return it, true
 }
