@@ -171,7 +171,7 @@ func (b *binder) checkValue(path string, v db.Value, what string) (db.Value, err
 // describeValue shows a value in a message: strings quoted as SQL.
 func describeValue(v db.Value) string {
 	if v.Kind() == db.KindString {
-		return quoteSQL(v.AsString())
+		return QuoteString(v.AsString())
 	}
 	return v.String()
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/fosql/fosql/db"
 )
 
 // Errors callers branch on. Most errors wrap one of these (test with
@@ -35,8 +37,9 @@ var (
 	ErrFileExists = errors.New("file already exists")
 	// ErrNotQuery means Query ran a statement that returns no rows.
 	ErrNotQuery = errors.New("statement returns no rows")
-	// ErrInternal wraps a panic recovered while running a statement.
-	ErrInternal = errors.New("internal error")
+	// ErrInternal wraps a panic recovered while running a statement or
+	// in any goroutine it started (the same sentinel as db.ErrInternal).
+	ErrInternal = db.ErrInternal
 	// ErrInput means an INSERT named a file that is missing or not a
 	// usable image, or a value that cannot be stored.
 	ErrInput = errors.New("bad input")

@@ -586,7 +586,7 @@ func (s *Session) explain(ctx context.Context, st Statement, a *args) (*Result, 
 			if err != nil {
 				return nil, err
 			}
-			lines = append(lines, fmt.Sprintf("into_outfile(%s, %s)", quoteSQL(v.AsString()), f))
+			lines = append(lines, fmt.Sprintf("into_outfile(%s, %s)", QuoteString(v.AsString()), f))
 		}
 	case *Update, *UpdateTags, *Delete:
 		w, err := s.planWrite(ctx, st, a, false)
@@ -711,10 +711,10 @@ func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) 
 		dir = v.AsString()
 		fi, err := os.Stat(dir)
 		if err != nil {
-			return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w", t.Dataset, quoteSQL(dir), err)
+			return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w", t.Dataset, QuoteString(dir), err)
 		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w: not a folder", t.Dataset, quoteSQL(dir), ErrInput)
+			return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w: not a folder", t.Dataset, QuoteString(dir), ErrInput)
 		}
 	}
 	ds, err := s.db.store.CreateDataset(t.Dataset)

@@ -47,13 +47,17 @@ func (l Literal) String() string {
 	case l.Name != "":
 		return ":" + l.Name
 	case l.Value.Kind() == db.KindString:
-		return quoteSQL(l.Value.AsString())
+		return QuoteString(l.Value.AsString())
 	}
 	return l.Value.String()
 }
 
-// quoteSQL quotes s as a single-quoted SQL string.
-func quoteSQL(s string) string {
+// QuoteString quotes s as a single-quoted string literal of the dialect,
+// so that the literal reads back as exactly s: a backslash is an escape
+// character in the dialect (as in MySQL), so both it and the quote are
+// escaped. Anything that writes SQL for a user to run (the dashboard, the
+// shell) quotes with it.
+func QuoteString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 

@@ -76,7 +76,7 @@ func formatForFile(name string) (Format, error) {
 	case ".tsv", ".tab":
 		return FormatTSV, nil
 	}
-	return 0, fmt.Errorf("%w: INTO OUTFILE %s: name the file .csv, .json, .jsonl or .tsv", ErrUnsupported, quoteSQL(name))
+	return 0, fmt.Errorf("%w: INTO OUTFILE %s: name the file .csv, .json, .jsonl or .tsv", ErrUnsupported, QuoteString(name))
 }
 
 // CellText is how a value shows in a table or TSV cell: NULL for missing

@@ -93,7 +93,7 @@ func (c rowLike) eval(row []db.Value) bool {
 	return views.MatchLike(c.pattern, v.AsString()) != c.not
 }
 
-func (c rowLike) String() string { return fmt.Sprintf("%s LIKE %s", c.name, quoteSQL(c.pattern)) }
+func (c rowLike) String() string { return fmt.Sprintf("%s LIKE %s", c.name, QuoteString(c.pattern)) }
 
 type rowAnd []rowPred
 type rowOr []rowPred

@@ -204,7 +204,7 @@ func (s *Session) planWrite(ctx context.Context, st Statement, a *args, ensure b
 func quoteAll(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
-		out[i] = quoteSQL(x)
+		out[i] = QuoteString(x)
 	}
 	return out
 }
@@ -375,7 +375,7 @@ func tagList(v db.Value) ([]string, error) {
 		if strings.HasPrefix(s, "[") {
 			var out []string
 			if err := json.Unmarshal([]byte(s), &out); err != nil {
-				return nil, fmt.Errorf("%w: tags %s: not a JSON list of strings", ErrInput, quoteSQL(s))
+				return nil, fmt.Errorf("%w: tags %s: not a JSON list of strings", ErrInput, QuoteString(s))
 			}
 			for _, x := range out {
 				if x == "" {
