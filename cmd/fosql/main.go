@@ -34,12 +34,40 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// defaultDB is the database directory used without -db.
-func defaultDB() string {
-	if p := os.Getenv("FOSQL_DB"); p != "" {
-		return p
+// defaultDBPath is the database directory used without -db and without
+// FOSQL_DB in the environment.
+const defaultDBPath = "fosql.db"
+
+// errEmptyDB and errEmptyEnvDB are the errors for a database path that
+// is empty: most often a shell variable that was never set, which must
+// not silently become a throw-away database or the default one.
+var (
+	errEmptyDB    = errors.New("-db is empty; name a directory, or :memory: for a private in-memory database")
+	errEmptyEnvDB = errors.New("FOSQL_DB is set but empty; name a directory, or :memory: for a private in-memory database, or unset it for ./" + defaultDBPath)
+)
+
+// dbPathFlag registers -db on fs. Its value, read through resolve after
+// fs.Parse, is the path -db gave, else $FOSQL_DB, else ./fosql.db; a -db
+// or FOSQL_DB that is given but empty (or blank) is an error.
+func dbPathFlag(fs *flag.FlagSet, usage string) (resolve func() (string, error)) {
+	p := fs.String("db", "", usage+" (default $FOSQL_DB, else ./"+defaultDBPath+")")
+	return func() (string, error) {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "db" })
+		if given {
+			if strings.TrimSpace(*p) == "" {
+				return "", errEmptyDB
+			}
+			return *p, nil
+		}
+		if env, ok := os.LookupEnv("FOSQL_DB"); ok {
+			if strings.TrimSpace(env) == "" {
+				return "", errEmptyEnvDB
+			}
+			return env, nil
+		}
+		return defaultDBPath, nil
 	}
-	return "fosql.db"
 }
 
 const usageText = `usage:
@@ -49,9 +77,11 @@ const usageText = `usage:
   fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
 
-The database directory is created when it does not exist. Without -db it is
-$FOSQL_DB, or ./fosql.db when FOSQL_DB is not set; -db :memory: is a private
-in-memory database.
+The database directory is created when it does not exist (a directory that
+exists must be empty or a fosql database). Without -db it is $FOSQL_DB, or
+./fosql.db when FOSQL_DB is not set; -db :memory: is a private in-memory
+database. An empty -db, or a FOSQL_DB that is set but empty, is an error
+(an unset shell variable must not pick a database).
 
 Rows go to stdout: an aligned table on a terminal, otherwise tab-separated
 values with a header line (nothing cut, floats in plain decimal). Errors go
@@ -87,7 +117,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fs := flag.NewFlagSet("fosql", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbPath := fs.String("db", defaultDB(), "database directory (created when missing), or :memory:")
+	resolveDB := dbPathFlag(fs, "database directory (created when missing), or :memory:")
 	sqlText := fs.String("e", "", "SQL to run: one statement or several separated by ;")
 	format := fs.String("format", "", "output: table, tsv, csv, json or jsonl (default: table on a terminal, else tsv)")
 	autoCompute := fs.String("auto-compute", "on", "compute missing or stale insights before a query needs them: on or off")
@@ -104,6 +134,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "fosql: unexpected argument %q (SQL goes after -e, or on stdin)\n", fs.Arg(0))
 		return 2
+	}
+	dbPath, err := resolveDB()
+	if err != nil {
+		fmt.Fprintln(stderr, "fosql:", err)
+		return 1
 	}
 	outTerm := isTerminal(stdout)
 	f := query.FormatTSV
@@ -139,14 +174,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	prog := newProgressPrinter(stderr, isTerminal(stderr))
-	d, err := query.Open(*dbPath, &query.Options{AutoCompute: &auto, Progress: prog.report})
+	d, err := query.Open(dbPath, &query.Options{AutoCompute: &auto, Progress: prog.report})
 	if err != nil {
 		fmt.Fprintln(stderr, "fosql:", err)
 		return 1
 	}
 	defer d.Close()
 	if repl {
-		return interactive(ctx, d, *dbPath, stdin, stdout, stderr, f, prog)
+		return interactive(ctx, d, dbPath, stdin, stdout, stderr, f, prog)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)

@@ -29,7 +29,7 @@ const maxDashboardRows = 2000
 func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fosql serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbPath := fs.String("db", defaultDB(), "database directory (created when missing)")
+	resolveDB := dbPathFlag(fs, "database directory (created when missing)")
 	addr := fs.String("addr", "127.0.0.1:5151", "address to listen on (loopback by default: the dashboard has no login)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: fosql serve [-db DIR] [-addr HOST:PORT]")
@@ -43,7 +43,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	d, err := query.Open(*dbPath, nil)
+	dbPath, err := resolveDB()
+	if err != nil {
+		fmt.Fprintln(stderr, "fosql serve:", err)
+		return 1
+	}
+	d, err := query.Open(dbPath, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "fosql serve:", err)
 		return 1
@@ -63,7 +68,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 		defer cancel()
 		srv.Shutdown(shut)
 	}()
-	fmt.Fprintf(stderr, "fosql: the dashboard of %s is at http://%s/ (Ctrl-C stops it)\n", *dbPath, ln.Addr())
+	fmt.Fprintf(stderr, "fosql: the dashboard of %s is at http://%s/ (Ctrl-C stops it)\n", dbPath, ln.Addr())
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(stderr, "fosql serve:", err)
 		return 1
