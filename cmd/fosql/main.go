@@ -162,16 +162,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 
-	script := *sqlText
-	repl := script == "" && isTerminal(stdin)
-	if script == "" && !repl {
-		b, err := io.ReadAll(stdin)
-		if err != nil {
-			fmt.Fprintln(stderr, "fosql: reading stdin:", err)
-			return 1
-		}
-		script = string(b)
-	}
+	script := strings.TrimPrefix(*sqlText, utf8BOM)
+	repl := *sqlText == "" && isTerminal(stdin)
 
 	prog := newProgressPrinter(stderr, isTerminal(stderr))
 	d, err := query.Open(dbPath, &query.Options{AutoCompute: &auto, Progress: prog.report})
@@ -186,39 +178,101 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	if err := runScript(ctx, d, script, stdout, stderr, f, prog); err != nil {
+	w := &resultWriter{out: stdout, errw: stderr, format: f, prog: prog}
+	if *sqlText != "" {
+		err = w.run(ctx, d, script)
+	} else {
+		err = w.runScript(ctx, d, newStatementReader(stdin, maxStatementBytes))
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "fosql:", err)
 		return 1
 	}
 	return 0
 }
 
-// runScript runs the statements of script, printing each result set to
-// stdout in format f and messages, warnings and progress to stderr. It
-// stops at the first error and returns it.
-func runScript(ctx context.Context, d *query.DB, script string, stdout, stderr io.Writer, f query.Format, prog *progressPrinter) error {
-	sets := 0
-	err := d.Stream(ctx, script, nil, func(_ query.Statement, res *query.Result) error {
-		prog.done()
-		for _, w := range res.Warnings {
-			fmt.Fprintln(stderr, w)
+// resultWriter prints what statements return: result sets to out in
+// format, messages, warnings, skipped samples and progress to errw.
+type resultWriter struct {
+	out, errw io.Writer
+	format    query.Format
+	prog      *progressPrinter
+	sets      int // result sets written so far
+}
+
+// runScript runs the statements of a script one at a time, as they are
+// read, and stops at the first error, which names the statement and its
+// line when the script has more than one.
+func (w *resultWriter) runScript(ctx context.Context, d *query.DB, sr *statementReader) error {
+	for n := 1; ; n++ {
+		text, line, err := sr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.run(ctx, d, text); err != nil {
+			if n > 1 || line > 1 {
+				return fmt.Errorf("statement %d (line %d): %w", n, line, err)
+			}
+			return err
+		}
+	}
+}
+
+// run runs the statements of text and prints their results. It stops at
+// the first error and returns it.
+func (w *resultWriter) run(ctx context.Context, d *query.DB, text string) error {
+	w.prog.takeSkipped()
+	err := d.Stream(ctx, text, nil, func(_ query.Statement, res *query.Result) error {
+		w.prog.done()
+		for _, warning := range res.Warnings {
+			fmt.Fprintln(w.errw, warning)
 		}
 		if res.HasRows() {
-			if sets > 0 && f == query.FormatTable {
-				fmt.Fprintln(stdout)
+			if w.sets > 0 && w.format == query.FormatTable {
+				fmt.Fprintln(w.out)
 			}
-			sets++
-			if err := res.Write(stdout, f); err != nil {
+			w.sets++
+			if err := res.Write(w.out, w.format); err != nil {
 				return err
 			}
 		}
-		if res.Message != "" {
-			fmt.Fprintln(stderr, res.Message)
+		if msg := closingLine(res.Message, w.prog.takeSkipped()); msg != "" {
+			fmt.Fprintln(w.errw, msg)
 		}
 		return nil
 	})
-	prog.done()
+	w.prog.done()
+	if n := w.prog.takeSkipped(); n > 0 {
+		fmt.Fprintf(w.errw, "(%s before the error)\n", samplesSkipped(n))
+	}
 	return err
+}
+
+// closingLine is the line printed when a statement ends: its message,
+// with the count of the samples a computation skipped (each was
+// reported as it happened).
+func closingLine(msg string, skipped int) string {
+	switch {
+	case skipped == 0:
+		return msg
+	case msg == "":
+		return samplesSkipped(skipped)
+	case strings.Contains(msg, "skipped"):
+		return msg // the message counts them itself
+	default:
+		return fmt.Sprintf("%s (%s)", msg, samplesSkipped(skipped))
+	}
+}
+
+// samplesSkipped is "1 sample skipped" or "N samples skipped".
+func samplesSkipped(n int) string {
+	if n == 1 {
+		return "1 sample skipped"
+	}
+	return fmt.Sprintf("%d samples skipped", n)
 }
 
 // isTerminal reports whether the reader or writer is a terminal.
@@ -228,22 +282,42 @@ func isTerminal(x any) bool {
 }
 
 // progressPrinter writes progress reports to stderr: on a terminal one
-// line rewritten in place, otherwise at most a line every half second.
+// line rewritten in place, otherwise at most a line every half second
+// (and the last of each phase). A report that a sample was skipped is
+// never held back: it is written in full on a line of its own, and
+// counted for the statement's closing line.
 type progressPrinter struct {
-	w    io.Writer
-	tty  bool
-	mu   sync.Mutex
-	last time.Time
-	open bool // a line without newline is on a terminal
+	w       io.Writer
+	tty     bool
+	mu      sync.Mutex
+	last    time.Time
+	open    bool   // a line without newline is on a terminal
+	line    string // the progress line last written on a terminal
+	skipped int    // skip reports since takeSkipped
 }
 
 func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
 	return &progressPrinter{w: w, tty: tty}
 }
 
+// skipPhase is the phase of a progress report that says a sample was
+// skipped; its detail names the file and the reason.
+const skipPhase = "skip"
+
 func (p *progressPrinter) report(pr query.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if pr.Phase == skipPhase {
+		p.skipped++
+		if p.open {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		fmt.Fprintf(p.w, "%s: skipped %s\n", pr.Op, pr.Detail)
+		if p.open {
+			fmt.Fprint(p.w, p.line) // the progress line again, below the report
+		}
+		return
+	}
 	now := time.Now()
 	final := pr.Total > 0 && pr.Done >= pr.Total
 	if !final && now.Sub(p.last) < 500*time.Millisecond && !p.last.IsZero() {
@@ -251,11 +325,21 @@ func (p *progressPrinter) report(pr query.Progress) {
 	}
 	p.last = now
 	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", pr)
+		p.line = pr.String()
+		fmt.Fprintf(p.w, "\r\033[K%s", p.line)
 		p.open = true
 		return
 	}
 	fmt.Fprintln(p.w, pr)
+}
+
+// takeSkipped returns how many skip reports came since the last call.
+func (p *progressPrinter) takeSkipped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.skipped
+	p.skipped = 0
+	return n
 }
 
 // done ends an open progress line.

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/fosql/fosql/query"
 )
 
 // writePNGs makes a folder with n images and one bad file.
@@ -102,5 +106,141 @@ func TestShellDefaultDBAndFlags(t *testing.T) {
 	}
 	if code, _, _ := runShell(t, "", "extra"); code != 2 {
 		t.Errorf("stray argument: exit %d", code)
+	}
+}
+
+// TestShellEmptyDBIsAnError: an empty -db (an unset shell variable) and a
+// FOSQL_DB set but empty are errors; nothing is created, in memory or in
+// the working directory. Unset FOSQL_DB means ./fosql.db.
+func TestShellEmptyDBIsAnError(t *testing.T) {
+	imgs := writePNGs(t, 2)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	create := "CREATE DATASET w FROM IMAGES '" + imgs + "'"
+	for _, db := range []string{"", " "} {
+		code, out, errs := runShell(t, "", "-db", db, "-e", create)
+		if code != 1 || out != "" || !strings.Contains(errs, "fosql: -db is empty; name a directory, or :memory: for a private in-memory database") ||
+			strings.Contains(errs, "images added") {
+			t.Errorf("-db %q: exit %d, stdout %q, stderr %q", db, code, out, errs)
+		}
+		var serveErr bytes.Buffer
+		if code := runServe(context.Background(), []string{"-db", db, "-addr", "127.0.0.1:0"}, &serveErr); code != 1 ||
+			!strings.Contains(serveErr.String(), "-db is empty") {
+			t.Errorf("serve -db %q: exit %d %s", db, code, &serveErr)
+		}
+	}
+	t.Setenv("FOSQL_DB", "")
+	code, _, errs := runShell(t, "", "-e", create)
+	if code != 1 || !strings.Contains(errs, "fosql: FOSQL_DB is set but empty") || strings.Contains(errs, "images added") {
+		t.Errorf("FOSQL_DB empty: exit %d, stderr %q", code, errs)
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Errorf("an empty database path created %v in the working directory", entries)
+	}
+	// -db given wins over FOSQL_DB, empty or not.
+	mem := []string{"-db", ":memory:", "-e", create}
+	if code, _, errs := runShell(t, "", mem...); code != 0 {
+		t.Errorf("-db :memory: with FOSQL_DB empty: exit %d %s", code, errs)
+	}
+	os.Unsetenv("FOSQL_DB")
+	if code, _, errs := runShell(t, "", "-e", "CREATE DATASET x"); code != 0 {
+		t.Fatalf("FOSQL_DB unset: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(cwd, "fosql.db")); err != nil {
+		t.Errorf("FOSQL_DB unset: ./fosql.db not used: %v", err)
+	}
+}
+
+// TestShellReportsEverySkippedSample: samples a computation cannot read
+// are each named on stderr with the reason, however fast they come, and
+// the closing line counts them.
+func TestShellReportsEverySkippedSample(t *testing.T) {
+	imgs := writePNGs(t, 6)
+	dbDir := filepath.Join(t.TempDir(), "db")
+	if code, _, errs := runShell(t, "", "-db", dbDir, "-e", "CREATE DATASET s FROM IMAGES '"+imgs+"'"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	garbage := []string{filepath.Join(imgs, "imgb.png"), filepath.Join(imgs, "imge.png")}
+	for _, p := range garbage {
+		if err := os.WriteFile(p, []byte("garbage, not a PNG"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := filepath.Join(imgs, "imgc.png")
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runShell(t, "", "-db", dbDir, "-e", "COMPUTE UNIQUENESS ON s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, p := range garbage {
+		if !strings.Contains(errs, "skipped "+p+": ") || !strings.Contains(errs, "cannot decode image") {
+			t.Errorf("stderr does not report %s as undecodable: %s", p, errs)
+		}
+	}
+	if !strings.Contains(errs, "skipped "+gone+": ") || !strings.Contains(errs, "no such file") {
+		t.Errorf("stderr does not report %s as gone: %s", gone, errs)
+	}
+	if !strings.Contains(errs, "computed insights.uniqueness on s (3 samples skipped)\n") {
+		t.Errorf("the closing line does not count the skipped samples: %s", errs)
+	}
+}
+
+// TestProgressNeverDropsSkips: on a terminal and off it, progress lines
+// are throttled but every skip report is written whole, on a line of its
+// own, and counted.
+func TestProgressNeverDropsSkips(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		var buf bytes.Buffer
+		p := newProgressPrinter(&buf, tty)
+		for i := range 100 {
+			p.report(query.Progress{Op: "compute uniqueness", Phase: "embed", Done: int64(i), Total: 100})
+			if i%10 == 3 {
+				p.report(query.Progress{Op: "compute uniqueness", Phase: "skip", Detail: fmt.Sprintf("/img/%d.png: cannot decode image", i)})
+			}
+		}
+		p.report(query.Progress{Op: "compute uniqueness", Phase: "embed", Done: 100, Total: 100})
+		p.done()
+		out := buf.String()
+		for i := 3; i < 100; i += 10 {
+			line := fmt.Sprintf("compute uniqueness: skipped /img/%d.png: cannot decode image\n", i)
+			if !strings.Contains(out, "\n"+line) && !strings.Contains(out, "\r\033[K"+line) {
+				t.Errorf("tty %v: skip report %d missing or not on its own line:\n%q", tty, i, out)
+			}
+		}
+		counts := map[string]bool{}
+		for _, m := range regexp.MustCompile(`embed: (\d+)/100`).FindAllStringSubmatch(out, -1) {
+			counts[m[1]] = true
+		}
+		if len(counts) > 3 {
+			t.Errorf("tty %v: %d progress counts shown for 100 reports in a moment: not throttled", tty, len(counts))
+		}
+		if !strings.Contains(out, "embed: 100/100") {
+			t.Errorf("tty %v: the last progress line of the phase is missing: %q", tty, out)
+		}
+		if n := p.takeSkipped(); n != 10 {
+			t.Errorf("tty %v: %d skips counted, want 10", tty, n)
+		}
+	}
+}
+
+// TestClosingLineCountsSkips: the closing line of a statement says how
+// many samples were skipped.
+func TestClosingLineCountsSkips(t *testing.T) {
+	for _, c := range []struct {
+		msg     string
+		skipped int
+		want    string
+	}{
+		{"computed insights.uniqueness on s", 0, "computed insights.uniqueness on s"},
+		{"computed insights.uniqueness on s", 2, "computed insights.uniqueness on s (2 samples skipped)"},
+		{"computed insights.duplicates on s", 1, "computed insights.duplicates on s (1 sample skipped)"},
+		{"", 3, "3 samples skipped"},
+		{"", 0, ""},
+	} {
+		if got := closingLine(c.msg, c.skipped); got != c.want {
+			t.Errorf("closingLine(%q, %d) = %q, want %q", c.msg, c.skipped, got, c.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,6 +45,10 @@ type shell struct {
 	mu      sync.Mutex
 	cancel  context.CancelFunc // of the running statement; nil at the prompt
 	pending strings.Builder    // the lines of the statement being typed
+	scan    sqlScanner         // where pending stands: in a quote, a comment, …
+	// discarding is set while the lines of a statement longer than
+	// maxStatementBytes are read and dropped, up to its end.
+	discarding bool
 }
 
 // interactive runs the shell on a terminal: prompts on stderr, Ctrl-C
@@ -66,17 +71,20 @@ func (sh *shell) loop(ctx context.Context, in io.Reader, prompt bool) int {
 		go sh.watchInterrupts(done, prompt)
 	}
 	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for {
+	sc.Buffer(make([]byte, 64<<10), maxStatementBytes+1)
+	for first := true; ; first = false {
 		if prompt {
-			if sh.typed() == "" {
+			if sh.atStatementStart() {
 				fmt.Fprint(sh.errw, "fosql> ")
 			} else {
 				fmt.Fprint(sh.errw, "   ...> ")
 			}
 		}
 		if !sc.Scan() {
-			if err := sc.Err(); err != nil {
+			if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+				fmt.Fprintf(sh.errw, "fosql: reading input: %v: a line longer than %d bytes\n", errStatementTooLong, maxStatementBytes)
+				return 1
+			} else if err != nil {
 				fmt.Fprintln(sh.errw, "fosql: reading input:", err)
 				return 1
 			}
@@ -89,17 +97,39 @@ func (sh *shell) loop(ctx context.Context, in io.Reader, prompt bool) int {
 			return 0
 		}
 		line := sc.Text()
-		if sh.typed() == "" && strings.HasPrefix(strings.TrimSpace(line), ".") {
+		if first {
+			line = strings.TrimPrefix(line, utf8BOM)
+		}
+		if sh.atStatementStart() && strings.HasPrefix(strings.TrimSpace(line), ".") {
 			if quit := sh.command(strings.TrimSpace(line)); quit {
 				return 0
 			}
 			continue
 		}
 		sh.mu.Lock()
-		sh.pending.WriteString(line)
-		sh.pending.WriteByte('\n')
-		complete := statementComplete(sh.pending.String())
+		for i := 0; i < len(line); i++ {
+			sh.scan.step(line[i])
+		}
+		sh.scan.step('\n')
+		complete := sh.scan.complete()
+		tooLong := !sh.discarding && sh.pending.Len()+len(line) >= maxStatementBytes
+		if tooLong {
+			sh.pending.Reset()
+			sh.discarding = true
+		} else if !sh.discarding {
+			sh.pending.WriteString(line)
+			sh.pending.WriteByte('\n')
+		}
+		if complete && sh.discarding {
+			sh.discarding = false
+			sh.scan = sqlScanner{}
+			complete = false
+		}
 		sh.mu.Unlock()
+		if tooLong {
+			fmt.Fprintf(sh.errw, "fosql: %v: longer than %d bytes; it is read to its end and dropped\n", errStatementTooLong, maxStatementBytes)
+			continue
+		}
 		if complete {
 			sh.run(ctx, sh.take())
 		}
@@ -113,12 +143,21 @@ func (sh *shell) typed() string {
 	return sh.pending.String()
 }
 
+// atStatementStart reports whether the next line starts a statement (or
+// is a dot command): nothing is typed or being dropped.
+func (sh *shell) atStatementStart() bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.pending.Len() == 0 && !sh.discarding
+}
+
 // take returns the statement typed so far and starts a new one.
 func (sh *shell) take() string {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	text := sh.pending.String()
 	sh.pending.Reset()
+	sh.scan = sqlScanner{}
 	return text
 }
 
@@ -135,6 +174,8 @@ func (sh *shell) watchInterrupts(done <-chan struct{}, prompt bool) {
 				sh.cancel()
 			} else {
 				sh.pending.Reset()
+				sh.scan = sqlScanner{}
+				sh.discarding = false
 				if prompt {
 					fmt.Fprint(sh.errw, "\nfosql> ")
 				}
@@ -158,7 +199,8 @@ func (sh *shell) run(parent context.Context, text string) {
 		cancel()
 	}()
 	start := time.Now()
-	err := runScript(ctx, sh.d, text, sh.out, sh.errw, sh.format, sh.prog)
+	w := &resultWriter{out: sh.out, errw: sh.errw, format: sh.format, prog: sh.prog}
+	err := w.run(ctx, sh.d, text)
 	switch {
 	case err != nil && ctx.Err() != nil && parent.Err() == nil:
 		fmt.Fprintln(sh.errw, "fosql: cancelled")
@@ -202,43 +244,4 @@ func (sh *shell) command(line string) (quit bool) {
 		fmt.Fprintf(sh.errw, "fosql: unknown command %s (.help lists them)\n", fields[0])
 	}
 	return false
-}
-
-// statementComplete reports whether text ends with a semicolon outside
-// quotes and comments, so that what was typed so far can run.
-func statementComplete(text string) bool {
-	var quote byte
-	last := byte(0) // the last significant byte outside quotes and comments
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case quote != 0:
-			if c == '\\' && quote != '`' {
-				i++
-			} else if c == quote {
-				if i+1 < len(text) && text[i+1] == quote {
-					i++ // a doubled quote stays inside
-				} else {
-					quote = 0
-					last = c
-				}
-			}
-		case c == '\'' || c == '"' || c == '`':
-			quote = c
-		case c == '-' && i+1 < len(text) && text[i+1] == '-', c == '#':
-			for i < len(text) && text[i] != '\n' {
-				i++
-			}
-		case c == '/' && i+1 < len(text) && text[i+1] == '*':
-			end := strings.Index(text[i+2:], "*/")
-			if end < 0 {
-				return false
-			}
-			i += end + 3
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-		default:
-			last = c
-		}
-	}
-	return quote == 0 && last == ';'
 }

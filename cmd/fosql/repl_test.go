@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +117,93 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not seen", what)
 		}
+	}
+}
+
+// TestScriptStartingWithBOM: a script whose first bytes are a UTF-8 byte
+// order mark runs, on stdin, through -e and in the line-by-line loop.
+func TestScriptStartingWithBOM(t *testing.T) {
+	dbDir := filepath.Join(t.TempDir(), "db")
+	code, out, errs := runShell(t, "\uFEFFCREATE DATASET a;\nSHOW DATASETS;\n", "-db", dbDir)
+	if code != 0 || out != "name\tsamples\na\t0\n" {
+		t.Errorf("stdin: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, errs = runShell(t, "", "-db", dbDir, "-e", "\uFEFFSHOW DATASETS")
+	if code != 0 || out != "name\tsamples\na\t0\n" {
+		t.Errorf("-e: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, first := range []string{"\uFEFFSHOW DATASETS;", "\uFEFF.mode csv"} {
+		sh, out, errs := newTestShell(t)
+		if code := sh.loop(context.Background(), strings.NewReader(first+"\nSHOW DATASETS;\n"), false); code != 0 || errs.Len() != 0 || !strings.HasPrefix(out.String(), "name") {
+			t.Errorf("loop, first line %q: exit %d, stdout %q, stderr %q", first, code, out, errs)
+		}
+	}
+}
+
+// TestScriptStatementTooLong: a script statement longer than the limit
+// is an error naming its line, read no further than the limit; the
+// statements before it ran.
+func TestScriptStatementTooLong(t *testing.T) {
+	sr := newStatementReader(strings.NewReader("SELECT 1;\nSELECT '"+strings.Repeat("a", 5000)+"';\n"), 1000)
+	if text, line, err := sr.next(); err != nil || text != "SELECT 1;" || line != 1 {
+		t.Fatalf("first statement: %q line %d, %v", text, line, err)
+	}
+	_, _, err := sr.next()
+	if !errors.Is(err, errStatementTooLong) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "1000 bytes") {
+		t.Fatalf("long statement: %v", err)
+	}
+
+	// Through the shell: the limit of the shell itself, one endless literal.
+	dbDir := filepath.Join(t.TempDir(), "db")
+	long := io.MultiReader(strings.NewReader("CREATE DATASET a;\nSELECT '"), endless('a'))
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-db", dbDir}, long, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "statement too long: longer than") || !strings.Contains(stderr.String(), "created dataset a") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+
+	// In the loop: the statement is dropped, the session goes on.
+	sh, out, errs := newTestShell(t)
+	input := io.MultiReader(strings.NewReader("SELECT '"), io.LimitReader(endless('a'), maxStatementBytes-10),
+		strings.NewReader("\n"+strings.Repeat("aaaaaaaaaa\n", 10)+"';\nSHOW DATASETS;\n"))
+	sh.loop(context.Background(), input, false)
+	if !strings.Contains(errs.String(), "statement too long") || !strings.Contains(out.String(), "name\tsamples") {
+		t.Errorf("loop: stdout %q, stderr %q", out, errs)
+	}
+}
+
+// endless is a reader of the byte c without end.
+type endless byte
+
+func (e endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(e)
+	}
+	return len(p), nil
+}
+
+// TestStatementReaderSplits: statements end at semicolons outside
+// quotes and comments; blanks and comments after the last one are not a
+// statement; each statement knows its line.
+func TestStatementReaderSplits(t *testing.T) {
+	script := "-- a comment; not the end\nSELECT 'a;b', \"c;\" FROM `x;y`;  SELECT 'it''s;' /* ; */;\n\n" +
+		"SELECT 'back\\\\';\n# done;\n-- end\n"
+	sr := newStatementReader(strings.NewReader(script), 1<<20)
+	var got []string
+	var lines []int
+	for {
+		text, line, err := sr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, text)
+		lines = append(lines, line)
+	}
+	want := []string{"-- a comment; not the end\nSELECT 'a;b', \"c;\" FROM `x;y`;", "SELECT 'it''s;' /* ; */;", "SELECT 'back\\\\';"}
+	if strings.Join(got, "|") != strings.Join(want, "|") || fmt.Sprint(lines) != "[1 2 4]" {
+		t.Errorf("statements %q at lines %v, want %q at [1 2 4]", got, lines, want)
 	}
 }
