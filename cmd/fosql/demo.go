@@ -91,7 +91,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	steps = append(steps,
-		fmt.Sprintf("CREATE DATASET walkthrough FROM IMAGES %s RECURSIVE", sqlString(images)),
+		fmt.Sprintf("CREATE DATASET walkthrough FROM IMAGES %s RECURSIVE", query.QuoteString(images)),
 		"DESCRIBE walkthrough",
 		"SELECT id, filepath, insights.uniqueness.scalar FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10",
 	)
@@ -106,7 +106,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"SELECT count(*) FROM walkthrough WHERE 'dup' IN tags",
 		"SELECT tag, count(*) FROM walkthrough GROUP BY tag",
 		"EXPLAIN SELECT id, filepath FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10",
-		fmt.Sprintf("SELECT id, filepath FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10 INTO OUTFILE %s", sqlString(out)),
+		fmt.Sprintf("SELECT id, filepath FROM walkthrough ORDER BY insights.uniqueness.scalar DESC LIMIT 10 INTO OUTFILE %s", query.QuoteString(out)),
 	} {
 		if _, err := show(s); err != nil {
 			return err
