@@ -86,7 +86,12 @@ database. An empty -db, or a FOSQL_DB that is set but empty, is an error
 Rows go to stdout: an aligned table on a terminal, otherwise tab-separated
 values with a header line (nothing cut, floats in plain decimal). Errors go
 to stderr with exit status 1; progress and skipped-file reports go to stderr
-with exit status 0.
+with exit status 0: every sample a computation skips is named with the
+reason, and the statement's closing line counts them.
+
+A script on stdin runs statement by statement and stops at the first error;
+one statement is at most %d MiB; a UTF-8 byte order mark at its start is
+ignored.
 
 Statements (see docs/sql.md):
   SHOW DATASETS;  DESCRIBE ds;  DROP DATASET ds;
@@ -122,7 +127,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	format := fs.String("format", "", "output: table, tsv, csv, json or jsonl (default: table on a terminal, else tsv)")
 	autoCompute := fs.String("auto-compute", "on", "compute missing or stale insights before a query needs them: on or off")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText)
+		fmt.Fprintf(stderr, usageText, maxStatementBytes>>20)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -202,7 +207,7 @@ type resultWriter struct {
 
 // runScript runs the statements of a script one at a time, as they are
 // read, and stops at the first error, which names the statement and its
-// line when the script has more than one.
+// line in the script (a syntax error gives its position in the script).
 func (w *resultWriter) runScript(ctx context.Context, d *query.DB, sr *statementReader) error {
 	for n := 1; ; n++ {
 		text, line, err := sr.next()
@@ -213,10 +218,17 @@ func (w *resultWriter) runScript(ctx context.Context, d *query.DB, sr *statement
 			return err
 		}
 		if err := w.run(ctx, d, text); err != nil {
-			if n > 1 || line > 1 {
-				return fmt.Errorf("statement %d (line %d): %w", n, line, err)
+			if n == 1 && line == 1 {
+				return err
 			}
-			return err
+			if _, perr := query.Parse(text); perr != nil {
+				// A syntax error: parsed again at its place in the
+				// script, the positions it gives are the script's.
+				if _, perr := query.Parse(strings.Repeat("\n", line-1) + text); perr != nil {
+					return fmt.Errorf("statement %d: %w", n, perr)
+				}
+			}
+			return fmt.Errorf("statement %d (line %d): %w", n, line, err)
 		}
 	}
 }

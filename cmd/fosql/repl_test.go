@@ -207,3 +207,29 @@ func TestStatementReaderSplits(t *testing.T) {
 		t.Errorf("statements %q at lines %v, want %q at [1 2 4]", got, lines, want)
 	}
 }
+
+// TestScriptStopsAtFirstError: a script's statements run in order; the
+// first error stops it and names the statement and its place in the
+// script.
+func TestScriptStopsAtFirstError(t *testing.T) {
+	dbDir := filepath.Join(t.TempDir(), "db")
+	script := "CREATE DATASET a;\n\n-- the mistake:\nSELEC * FROM a;\nCREATE DATASET never;\n"
+	code, _, errs := runShell(t, script, "-db", dbDir)
+	if code != 1 || !strings.Contains(errs, "created dataset a\n") || !strings.Contains(errs, "fosql: statement 2: syntax error at line 4, column 1 near 'SELEC'") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	_, out, _ := runShell(t, "", "-db", dbDir, "-e", "SHOW DATASETS")
+	if out != "name\tsamples\na\t0\n" {
+		t.Errorf("datasets after the script: %q", out)
+	}
+}
+
+// TestScriptRuntimeErrorNamesLine: an error that is not a syntax error
+// names the line the statement starts on.
+func TestScriptRuntimeErrorNamesLine(t *testing.T) {
+	dbDir := filepath.Join(t.TempDir(), "db")
+	code, _, errs := runShell(t, "CREATE DATASET a;\nSELECT * FROM nope;\n", "-db", dbDir)
+	if code != 1 || !strings.Contains(errs, "fosql: statement 2 (line 2): ") || !strings.Contains(errs, "nope") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}

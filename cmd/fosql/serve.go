@@ -41,7 +41,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: fosql serve [-db DIR] [-addr HOST:PORT]")
 		fmt.Fprintln(stderr, "\nA web page over the database: run a SELECT, see its images, select some,")
-		fmt.Fprintln(stderr, "tag them, and get the SQL of the selection back.")
+		fmt.Fprintln(stderr, "tag them, and get the SQL of the selection back. It answers only requests")
+		fmt.Fprintln(stderr, "addressed to it (Host the listen address, localhost, 127.0.0.1 or [::1] with its")
+		fmt.Fprintln(stderr, "port) and changes data only for its own page, which holds a random token.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
