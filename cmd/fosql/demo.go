@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/query"
@@ -31,6 +32,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	n := flags.Int("n", 1000, "number of synthetic images (4% are planted copies)")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if strings.TrimSpace(*dir) == "" {
+		return errors.New("-dir is empty; name a folder for the demo's images and database")
 	}
 	abs, err := filepath.Abs(*dir)
 	if err != nil {

@@ -244,3 +244,18 @@ func TestClosingLineCountsSkips(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoEmptyDirIsAnError: the demo does not take an empty -dir for
+// the working directory.
+func TestDemoEmptyDirIsAnError(t *testing.T) {
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	var stdout, stderr bytes.Buffer
+	err := demo(context.Background(), []string{"-dir", "", "-n", "10"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-dir is empty") {
+		t.Errorf("demo -dir \"\": %v", err)
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Errorf("demo -dir \"\" wrote %v in the working directory", entries)
+	}
+}
