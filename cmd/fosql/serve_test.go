@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -421,5 +422,47 @@ func TestDashboardBounds(t *testing.T) {
 	}
 	if code, res := td.post(t, "/api/tags", map[string]any{"dataset": "w", "ids": ids, "tag": "x"}); code != 413 || !strings.Contains(fmt.Sprint(res["error"]), "at most") {
 		t.Errorf("too many ids: %d %v", code, res)
+	}
+}
+
+// TestDashboardHostForms: which Host values name a server, for each kind
+// of listen address.
+func TestDashboardHostForms(t *testing.T) {
+	for _, c := range []struct {
+		listen, flag string
+		allowed      []string
+		refused      []string
+	}{
+		{"127.0.0.1:5151", "127.0.0.1:5151",
+			[]string{"127.0.0.1:5151", "localhost:5151", "LOCALHOST:5151", "[::1]:5151"},
+			[]string{"", "evil.example:5151", "127.0.0.1", "localhost", "127.0.0.1:5152", "[::1]", "0.0.0.0:5151", "127.1:5151", "localhost:5151.evil.example"}},
+		{"[::1]:5151", "[::1]:5151",
+			[]string{"[::1]:5151", "localhost:5151", "127.0.0.1:5151"},
+			[]string{"[::2]:5151", "evil.example:5151"}},
+		{"192.168.1.5:5151", "my-host.lan:5151",
+			[]string{"192.168.1.5:5151", "my-host.lan:5151", "localhost:5151"},
+			[]string{"my-host.lan", "evil.example:5151"}},
+		{"127.0.0.1:80", "127.0.0.1:80",
+			[]string{"localhost", "127.0.0.1", "[::1]", "localhost:80"},
+			[]string{"evil.example"}},
+		{"[::]:5151", ":5151",
+			[]string{"localhost:5151", "[::]:5151"},
+			[]string{"192.168.1.5:5151", "evil.example:5151"}},
+	} {
+		ln, err := net.ResolveTCPAddr("tcp", c.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dash := &dashboard{hosts: allowedHosts(ln, c.flag)}
+		for _, h := range c.allowed {
+			if !dash.hostAllowed(h) {
+				t.Errorf("listening on %s (-addr %s): Host %q refused", c.listen, c.flag, h)
+			}
+		}
+		for _, h := range c.refused {
+			if dash.hostAllowed(h) {
+				t.Errorf("listening on %s (-addr %s): Host %q accepted", c.listen, c.flag, h)
+			}
+		}
 	}
 }
