@@ -60,8 +60,8 @@ type DB struct {
 	texts  map[uint64]*textIndex
 	closed bool
 
-	seqIDs  *badger.Sequence
-	seqData *badger.Sequence
+	seqIDs  *lazySequence
+	seqData *lazySequence
 
 	cache recordCache
 	heads indexHeads
@@ -70,16 +70,28 @@ type DB struct {
 // MemoryPath is the path that Open takes to mean an in-memory database.
 const MemoryPath = ":memory:"
 
+// ErrNotDatabase means Open was given a directory that holds other files
+// and no fosql database.
+var ErrNotDatabase = errors.New("not a fosql database")
+
 // Open opens the database at path, creating the directory when it does
 // not exist. The path ":memory:" (or opts.InMemory) opens a private
-// in-memory database. A database held by another process gives ErrLocked.
+// in-memory database; an empty path is an error. An existing directory
+// must be empty or hold a fosql database (a "store" folder); any other
+// gives ErrNotDatabase and is left as it was. A database held by another
+// process gives ErrLocked. The store is checked with CheckStore before
+// Badger opens it: damage gives an error wrapping ErrDamaged that names
+// the file, and nothing is written.
 func Open(path string, opts *Options) (*DB, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	if path == MemoryPath || path == "" {
+	if path == MemoryPath {
 		o.InMemory = true
+	}
+	if path == "" && !o.InMemory {
+		return nil, fmt.Errorf("db: open: %w: the database path is empty (use %q for an in-memory database)", ErrInvalid, MemoryPath)
 	}
 	bo := badger.DefaultOptions("")
 	if !o.InMemory {
@@ -88,10 +100,13 @@ func Open(path string, opts *Options) (*DB, error) {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
 		path = abs
-		if err := os.MkdirAll(filepath.Join(path, "store"), 0o755); err != nil {
+		if err := checkDir(path); err != nil {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
-		bo = badger.DefaultOptions(filepath.Join(path, "store"))
+		if err := os.MkdirAll(filepath.Join(path, storeDirName), 0o755); err != nil {
+			return nil, fmt.Errorf("db: open %s: %w", path, err)
+		}
+		bo = badger.DefaultOptions(filepath.Join(path, storeDirName))
 	} else {
 		bo = bo.WithInMemory(true)
 	}
@@ -117,18 +132,84 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
-	if d.seqIDs, err = bdb.GetSequence([]byte(keySeqSamples), 4096); err == nil {
-		d.seqData, err = bdb.GetSequence([]byte(keySeqData), 16)
-	}
-	if err != nil {
-		bdb.Close()
-		return nil, fmt.Errorf("db: open %s: %w", path, err)
-	}
+	d.seqIDs = &lazySequence{bdb: bdb, key: []byte(keySeqSamples), bandwidth: 4096}
+	d.seqData = &lazySequence{bdb: bdb, key: []byte(keySeqData), bandwidth: 16}
 	if err := d.recover(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// checkDir vets the database directory before anything is created in
+// it: it must be missing, empty or hold a fosql database, and a store
+// that is there must pass CheckStore.
+func checkDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	store := filepath.Join(dir, storeDirName)
+	if st, err := os.Stat(store); err != nil || !st.IsDir() {
+		return fmt.Errorf("%w: the directory holds other files and no %s folder; give a new or empty directory", ErrNotDatabase, storeDirName)
+	}
+	release, err := holdStoreShared(store)
+	if errors.Is(err, ErrLocked) {
+		return fmt.Errorf("%w: another process is using it", ErrLocked)
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	if problems := CheckStore(dir, nil); len(problems) > 0 {
+		return storeError(problems)
+	}
+	return nil
+}
+
+// lazySequence is a Badger sequence leased on its first use, so that
+// opening a database and only reading it writes nothing.
+type lazySequence struct {
+	bdb       *badger.DB
+	key       []byte
+	bandwidth uint64
+
+	mu  sync.Mutex
+	seq *badger.Sequence
+}
+
+// Next returns the sequence's next number, leasing a range on first use.
+func (s *lazySequence) Next() (uint64, error) {
+	s.mu.Lock()
+	if s.seq == nil {
+		seq, err := s.bdb.GetSequence(s.key, s.bandwidth)
+		if err != nil {
+			s.mu.Unlock()
+			return 0, err
+		}
+		s.seq = seq
+	}
+	seq := s.seq
+	s.mu.Unlock()
+	return seq.Next()
+}
+
+// Release returns the unused part of the lease, if one was taken.
+func (s *lazySequence) Release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == nil {
+		return nil
+	}
+	err := s.seq.Release()
+	s.seq = nil
+	return err
 }
 
 // recover finishes what a crash interrupted: datasets dropped from the

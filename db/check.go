@@ -1,0 +1,436 @@
+package db
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/fb"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/badger/v4/y"
+	"github.com/klauspost/compress/snappy"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrDamaged means a file of the database's store is truncated, damaged,
+// missing or not accounted for, so opening it could lose data. Open
+// refuses such a database and writes nothing to it.
+var ErrDamaged = errors.New("database is damaged")
+
+// Problem is one sign of damage that CheckStore found.
+type Problem struct {
+	// File is the damaged, missing or unexpected file, relative to the
+	// database directory, e.g. "store/000001.sst".
+	File string
+	// Message describes the problem in a sentence that names the file,
+	// e.g. "table 000001.sst is damaged: …".
+	Message string
+}
+
+// String returns the problem's message.
+func (p Problem) String() string { return p.Message }
+
+// CheckOptions tune CheckStore. The zero value is the check Open runs.
+type CheckOptions struct {
+	// Thorough also verifies the checksum of every block of every table,
+	// reading the whole store, instead of the footer, the index and the
+	// last block that opening a table reads.
+	Thorough bool
+}
+
+// Names of the files of a Badger store.
+const (
+	storeDirName    = "store"
+	manifestName    = badger.ManifestFilename
+	keyRegistryName = badger.KeyRegistryFileName
+	discardName     = "DISCARD"
+	tableSuffix     = ".sst"
+	valueLogSuffix  = ".vlog"
+	valueLogHeader  = 20 // data-key id (8 bytes) and base IV (12 bytes)
+	discardEntry    = 16 // file id and discarded bytes, 8 bytes each
+)
+
+// CheckStore examines the Badger store of the database in dir without
+// changing anything and returns every problem it finds, nil for a sound
+// store (or one not created yet). It checks that the MANIFEST replays to
+// its last byte, that every table it names is present and every table
+// present is named, that each table's footer, index and index checksum
+// are whole and its last block (or, with opts.Thorough, every block)
+// matches its checksum, that the key registry reads, that the discard
+// statistics are whole records and that each value log has its header.
+// A torn tail of the newest value log or of a write-ahead (.mem) file is
+// what a crash leaves and is not a problem: Badger replays up to it.
+//
+// Open runs this check (without Thorough) before Badger sees the store,
+// because Badger opens tables in goroutines of its own, where a damaged
+// table's panic cannot be recovered, and deletes table files its MANIFEST
+// does not name.
+func CheckStore(dir string, opts *CheckOptions) []Problem {
+	var o CheckOptions
+	if opts != nil {
+		o = *opts
+	}
+	store := filepath.Join(dir, storeDirName)
+	c := &storeCheck{dir: store, thorough: o.Thorough}
+	entries, err := os.ReadDir(store)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		c.add(storeDirName, fmt.Sprintf("store directory %s cannot be read: %v", store, err))
+		return c.problems
+	}
+	tables := map[uint64]string{}
+	var valueLogs []string
+	present := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		present[name] = true
+		switch {
+		case strings.HasSuffix(name, tableSuffix):
+			if id, ok := fileID(name, tableSuffix); ok {
+				tables[id] = name
+			}
+		case strings.HasSuffix(name, valueLogSuffix):
+			if _, ok := fileID(name, valueLogSuffix); ok {
+				valueLogs = append(valueLogs, name)
+			}
+		}
+	}
+	named := c.checkManifest(present[manifestName], tables)
+	c.checkTables(tables, named)
+	if present[keyRegistryName] {
+		c.checkKeyRegistry()
+	}
+	if present[discardName] {
+		c.checkDiscard()
+	}
+	for _, name := range valueLogs {
+		c.checkValueLog(name)
+	}
+	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].File < c.problems[j].File })
+	return c.problems
+}
+
+// storeCheck collects the problems of one CheckStore run.
+type storeCheck struct {
+	dir      string
+	thorough bool
+
+	mu       sync.Mutex
+	problems []Problem
+}
+
+func (c *storeCheck) add(name, message string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	file := storeDirName
+	if name != storeDirName {
+		file = storeDirName + "/" + name
+	}
+	c.problems = append(c.problems, Problem{File: file, Message: message})
+}
+
+// fileID parses Badger's numbered file names ("000042.sst").
+func fileID(name, suffix string) (uint64, bool) {
+	id, err := strconv.ParseUint(strings.TrimSuffix(name, suffix), 10, 64)
+	return id, err == nil
+}
+
+func tableName(id uint64) string { return fmt.Sprintf("%06d%s", id, tableSuffix) }
+
+// checkManifest replays the MANIFEST and returns the tables it names with
+// their compression, or nil when it is missing or damaged.
+func (c *storeCheck) checkManifest(exists bool, tables map[uint64]string) map[uint64]badger.TableManifest {
+	if !exists {
+		if len(tables) > 0 {
+			c.add(manifestName, fmt.Sprintf("MANIFEST is missing, and %d table files are not accounted for", len(tables)))
+		}
+		return nil
+	}
+	f, err := os.Open(filepath.Join(c.dir, manifestName))
+	if err != nil {
+		c.add(manifestName, fmt.Sprintf("MANIFEST cannot be read: %v", err))
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		c.add(manifestName, fmt.Sprintf("MANIFEST cannot be read: %v", err))
+		return nil
+	}
+	m, end, err := replayManifest(f)
+	if err != nil {
+		c.add(manifestName, fmt.Sprintf("MANIFEST is damaged: %v", err))
+		return nil
+	}
+	if end != st.Size() {
+		c.add(manifestName, fmt.Sprintf("MANIFEST is damaged: it ends in a partial record (%d of its %d bytes replay)", end, st.Size()))
+		return nil
+	}
+	return m.Tables
+}
+
+// replayManifest runs Badger's own replay, which can panic on a record
+// that passes its checksum but does not describe a valid change.
+func replayManifest(f *os.File) (m badger.Manifest, end int64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return badger.ReplayManifestFile(f, 0, badger.DefaultOptions("").WithLogger(nil))
+}
+
+// checkTables compares the tables present with those the MANIFEST names
+// and checks each present one, in parallel.
+func (c *storeCheck) checkTables(present map[uint64]string, named map[uint64]badger.TableManifest) {
+	if named != nil {
+		for id := range named {
+			if _, ok := present[id]; !ok {
+				c.add(tableName(id), fmt.Sprintf("table %s is missing (the MANIFEST names it)", tableName(id)))
+			}
+		}
+		for id, name := range present {
+			if _, ok := named[id]; !ok {
+				c.add(name, fmt.Sprintf("table %s is not named by the MANIFEST (a damaged or older MANIFEST?)", name))
+			}
+		}
+	}
+	type job struct {
+		name        string
+		compression options.CompressionType
+	}
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), 4, max(len(present), 1))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := c.checkTable(j.name, j.compression); err != nil {
+					c.add(j.name, fmt.Sprintf("table %s is damaged: %v", j.name, err))
+				}
+			}
+		}()
+	}
+	for id, name := range present {
+		tm, ok := named[id]
+		if named != nil && !ok {
+			continue // reported above; Badger never reads it
+		}
+		compression := tm.Compression
+		if !ok {
+			compression = options.Snappy // Badger's default; the MANIFEST that would say is gone
+		}
+		jobs <- job{name, compression}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// checkTable checks one table file. The layout, from the end: checksum
+// length (4 bytes), checksum of the index (a pb.Checksum), index length
+// (4 bytes), index (a flatbuffer fb.TableIndex), then the blocks the index
+// points to, each ending in its own checksum and checksum length.
+func (c *storeCheck) checkTable(name string, compression options.CompressionType) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	f, err := os.Open(filepath.Join(c.dir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	pos := size
+	readU32 := func(what string) (int64, error) {
+		if pos < 4 {
+			return 0, fmt.Errorf("the file is %d bytes, too short for its %s", size, what)
+		}
+		pos -= 4
+		var b [4]byte
+		if _, err := f.ReadAt(b[:], pos); err != nil {
+			return 0, err
+		}
+		return int64(binary.BigEndian.Uint32(b[:])), nil
+	}
+	readBytes := func(n int64, what string) ([]byte, error) {
+		if n > pos {
+			return nil, fmt.Errorf("its footer gives the %s as %d bytes, more than the %d bytes before it (truncated?)", what, n, pos)
+		}
+		pos -= n
+		b := make([]byte, n)
+		if _, err := f.ReadAt(b, pos); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	checksumLen, err := readU32("checksum length")
+	if err != nil {
+		return err
+	}
+	checksumBytes, err := readBytes(checksumLen, "index checksum")
+	if err != nil {
+		return err
+	}
+	indexChecksum := &pb.Checksum{}
+	if err := proto.Unmarshal(checksumBytes, indexChecksum); err != nil {
+		return fmt.Errorf("the index checksum does not decode (truncated?): %w", err)
+	}
+	indexLen, err := readU32("index length")
+	if err != nil {
+		return err
+	}
+	index, err := readBytes(indexLen, "index")
+	if err != nil {
+		return err
+	}
+	if err := y.VerifyChecksum(index, indexChecksum); err != nil {
+		return fmt.Errorf("the index does not match its checksum (truncated or overwritten?)")
+	}
+	dataEnd := pos
+	ti := fb.GetRootAsTableIndex(index, 0)
+	nblocks := ti.OffsetsLength()
+	if nblocks == 0 {
+		return fmt.Errorf("its index lists no blocks")
+	}
+	var bo fb.BlockOffset
+	first := 0
+	if !c.thorough {
+		first = nblocks - 1 // the block Badger reads when it opens the table
+	}
+	for i := 0; i < nblocks; i++ {
+		if !ti.Offsets(&bo, i) {
+			return fmt.Errorf("its index entry for block %d does not decode", i)
+		}
+		off, n := int64(bo.Offset()), int64(bo.Len())
+		if off+n > dataEnd {
+			return fmt.Errorf("block %d (bytes %d to %d) runs past the index at byte %d", i, off, off+n, dataEnd)
+		}
+		if i < first {
+			continue
+		}
+		block := make([]byte, n)
+		if _, err := f.ReadAt(block, off); err != nil {
+			return fmt.Errorf("block %d: %w", i, err)
+		}
+		if err := verifyBlock(block, compression); err != nil {
+			return fmt.Errorf("block %d at byte %d: %w", i, off, err)
+		}
+	}
+	return nil
+}
+
+// verifyBlock decompresses one table block and checks it against the
+// checksum at its end.
+func verifyBlock(block []byte, compression options.CompressionType) error {
+	var err error
+	switch compression {
+	case options.None:
+	case options.Snappy:
+		if block, err = snappy.Decode(nil, block); err != nil {
+			return fmt.Errorf("does not decompress: %w", err)
+		}
+	case options.ZSTD:
+		if block, err = y.ZSTDDecompress(nil, block); err != nil {
+			return fmt.Errorf("does not decompress: %w", err)
+		}
+	default:
+		return fmt.Errorf("unknown compression %d", compression)
+	}
+	if len(block) < 4 {
+		return errors.New("shorter than its checksum length")
+	}
+	end := len(block) - 4
+	n := int(binary.BigEndian.Uint32(block[end:]))
+	if n > end-4 {
+		return errors.New("its checksum length runs past its start")
+	}
+	sum := &pb.Checksum{}
+	if err := proto.Unmarshal(block[end-n:end], sum); err != nil {
+		return fmt.Errorf("its checksum does not decode: %w", err)
+	}
+	if err := y.VerifyChecksum(block[:end-n], sum); err != nil {
+		return errors.New("does not match its checksum")
+	}
+	return nil
+}
+
+// checkKeyRegistry reads the key registry the way Badger does, without
+// writing.
+func (c *storeCheck) checkKeyRegistry() {
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%v", r)
+			}
+		}()
+		kr, err := badger.OpenKeyRegistry(badger.KeyRegistryOptions{Dir: c.dir, ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		return kr.Close()
+	}()
+	if err != nil {
+		c.add(keyRegistryName, fmt.Sprintf("KEYREGISTRY is damaged: %v", err))
+	}
+}
+
+// checkDiscard checks that the discard statistics (which value-log
+// garbage collection reads) are whole 16-byte records.
+func (c *storeCheck) checkDiscard() {
+	st, err := os.Stat(filepath.Join(c.dir, discardName))
+	if err != nil {
+		c.add(discardName, fmt.Sprintf("DISCARD cannot be read: %v", err))
+		return
+	}
+	if st.Size()%discardEntry != 0 {
+		c.add(discardName, fmt.Sprintf("DISCARD is damaged: %d bytes is not a whole number of %d-byte records (truncated?)", st.Size(), discardEntry))
+	}
+}
+
+// checkValueLog checks a value log's header: Badger reads the data-key id
+// in it at open, and fosql never encrypts, so the id is 0.
+func (c *storeCheck) checkValueLog(name string) {
+	f, err := os.Open(filepath.Join(c.dir, name))
+	if err != nil {
+		c.add(name, fmt.Sprintf("value log %s cannot be read: %v", name, err))
+		return
+	}
+	defer f.Close()
+	var header [valueLogHeader]byte
+	if _, err := io.ReadFull(f, header[:]); err != nil {
+		c.add(name, fmt.Sprintf("value log %s is damaged: shorter than its %d-byte header", name, valueLogHeader))
+		return
+	}
+	if id := binary.BigEndian.Uint64(header[:8]); id != 0 {
+		c.add(name, fmt.Sprintf("value log %s is damaged: its header names encryption key %d, and the database is not encrypted", name, id))
+	}
+}
+
+// storeError turns CheckStore's problems into Open's error.
+func storeError(problems []Problem) error {
+	msg := problems[0].Message
+	if len(problems) > 1 {
+		msg += fmt.Sprintf(" (and %d more problems)", len(problems)-1)
+	}
+	return fmt.Errorf("%s: %w (it was left as it is: restore the directory from a backup)", msg, ErrDamaged)
+}

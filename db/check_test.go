@@ -1,0 +1,323 @@
+package db
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// storeFixture writes a database whose store holds two tables (two
+// sessions that each wrote samples) and returns its directory.
+func storeFixture(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "db")
+	for session := range 2 {
+		d, err := Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := d.Dataset("w")
+		if errors.Is(err, ErrNotFound) {
+			ds, err = d.CreateDataset("w")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples := make([]NewSample, 300)
+		for i := range samples {
+			samples[i] = NewSample{Filepath: fmt.Sprintf("/data/s%d/img%04d.png", session, i)}
+		}
+		if _, err := ds.Add(ctx, samples); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tables, _ := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
+	if len(tables) != 2 {
+		t.Fatalf("fixture has %d tables, want 2", len(tables))
+	}
+	return dir
+}
+
+// storeSnapshot maps each file of the store to its size and hash.
+func storeSnapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	entries, err := os.ReadDir(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, "store", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%d %x", len(b), sha256.Sum256(b))
+	}
+	return out
+}
+
+// tableFooter returns where a table's index starts and ends.
+func tableFooter(t *testing.T, path string) (indexStart, indexEnd int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := len(b) - 4
+	pos -= int(binary.BigEndian.Uint32(b[pos:]))
+	pos -= 4
+	indexLen := int(binary.BigEndian.Uint32(b[pos:]))
+	return pos - indexLen, pos
+}
+
+func flipByte(t *testing.T, path string, off int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[off] ^= 0x5a
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func truncateHalf(t *testing.T, path string) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenRefusesDamagedStore damages each kind of store file in turn:
+// opening must fail with ErrDamaged, name the file, and change nothing.
+func TestOpenRefusesDamagedStore(t *testing.T) {
+	firstTable := func(dir string) string { return filepath.Join(dir, "store", "000001.sst") }
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		want   string
+	}{
+		{"MANIFEST truncated to half", func(t *testing.T, dir string) {
+			truncateHalf(t, filepath.Join(dir, "store", "MANIFEST"))
+		}, "MANIFEST is damaged"},
+		{"MANIFEST cut to its header", func(t *testing.T, dir string) {
+			os.Truncate(filepath.Join(dir, "store", "MANIFEST"), 8)
+		}, "is not named by the MANIFEST"},
+		{"MANIFEST removed", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "store", "MANIFEST"))
+		}, "MANIFEST is missing"},
+		{"table truncated to half", func(t *testing.T, dir string) {
+			truncateHalf(t, firstTable(dir))
+		}, "table 000001.sst is damaged"},
+		{"table cut by 3 bytes", func(t *testing.T, dir string) {
+			st, _ := os.Stat(firstTable(dir))
+			os.Truncate(firstTable(dir), st.Size()-3)
+		}, "table 000001.sst is damaged"},
+		{"table emptied", func(t *testing.T, dir string) {
+			os.Truncate(firstTable(dir), 0)
+		}, "table 000001.sst is damaged"},
+		{"table index overwritten", func(t *testing.T, dir string) {
+			start, end := tableFooter(t, firstTable(dir))
+			flipByte(t, firstTable(dir), (start+end)/2)
+		}, "table 000001.sst is damaged"},
+		{"table last block overwritten", func(t *testing.T, dir string) {
+			start, _ := tableFooter(t, firstTable(dir))
+			flipByte(t, firstTable(dir), start-12)
+		}, "table 000001.sst is damaged"},
+		{"table removed", func(t *testing.T, dir string) {
+			os.Remove(firstTable(dir))
+		}, "table 000001.sst is missing"},
+		{"table the MANIFEST does not name", func(t *testing.T, dir string) {
+			b, _ := os.ReadFile(firstTable(dir))
+			os.WriteFile(filepath.Join(dir, "store", "000077.sst"), b, 0o644)
+		}, "table 000077.sst is not named by the MANIFEST"},
+		{"KEYREGISTRY truncated", func(t *testing.T, dir string) {
+			truncateHalf(t, filepath.Join(dir, "store", "KEYREGISTRY"))
+		}, "KEYREGISTRY is damaged"},
+		{"DISCARD truncated", func(t *testing.T, dir string) {
+			os.Truncate(filepath.Join(dir, "store", "DISCARD"), 1000)
+		}, "DISCARD is damaged"},
+		{"value log cut inside its header", func(t *testing.T, dir string) {
+			logs, _ := filepath.Glob(filepath.Join(dir, "store", "*.vlog"))
+			os.Truncate(logs[0], 7)
+		}, ".vlog is damaged"},
+	}
+	fixture := storeFixture(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "db")
+			if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
+				t.Fatal(err)
+			}
+			c.damage(t, dir)
+			before := storeSnapshot(t, dir)
+			d, err := Open(dir, nil)
+			if err == nil {
+				d.Close()
+				t.Fatal("a damaged store opened")
+			}
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q, want ErrDamaged saying %q", err, c.want)
+			}
+			if !strings.HasPrefix(err.Error(), "db: open "+dir+": ") {
+				t.Fatalf("error %q does not name the database", err)
+			}
+			if after := storeSnapshot(t, dir); !mapsEqual(before, after) {
+				t.Fatalf("opening a damaged store changed it:\nbefore %v\nafter  %v", before, after)
+			}
+			if problems := CheckStore(dir, &CheckOptions{Thorough: true}); len(problems) == 0 {
+				t.Fatal("CheckStore (thorough) found nothing")
+			}
+		})
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCheckStoreThoroughReadsEveryBlock damages a table's first block,
+// which opening does not read: only the thorough check finds it.
+func TestCheckStoreThoroughReadsEveryBlock(t *testing.T) {
+	dir := storeFixture(t)
+	if p := CheckStore(dir, &CheckOptions{Thorough: true}); len(p) != 0 {
+		t.Fatalf("a sound store has problems: %v", p)
+	}
+	table := filepath.Join(dir, "store", "000001.sst")
+	start, _ := tableFooter(t, table)
+	if start < 8<<10 {
+		t.Fatalf("table has %d bytes of blocks, too few for a first block apart from the last", start)
+	}
+	flipByte(t, table, 40)
+	if p := CheckStore(dir, nil); len(p) != 0 {
+		t.Fatalf("the quick check read the first block: %v", p)
+	}
+	p := CheckStore(dir, &CheckOptions{Thorough: true})
+	if len(p) != 1 || p[0].File != "store/000001.sst" || !strings.Contains(p[0].Message, "block 0") {
+		t.Fatalf("thorough check = %v, want one problem in block 0 of store/000001.sst", p)
+	}
+}
+
+func TestOpenEmptyPathIsAnError(t *testing.T) {
+	t.Chdir(t.TempDir())
+	d, err := Open("", nil)
+	if err == nil {
+		d.Close()
+		t.Fatal(`Open("") opened a database`)
+	}
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), MemoryPath) {
+		t.Fatalf(`Open(""): %v, want ErrInvalid pointing to %s`, err, MemoryPath)
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Fatalf(`Open("") created %v`, entries)
+	}
+	d, err = Open("", &Options{InMemory: true})
+	if err != nil {
+		t.Fatalf("Options.InMemory with no path: %v", err)
+	}
+	d.Close()
+}
+
+func TestOpenRefusesForeignDirectory(t *testing.T) {
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(home, nil)
+	if err == nil {
+		d.Close()
+		t.Fatal("a directory of other files opened as a database")
+	}
+	if !errors.Is(err, ErrNotDatabase) {
+		t.Fatalf("error %v, want ErrNotDatabase", err)
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 1 {
+		t.Fatalf("refused directory now holds %d entries", len(entries))
+	}
+	empty := t.TempDir()
+	d, err = Open(empty, nil)
+	if err != nil {
+		t.Fatalf("empty directory: %v", err)
+	}
+	mustDataset(t, d, "w")
+	d.Close()
+	d, err = Open(empty, nil)
+	if err != nil {
+		t.Fatalf("reopening a database: %v", err)
+	}
+	d.Close()
+}
+
+// TestReadOnlyOpensDoNotGrowStore opens, reads and closes a database 50
+// times: the store keeps its tables, its file count and its size.
+func TestReadOnlyOpensDoNotGrowStore(t *testing.T) {
+	dir := storeFixture(t)
+	cycle := func() {
+		d, err := Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := d.Dataset("w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := ds.Count(); err != nil || n != 600 {
+			t.Fatalf("count = %d, %v", n, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle() // Badger starts a fresh value log at each open; this one settles the pair it keeps
+	files, size, tables := storeUsage(t, dir)
+	for range 50 {
+		cycle()
+	}
+	files2, size2, tables2 := storeUsage(t, dir)
+	if files2 != files || size2 != size || !slices.Equal(tables, tables2) {
+		t.Fatalf("50 read-only opens: %d files, %d bytes, tables %v; before %d files, %d bytes, tables %v",
+			files2, size2, tables2, files, size, tables)
+	}
+}
+
+func storeUsage(t *testing.T, dir string) (files int, size int64, tables []string) {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files++
+		size += info.Size()
+		if strings.HasSuffix(e.Name(), ".sst") {
+			tables = append(tables, e.Name())
+		}
+	}
+	return files, size, tables
+}
