@@ -52,6 +52,8 @@ type DB struct {
 	path     string
 	inMemory bool
 
+	maxValueBytes int64 // the longest value Badger accepts (see set)
+
 	wmu sync.Mutex // serialises writers
 
 	mu     sync.RWMutex
@@ -66,6 +68,10 @@ type DB struct {
 	cache recordCache
 	heads indexHeads
 }
+
+// valueLogFileSize is the size of Badger's value log files, which is also
+// the largest value it stores on disk.
+const valueLogFileSize = 64 << 20
 
 // MemoryPath is the path that Open takes to mean an in-memory database.
 const MemoryPath = ":memory:"
@@ -110,6 +116,13 @@ func Open(path string, opts *Options) (*DB, error) {
 	} else {
 		bo = bo.WithInMemory(true)
 	}
+	// On disk a value above the threshold goes to a value log file; in
+	// memory every value stays in the tree and the threshold is the
+	// largest value, so it is set to Badger's maximum there.
+	valueThreshold, maxValue := int64(1<<16), int64(valueLogFileSize)
+	if o.InMemory {
+		valueThreshold, maxValue = 1<<20, 1<<20
+	}
 	if o.MemTableSize <= 0 {
 		o.MemTableSize = 16 << 20
 	}
@@ -117,8 +130,8 @@ func Open(path string, opts *Options) (*DB, error) {
 		WithSyncWrites(o.SyncWrites).
 		WithMemTableSize(o.MemTableSize).
 		WithNumVersionsToKeep(1).
-		WithValueThreshold(1 << 16).
-		WithValueLogFileSize(64 << 20).
+		WithValueThreshold(valueThreshold).
+		WithValueLogFileSize(valueLogFileSize).
 		WithBaseTableSize(8 << 20).
 		WithNumCompactors(2).
 		WithBlockCacheSize(64 << 20).
@@ -131,7 +144,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
-	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
+	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, maxValueBytes: maxValue, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
 	d.seqIDs = &lazySequence{bdb: bdb, key: []byte(keySeqSamples), bandwidth: 4096}
 	d.seqData = &lazySequence{bdb: bdb, key: []byte(keySeqData), bandwidth: 16}
 	if err := d.recover(); err != nil {
@@ -372,6 +385,16 @@ type insightGroup struct {
 	Indexes map[string]uint32 `json:"indexes"` // key within the group -> index id
 }
 
+// indexOf returns the index of key in the group, if it is indexed; g may
+// be nil.
+func (g *insightGroup) indexOf(key string) (uint32, bool) {
+	if g == nil {
+		return 0, false
+	}
+	ix, ok := g.Indexes[key]
+	return ix, ok
+}
+
 func (m *datasetMeta) clone() *datasetMeta {
 	c := *m
 	c.Schema = cloneMap(m.Schema)
@@ -450,12 +473,12 @@ func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
 	return m, nil
 }
 
-func putMeta(txn *badger.Txn, m *datasetMeta) error {
+func (d *DB) putMeta(txn *badger.Txn, m *datasetMeta) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return txn.Set(dsPrefix(tagMeta, m.ID), b)
+	return d.set(txn, dsPrefix(tagMeta, m.ID), b, "description of dataset %s (its fields, indexes and runs)", m.Name)
 }
 
 // update runs fn in a read-write transaction while holding the writer
@@ -485,7 +508,7 @@ func (d *DB) updateLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error 
 		return err
 	}
 	if m != nil {
-		if err := putMeta(txn, m); err != nil {
+		if err := d.putMeta(txn, m); err != nil {
 			return err
 		}
 	}
@@ -551,7 +574,7 @@ func (d *DB) CreateDataset(name string) (*Dataset, error) {
 			return nil, err
 		}
 		id++ // never 0
-		if err := txn.Set(catalogKey(name), binary.BigEndian.AppendUint64(nil, id)); err != nil {
+		if err := d.set(txn, catalogKey(name), binary.BigEndian.AppendUint64(nil, id), "dataset name"); err != nil {
 			return nil, err
 		}
 		m := &datasetMeta{ID: id, Name: name, Created: time.Now().UTC().Truncate(time.Millisecond),
@@ -650,7 +673,7 @@ func (d *DB) RenameDataset(from, to string) error {
 		if err := txn.Delete(catalogKey(from)); err != nil {
 			return nil, err
 		}
-		return m, txn.Set(catalogKey(to), binary.BigEndian.AppendUint64(nil, ds.id))
+		return m, d.set(txn, catalogKey(to), binary.BigEndian.AppendUint64(nil, ds.id), "dataset name")
 	})
 }
 
