@@ -56,6 +56,7 @@ const (
 	discardName     = "DISCARD"
 	tableSuffix     = ".sst"
 	valueLogSuffix  = ".vlog"
+	walSuffix       = ".mem"
 	valueLogHeader  = 20 // data-key id (8 bytes) and base IV (12 bytes)
 	discardEntry    = 16 // file id and discarded bytes, 8 bytes each
 )
@@ -92,6 +93,7 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 	}
 	tables := map[uint64]string{}
 	var valueLogs []string
+	walPresent := false
 	present := map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
@@ -101,6 +103,10 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 			if id, ok := fileID(name, tableSuffix); ok {
 				tables[id] = name
 			}
+		case strings.HasSuffix(name, walSuffix):
+			if info, err := e.Info(); err == nil && info.Size() > 0 {
+				walPresent = true
+			}
 		case strings.HasSuffix(name, valueLogSuffix):
 			if _, ok := fileID(name, valueLogSuffix); ok {
 				valueLogs = append(valueLogs, name)
@@ -108,7 +114,7 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 		}
 	}
 	named := c.checkManifest(present[manifestName], tables)
-	c.checkTables(tables, named)
+	c.checkTables(tables, named, walPresent)
 	if present[keyRegistryName] {
 		c.checkKeyRegistry()
 	}
@@ -192,59 +198,83 @@ func replayManifest(f *os.File) (m badger.Manifest, end int64, err error) {
 	return badger.ReplayManifestFile(f, 0, badger.DefaultOptions("").WithLogger(nil))
 }
 
-// checkTables compares the tables present with those the MANIFEST names
-// and checks each present one, in parallel.
-func (c *storeCheck) checkTables(present map[uint64]string, named map[uint64]badger.TableManifest) {
-	if named != nil {
-		for id := range named {
-			if _, ok := present[id]; !ok {
-				c.add(tableName(id), fmt.Sprintf("table %s is missing (the MANIFEST names it)", tableName(id)))
-			}
-		}
-		for id, name := range present {
-			if _, ok := named[id]; !ok {
-				c.add(name, fmt.Sprintf("table %s is not named by the MANIFEST (a damaged or older MANIFEST?)", name))
-			}
+// checkTables checks every table present, in parallel, and compares them
+// with those the MANIFEST names (named is nil when it is missing or
+// damaged, which is reported already).
+//
+// A table the MANIFEST does not name is damage (the MANIFEST lost it),
+// except what a crash leaves: Badger writes a new table before the
+// MANIFEST record that names it, so a crash in between leaves a table
+// whose content is still elsewhere, and Badger deletes it at open. The
+// output of a compaction holds versions of keys that the named tables,
+// its inputs, still hold: no version newer than theirs. A flushed memory
+// table is still in its write-ahead (.mem) file, which Badger deletes
+// only once the MANIFEST names the table (walPresent). A table the
+// MANIFEST lost is a flush the MANIFEST no longer records (a lost
+// compaction leaves its deleted inputs named, which is reported as
+// missing): its versions are newer than every named table's, and with no
+// write-ahead file left, nothing else holds them.
+func (c *storeCheck) checkTables(present map[uint64]string, named map[uint64]badger.TableManifest, walPresent bool) {
+	for id := range named {
+		if _, ok := present[id]; !ok {
+			c.add(tableName(id), fmt.Sprintf("table %s is missing (the MANIFEST names it)", tableName(id)))
 		}
 	}
-	type job struct {
-		name        string
-		compression options.CompressionType
+	type result struct {
+		id         uint64
+		maxVersion uint64
+		err        error
 	}
-	jobs := make(chan job)
+	ids := make(chan uint64)
+	results := make(chan result, len(present))
 	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), 4, max(len(present), 1))
-	for range workers {
+	for range min(runtime.GOMAXPROCS(0), 4, max(len(present), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				if err := c.checkTable(j.name, j.compression); err != nil {
-					c.add(j.name, fmt.Sprintf("table %s is damaged: %v", j.name, err))
+			for id := range ids {
+				compression := options.Snappy // Badger's default, for a table no MANIFEST record describes
+				if tm, ok := named[id]; ok {
+					compression = tm.Compression
 				}
+				v, err := c.checkTable(present[id], compression)
+				results <- result{id, v, err}
 			}
 		}()
 	}
-	for id, name := range present {
-		tm, ok := named[id]
-		if named != nil && !ok {
-			continue // reported above; Badger never reads it
-		}
-		compression := tm.Compression
-		if !ok {
-			compression = options.Snappy // Badger's default; the MANIFEST that would say is gone
-		}
-		jobs <- job{name, compression}
+	for id := range present {
+		ids <- id
 	}
-	close(jobs)
+	close(ids)
 	wg.Wait()
+	close(results)
+
+	var newestNamed uint64
+	var unnamed []result
+	for r := range results {
+		_, isNamed := named[r.id]
+		switch {
+		case named != nil && !isNamed:
+			unnamed = append(unnamed, r)
+		case r.err != nil:
+			c.add(present[r.id], fmt.Sprintf("table %s is damaged: %v", present[r.id], r.err))
+		default:
+			newestNamed = max(newestNamed, r.maxVersion)
+		}
+	}
+	for _, r := range unnamed {
+		if walPresent || (r.err == nil && r.maxVersion <= newestNamed) {
+			continue // a crash's leftover
+		}
+		c.add(present[r.id], fmt.Sprintf("table %s is not named by the MANIFEST (the MANIFEST lost it)", present[r.id]))
+	}
 }
 
 // checkTable checks one table file. The layout, from the end: checksum
 // length (4 bytes), checksum of the index (a pb.Checksum), index length
 // (4 bytes), index (a flatbuffer fb.TableIndex), then the blocks the index
 // points to, each ending in its own checksum and checksum length.
-func (c *storeCheck) checkTable(name string, compression options.CompressionType) (err error) {
+func (c *storeCheck) checkTable(name string, compression options.CompressionType) (maxVersion uint64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -252,12 +282,12 @@ func (c *storeCheck) checkTable(name string, compression options.CompressionType
 	}()
 	f, err := os.Open(filepath.Join(c.dir, name))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	size := st.Size()
 	pos := size
@@ -285,32 +315,32 @@ func (c *storeCheck) checkTable(name string, compression options.CompressionType
 	}
 	checksumLen, err := readU32("checksum length")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	checksumBytes, err := readBytes(checksumLen, "index checksum")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	indexChecksum := &pb.Checksum{}
 	if err := proto.Unmarshal(checksumBytes, indexChecksum); err != nil {
-		return fmt.Errorf("the index checksum does not decode (truncated?): %w", err)
+		return 0, fmt.Errorf("the index checksum does not decode (truncated?): %w", err)
 	}
 	indexLen, err := readU32("index length")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	index, err := readBytes(indexLen, "index")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := y.VerifyChecksum(index, indexChecksum); err != nil {
-		return fmt.Errorf("the index does not match its checksum (truncated or overwritten?)")
+		return 0, fmt.Errorf("the index does not match its checksum (truncated or overwritten?)")
 	}
 	dataEnd := pos
 	ti := fb.GetRootAsTableIndex(index, 0)
 	nblocks := ti.OffsetsLength()
 	if nblocks == 0 {
-		return fmt.Errorf("its index lists no blocks")
+		return 0, fmt.Errorf("its index lists no blocks")
 	}
 	var bo fb.BlockOffset
 	first := 0
@@ -319,24 +349,24 @@ func (c *storeCheck) checkTable(name string, compression options.CompressionType
 	}
 	for i := 0; i < nblocks; i++ {
 		if !ti.Offsets(&bo, i) {
-			return fmt.Errorf("its index entry for block %d does not decode", i)
+			return 0, fmt.Errorf("its index entry for block %d does not decode", i)
 		}
 		off, n := int64(bo.Offset()), int64(bo.Len())
 		if off+n > dataEnd {
-			return fmt.Errorf("block %d (bytes %d to %d) runs past the index at byte %d", i, off, off+n, dataEnd)
+			return 0, fmt.Errorf("block %d (bytes %d to %d) runs past the index at byte %d", i, off, off+n, dataEnd)
 		}
 		if i < first {
 			continue
 		}
 		block := make([]byte, n)
 		if _, err := f.ReadAt(block, off); err != nil {
-			return fmt.Errorf("block %d: %w", i, err)
+			return 0, fmt.Errorf("block %d: %w", i, err)
 		}
 		if err := verifyBlock(block, compression); err != nil {
-			return fmt.Errorf("block %d at byte %d: %w", i, off, err)
+			return 0, fmt.Errorf("block %d at byte %d: %w", i, off, err)
 		}
 	}
-	return nil
+	return ti.MaxVersion(), nil
 }
 
 // verifyBlock decompresses one table block and checks it against the

@@ -13,7 +13,8 @@ import (
 )
 
 // storeFixture writes a database whose store holds two tables (two
-// sessions that each wrote samples) and returns its directory.
+// sessions that each wrote samples) and returns its directory; the
+// MANIFEST as the first session left it is kept beside the store.
 func storeFixture(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "db")
@@ -38,6 +39,16 @@ func storeFixture(t *testing.T) string {
 		}
 		if err := d.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if session == 0 {
+			// kept outside the store for a test that restores it
+			b, err := os.ReadFile(filepath.Join(dir, "store", "MANIFEST"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "MANIFEST.session1"), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	tables, _ := filepath.Glob(filepath.Join(dir, "store", "*.sst"))
@@ -141,10 +152,15 @@ func TestOpenRefusesDamagedStore(t *testing.T) {
 		{"table removed", func(t *testing.T, dir string) {
 			os.Remove(firstTable(dir))
 		}, "table 000001.sst is missing"},
-		{"table the MANIFEST does not name", func(t *testing.T, dir string) {
-			b, _ := os.ReadFile(firstTable(dir))
-			os.WriteFile(filepath.Join(dir, "store", "000077.sst"), b, 0o644)
-		}, "table 000077.sst is not named by the MANIFEST"},
+		{"MANIFEST of an earlier session", func(t *testing.T, dir string) {
+			// The MANIFEST loses its last record (the second session's
+			// table): that table holds the newest versions.
+			b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.session1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "store", "MANIFEST"), b, 0o600)
+		}, "table 000002.sst is not named by the MANIFEST"},
 		{"KEYREGISTRY truncated", func(t *testing.T, dir string) {
 			truncateHalf(t, filepath.Join(dir, "store", "KEYREGISTRY"))
 		}, "KEYREGISTRY is damaged"},
@@ -196,6 +212,40 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestOpenDropsWhatACrashLeaves adds a table as a crash inside a
+// compaction leaves one, written but not yet named by the MANIFEST: it
+// holds no version newer than the named tables hold. It is not damage:
+// the database opens with its samples, and Badger removes the table.
+func TestOpenDropsWhatACrashLeaves(t *testing.T) {
+	dir := storeFixture(t)
+	b, err := os.ReadFile(filepath.Join(dir, "store", "000001.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(dir, "store", "000009.sst")
+	if err := os.WriteFile(leftover, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := CheckStore(dir, nil); len(p) != 0 {
+		t.Fatalf("problems %v", p)
+	}
+	d, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ds, err := d.Dataset("w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ds.Count(); err != nil || n != 600 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the leftover table is still there: %v", err)
+	}
 }
 
 // TestCheckStoreThoroughReadsEveryBlock damages a table's first block,
