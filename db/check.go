@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,7 +58,7 @@ const (
 	tableSuffix     = ".sst"
 	valueLogSuffix  = ".vlog"
 	walSuffix       = ".mem"
-	valueLogHeader  = 20 // data-key id (8 bytes) and base IV (12 bytes)
+	logHeaderSize   = 20 // data-key id (8 bytes) and base IV (12 bytes)
 	discardEntry    = 16 // file id and discarded bytes, 8 bytes each
 )
 
@@ -68,9 +69,11 @@ const (
 // present is named, that each table's footer, index and index checksum
 // are whole and its last block (or, with opts.Thorough, every block)
 // matches its checksum, that the key registry reads, that the discard
-// statistics are whole records and that each value log has its header.
-// A torn tail of the newest value log or of a write-ahead (.mem) file is
-// what a crash leaves and is not a problem: Badger replays up to it.
+// statistics are whole records, that each value log has its header and
+// that the write-ahead (.mem) files, which only a crash leaves, hold no
+// entries after a damaged one (with opts.Thorough, the value logs too).
+// A torn last entry, what a crash leaves, is not a problem: Badger
+// replays up to it.
 //
 // Open runs this check (without Thorough) before Badger sees the store,
 // because Badger opens tables in goroutines of its own, where a damaged
@@ -92,7 +95,7 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 		return c.problems
 	}
 	tables := map[uint64]string{}
-	var valueLogs []string
+	var valueLogs, wals []string
 	walPresent := false
 	present := map[string]bool{}
 	for _, e := range entries {
@@ -104,6 +107,9 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 				tables[id] = name
 			}
 		case strings.HasSuffix(name, walSuffix):
+			if _, ok := fileID(name, walSuffix); ok {
+				wals = append(wals, name)
+			}
 			if info, err := e.Info(); err == nil && info.Size() > 0 {
 				walPresent = true
 			}
@@ -121,8 +127,11 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 	if present[discardName] {
 		c.checkDiscard()
 	}
+	for _, name := range wals {
+		c.checkLog(name, "write-ahead log", true)
+	}
 	for _, name := range valueLogs {
-		c.checkValueLog(name)
+		c.checkLog(name, "value log", c.thorough)
 	}
 	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].File < c.problems[j].File })
 	return c.problems
@@ -437,23 +446,107 @@ func (c *storeCheck) checkDiscard() {
 	}
 }
 
-// checkValueLog checks a value log's header: Badger reads the data-key id
-// in it at open, and fosql never encrypts, so the id is 0.
-func (c *storeCheck) checkValueLog(name string) {
+// checkLog checks a log file: a value log (.vlog) or the write-ahead log
+// of a memory table (.mem). Both start with a header holding the data-key
+// id, which Badger reads at open; fosql never encrypts, so it is 0. With
+// entries, the file's entries are read too: each is a header (meta and
+// user-meta bytes, then key length, value length and expiry as
+// uvarints), the key, the value and a CRC-32C of all three. Badger
+// replays a log up to its first bad entry and drops the rest, which is
+// right for what a crash leaves, the one entry being written when it
+// struck (the space after it is zeros, as the file was made at full size
+// and is written in order); entries after a bad one are damage.
+func (c *storeCheck) checkLog(name, kind string, entries bool) {
 	f, err := os.Open(filepath.Join(c.dir, name))
 	if err != nil {
-		c.add(name, fmt.Sprintf("value log %s cannot be read: %v", name, err))
+		c.add(name, fmt.Sprintf("%s %s cannot be read: %v", kind, name, err))
 		return
 	}
 	defer f.Close()
-	var header [valueLogHeader]byte
+	st, err := f.Stat()
+	if err != nil {
+		c.add(name, fmt.Sprintf("%s %s cannot be read: %v", kind, name, err))
+		return
+	}
+	if st.Size() == 0 && strings.HasSuffix(name, walSuffix) {
+		return // created, and the process ended before writing its header
+	}
+	var header [logHeaderSize]byte
 	if _, err := io.ReadFull(f, header[:]); err != nil {
-		c.add(name, fmt.Sprintf("value log %s is damaged: shorter than its %d-byte header", name, valueLogHeader))
+		c.add(name, fmt.Sprintf("%s %s is damaged: shorter than its %d-byte header", kind, name, logHeaderSize))
 		return
 	}
 	if id := binary.BigEndian.Uint64(header[:8]); id != 0 {
-		c.add(name, fmt.Sprintf("value log %s is damaged: its header names encryption key %d, and the database is not encrypted", name, id))
+		c.add(name, fmt.Sprintf("%s %s is damaged: its header names encryption key %d, and the database is not encrypted", kind, name, id))
+		return
 	}
+	if !entries {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(c.dir, name))
+	if err != nil {
+		c.add(name, fmt.Sprintf("%s %s cannot be read: %v", kind, name, err))
+		return
+	}
+	if bad, after := badLogEntry(data); bad >= 0 {
+		c.add(name, fmt.Sprintf("%s %s is damaged: the entry at byte %d does not read back (checksum or lengths), and %d bytes of entries follow it", kind, name, bad, after))
+	}
+}
+
+// badLogEntry returns the offset of a bad entry in a log file's data that
+// has entries after it, and how many bytes lie between it and the last
+// non-zero byte; -1 when the entries are whole up to the end, or up to
+// one torn entry followed by zeros.
+func badLogEntry(data []byte) (bad, after int) {
+	off := logHeaderSize
+	for off < len(data) {
+		end, ok := logEntryEnd(data, off)
+		if !ok || end == 0 {
+			break
+		}
+		crcAt := end - crc32.Size
+		if crc32.Checksum(data[off:crcAt], y.CastagnoliCrcTable) != binary.BigEndian.Uint32(data[crcAt:end]) {
+			break
+		}
+		off = end
+	}
+	last := len(data) - 1
+	for last >= off && data[last] == 0 {
+		last--
+	}
+	if last < off {
+		return -1, 0 // whole, or ended by zeros
+	}
+	if end, ok := logEntryEnd(data, off); ok && end > last {
+		return -1, 0 // one torn entry: every byte after it is zero
+	}
+	return off, last + 1 - off
+}
+
+// logEntryEnd decodes the header of the log entry at off and returns
+// where the entry ends (0 for an empty key, which ends the log); ok is
+// false when the header does not decode or the entry runs past the data.
+func logEntryEnd(data []byte, off int) (end int, ok bool) {
+	p := off + 2 // meta, user meta
+	if p >= len(data) {
+		return 0, false
+	}
+	var lens [3]uint64 // key length, value length, expiry
+	for i := range lens {
+		v, n := binary.Uvarint(data[p:])
+		if n <= 0 {
+			return 0, false
+		}
+		lens[i], p = v, p+n
+	}
+	if lens[0] == 0 {
+		return 0, true
+	}
+	size := lens[0] + lens[1] + crc32.Size
+	if lens[0] > uint64(len(data)) || lens[1] > uint64(len(data)) || uint64(p)+size > uint64(len(data)) {
+		return 0, false
+	}
+	return p + int(size), true
 }
 
 // storeError turns CheckStore's problems into Open's error.

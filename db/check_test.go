@@ -371,3 +371,140 @@ func storeUsage(t *testing.T, dir string) (files int, size int64, tables []strin
 	}
 	return files, size, tables
 }
+
+// crashFixture copies a database while it is open with samples written
+// since the last flush, which is what a crash leaves: the samples are
+// only in a write-ahead (.mem) file. It returns the copy and that file.
+func crashFixture(t *testing.T) (dir, wal string) {
+	t.Helper()
+	live := filepath.Join(t.TempDir(), "live")
+	d, err := Open(live, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ds := mustDataset(t, d, "w")
+	for batch := range 3 {
+		samples := make([]NewSample, 100)
+		for i := range samples {
+			samples[i] = NewSample{Filepath: fmt.Sprintf("/data/crash/b%d/img%03d.png", batch, i)}
+		}
+		if _, err := ds.Add(ctx, samples); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir = filepath.Join(t.TempDir(), "crashed")
+	copySparse(t, live, dir)
+	wals, _ := filepath.Glob(filepath.Join(dir, "store", "*.mem"))
+	if len(wals) != 1 {
+		t.Fatalf("the copy has write-ahead logs %v, want one", wals)
+	}
+	return dir, wals[0]
+}
+
+// copySparse copies the files of a database directory, leaving holes
+// where they are zero (the files Badger maps are made at full size).
+func copySparse(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		if e.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f, err := os.Create(dst)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		const chunk = 4096
+		for off := 0; off < len(data); off += chunk {
+			part := data[off:min(off+chunk, len(data))]
+			if slices.ContainsFunc(part, func(b byte) bool { return b != 0 }) {
+				if _, err := f.WriteAt(part, int64(off)); err != nil {
+					return err
+				}
+			}
+		}
+		return f.Truncate(int64(len(data)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lastLogEntry returns where the last entry of a log file starts and ends.
+func lastLogEntry(t *testing.T, path string) (start, end int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 20
+	for {
+		e, ok := logEntryEnd(data, off)
+		if !ok || e == 0 {
+			return start, off
+		}
+		start, off = off, e
+	}
+}
+
+// TestOpenAfterCrashReplaysTheLog opens what a crash leaves, whole and
+// with its last entry torn: both open. An entry damaged in the middle of
+// the log, with entries after it that Badger's replay would drop, is
+// refused naming the file.
+func TestOpenAfterCrashReplaysTheLog(t *testing.T) {
+	openCount := func(dir string) (int64, error) {
+		d, err := Open(dir, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer d.Close()
+		ds, err := d.Dataset("w")
+		if err != nil {
+			return 0, err
+		}
+		return ds.Count()
+	}
+	t.Run("whole", func(t *testing.T) {
+		dir, _ := crashFixture(t)
+		if n, err := openCount(dir); err != nil || n != 300 {
+			t.Fatalf("count = %d, %v", n, err)
+		}
+	})
+	t.Run("last entry torn", func(t *testing.T) {
+		dir, wal := crashFixture(t)
+		start, end := lastLogEntry(t, wal)
+		b, _ := os.ReadFile(wal)
+		clear(b[start+(end-start)/2 : end])
+		os.WriteFile(wal, b, 0o644)
+		if p := CheckStore(dir, nil); len(p) != 0 {
+			t.Fatalf("problems %v", p)
+		}
+		if n, err := openCount(dir); err != nil || n != 200 {
+			t.Fatalf("count = %d, %v; want the first two batches", n, err)
+		}
+	})
+	t.Run("entry damaged in the middle", func(t *testing.T) {
+		dir, wal := crashFixture(t)
+		b, _ := os.ReadFile(wal)
+		b[200] ^= 0x5a
+		os.WriteFile(wal, b, 0o644)
+		before := storeSnapshot(t, dir)
+		_, err := openCount(dir)
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "write-ahead log "+filepath.Base(wal)+" is damaged") {
+			t.Fatalf("error %v, want ErrDamaged naming %s", err, filepath.Base(wal))
+		}
+		if after := storeSnapshot(t, dir); !mapsEqual(before, after) {
+			t.Fatal("opening a damaged store changed it")
+		}
+	})
+}
