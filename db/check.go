@@ -43,9 +43,10 @@ func (p Problem) String() string { return p.Message }
 
 // CheckOptions tune CheckStore. The zero value is the check Open runs.
 type CheckOptions struct {
-	// Thorough also verifies the checksum of every block of every table,
-	// reading the whole store, instead of the footer, the index and the
-	// last block that opening a table reads.
+	// Thorough also verifies the checksum of every block of every table
+	// and every entry of every value log, reading the whole store,
+	// instead of the footer, the index and the last block that opening a
+	// table reads and the header of each value log.
 	Thorough bool
 }
 
@@ -66,7 +67,8 @@ const (
 // changing anything and returns every problem it finds, nil for a sound
 // store (or one not created yet). It checks that the MANIFEST replays to
 // its last byte, that every table it names is present and every table
-// present is named, that each table's footer, index and index checksum
+// present is named (or is what a crash left, see checkTables), that each
+// table's footer, index and index checksum
 // are whole and its last block (or, with opts.Thorough, every block)
 // matches its checksum, that the key registry reads, that the discard
 // statistics are whole records, that each value log has its header and

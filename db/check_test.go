@@ -306,6 +306,10 @@ func TestOpenRefusesForeignDirectory(t *testing.T) {
 	if entries, _ := os.ReadDir(home); len(entries) != 1 {
 		t.Fatalf("refused directory now holds %d entries", len(entries))
 	}
+	file := filepath.Join(home, "notes.txt")
+	if _, err := Open(file, nil); !errors.Is(err, ErrNotDatabase) || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("a file as the database: %v, want ErrNotDatabase saying it is not a directory", err)
+	}
 	empty := t.TempDir()
 	d, err = Open(empty, nil)
 	if err != nil {
@@ -507,4 +511,44 @@ func TestOpenAfterCrashReplaysTheLog(t *testing.T) {
 			t.Fatal("opening a damaged store changed it")
 		}
 	})
+}
+
+// TestSampleIDsIncreaseAcrossSessions writes in sessions separated by
+// read-only ones (which lease no ids): every id is new and later than
+// the ones before.
+func TestSampleIDsIncreaseAcrossSessions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	var all []ID
+	for session := range 4 {
+		d, err := Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := d.Dataset("w")
+		if errors.Is(err, ErrNotFound) {
+			ds, err = d.CreateDataset("w")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if session%2 == 0 {
+			samples := make([]NewSample, 10)
+			for i := range samples {
+				samples[i] = NewSample{Filepath: fmt.Sprintf("/data/s%d/%d.png", session, i)}
+			}
+			ids, err := ds.Add(ctx, samples)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, ids...)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].String() <= all[i-1].String() {
+			t.Fatalf("id %s after %s", all[i], all[i-1])
+		}
+	}
 }
