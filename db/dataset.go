@@ -196,7 +196,7 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 			}
 		}
 		if rec != nil {
-			if err := txn.Set(filepathKey(ds.id, newFP), id[:]); err != nil {
+			if err := ds.db.set(txn, filepathKey(ds.id, newFP), id[:], "filepath"); err != nil {
 				return err
 			}
 		}
@@ -211,7 +211,7 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 	}
 	for _, t := range newTags {
 		if old == nil || !contains(oldTags, t) {
-			if err := txn.Set(tagKey(ds.id, t, id), nil); err != nil {
+			if err := ds.db.set(txn, tagKey(ds.id, t, id), nil, "tag"); err != nil {
 				return err
 			}
 		}
@@ -227,7 +227,7 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 			}
 		}
 		if rec != nil {
-			if err := txn.Set(indexKey(ds.id, ix, nv, id), nil); err != nil {
+			if err := ds.db.set(txn, indexKey(ds.id, ix, nv, id), nil, "value of indexed field %s", path); err != nil {
 				return err
 			}
 		}
@@ -252,7 +252,10 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 				if rec == nil {
 					err = txn.Delete(k)
 				} else {
-					err = txn.Set(k, nil)
+					err = ds.db.set(txn, k, nil, "value of indexed field insights.%s.%s", group, key)
+				}
+				if errors.Is(err, ErrTooLong) {
+					return err
 				}
 				if err != nil {
 					return fmt.Errorf("db: insight index %s.%s: %w", group, key, err)
@@ -270,7 +273,7 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 			}
 		}
 	} else {
-		if err := txn.Set(sampleKey(ds.id, id), rec); err != nil {
+		if err := ds.db.set(txn, sampleKey(ds.id, id), rec, "sample record"); err != nil {
 			return err
 		}
 		if !bytes.Equal(old, rec) {
@@ -281,7 +284,7 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 			m.noteSchema("", v)
 		}
 	}
-	return txn.Set(append(dsPrefix(tagTextDirt, ds.id), id[:]...), nil)
+	return ds.db.set(txn, append(dsPrefix(tagTextDirt, ds.id), id[:]...), nil, "full-text backlog key")
 }
 
 func contains(list []string, s string) bool {

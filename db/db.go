@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -52,6 +53,8 @@ type DB struct {
 	path     string
 	inMemory bool
 
+	maxValueBytes int64 // the longest value Badger accepts (see set)
+
 	wmu sync.Mutex // serialises writers
 
 	mu     sync.RWMutex
@@ -60,26 +63,42 @@ type DB struct {
 	texts  map[uint64]*textIndex
 	closed bool
 
-	seqIDs  *badger.Sequence
-	seqData *badger.Sequence
+	seqIDs  *lazySequence
+	seqData *lazySequence
 
 	cache recordCache
 	heads indexHeads
 }
 
+// valueLogFileSize is the size of Badger's value log files, which is also
+// the largest value it stores on disk.
+const valueLogFileSize = 64 << 20
+
 // MemoryPath is the path that Open takes to mean an in-memory database.
 const MemoryPath = ":memory:"
 
+// ErrNotDatabase means Open was given a directory that holds other files
+// and no fosql database.
+var ErrNotDatabase = errors.New("not a fosql database")
+
 // Open opens the database at path, creating the directory when it does
 // not exist. The path ":memory:" (or opts.InMemory) opens a private
-// in-memory database. A database held by another process gives ErrLocked.
+// in-memory database; an empty path is an error. An existing directory
+// must be empty or hold a fosql database (a "store" folder); any other
+// gives ErrNotDatabase and is left as it was. A database held by another
+// process gives ErrLocked. The store is checked with CheckStore before
+// Badger opens it: damage gives an error wrapping ErrDamaged that names
+// the file, and nothing is written.
 func Open(path string, opts *Options) (*DB, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	if path == MemoryPath || path == "" {
+	if path == MemoryPath {
 		o.InMemory = true
+	}
+	if path == "" && !o.InMemory {
+		return nil, fmt.Errorf("db: open: %w: the database path is empty (use %q for an in-memory database)", ErrInvalid, MemoryPath)
 	}
 	bo := badger.DefaultOptions("")
 	if !o.InMemory {
@@ -88,12 +107,22 @@ func Open(path string, opts *Options) (*DB, error) {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
 		path = abs
-		if err := os.MkdirAll(filepath.Join(path, "store"), 0o755); err != nil {
+		if err := checkDir(path); err != nil {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
-		bo = badger.DefaultOptions(filepath.Join(path, "store"))
+		if err := os.MkdirAll(filepath.Join(path, storeDirName), 0o755); err != nil {
+			return nil, fmt.Errorf("db: open %s: %w", path, err)
+		}
+		bo = badger.DefaultOptions(filepath.Join(path, storeDirName))
 	} else {
 		bo = bo.WithInMemory(true)
+	}
+	// On disk a value above the threshold goes to a value log file; in
+	// memory every value stays in the tree and the threshold is the
+	// largest value, so it is set to Badger's maximum there.
+	valueThreshold, maxValue := int64(1<<16), int64(valueLogFileSize)
+	if o.InMemory {
+		valueThreshold, maxValue = 1<<20, 1<<20
 	}
 	if o.MemTableSize <= 0 {
 		o.MemTableSize = 16 << 20
@@ -102,8 +131,8 @@ func Open(path string, opts *Options) (*DB, error) {
 		WithSyncWrites(o.SyncWrites).
 		WithMemTableSize(o.MemTableSize).
 		WithNumVersionsToKeep(1).
-		WithValueThreshold(1 << 16).
-		WithValueLogFileSize(64 << 20).
+		WithValueThreshold(valueThreshold).
+		WithValueLogFileSize(valueLogFileSize).
 		WithBaseTableSize(8 << 20).
 		WithNumCompactors(2).
 		WithBlockCacheSize(64 << 20).
@@ -116,19 +145,88 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
-	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
-	if d.seqIDs, err = bdb.GetSequence([]byte(keySeqSamples), 4096); err == nil {
-		d.seqData, err = bdb.GetSequence([]byte(keySeqData), 16)
-	}
-	if err != nil {
-		bdb.Close()
-		return nil, fmt.Errorf("db: open %s: %w", path, err)
-	}
+	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, maxValueBytes: maxValue, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
+	d.seqIDs = &lazySequence{bdb: bdb, key: []byte(keySeqSamples), bandwidth: 4096}
+	d.seqData = &lazySequence{bdb: bdb, key: []byte(keySeqData), bandwidth: 16}
 	if err := d.recover(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// checkDir vets the database directory before anything is created in
+// it: it must be missing, empty or hold a fosql database, and a store
+// that is there must pass CheckStore.
+func checkDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("%w: it is a file, not a directory", ErrNotDatabase)
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	store := filepath.Join(dir, storeDirName)
+	if st, err := os.Stat(store); err != nil || !st.IsDir() {
+		return fmt.Errorf("%w: the directory holds other files and no %s folder; give a new or empty directory", ErrNotDatabase, storeDirName)
+	}
+	release, err := holdStoreShared(store)
+	if errors.Is(err, ErrLocked) {
+		return fmt.Errorf("%w: another process is using it", ErrLocked)
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	if problems := CheckStore(dir, nil); len(problems) > 0 {
+		return storeError(problems)
+	}
+	return nil
+}
+
+// lazySequence is a Badger sequence leased on its first use, so that
+// opening a database and only reading it writes nothing.
+type lazySequence struct {
+	bdb       *badger.DB
+	key       []byte
+	bandwidth uint64
+
+	mu  sync.Mutex
+	seq *badger.Sequence
+}
+
+// Next returns the sequence's next number, leasing a range on first use.
+func (s *lazySequence) Next() (uint64, error) {
+	s.mu.Lock()
+	if s.seq == nil {
+		seq, err := s.bdb.GetSequence(s.key, s.bandwidth)
+		if err != nil {
+			s.mu.Unlock()
+			return 0, err
+		}
+		s.seq = seq
+	}
+	seq := s.seq
+	s.mu.Unlock()
+	return seq.Next()
+}
+
+// Release returns the unused part of the lease, if one was taken.
+func (s *lazySequence) Release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == nil {
+		return nil
+	}
+	err := s.seq.Release()
+	s.seq = nil
+	return err
 }
 
 // recover finishes what a crash interrupted: datasets dropped from the
@@ -291,6 +389,16 @@ type insightGroup struct {
 	Indexes map[string]uint32 `json:"indexes"` // key within the group -> index id
 }
 
+// indexOf returns the index of key in the group, if it is indexed; g may
+// be nil.
+func (g *insightGroup) indexOf(key string) (uint32, bool) {
+	if g == nil {
+		return 0, false
+	}
+	ix, ok := g.Indexes[key]
+	return ix, ok
+}
+
 func (m *datasetMeta) clone() *datasetMeta {
 	c := *m
 	c.Schema = cloneMap(m.Schema)
@@ -369,12 +477,12 @@ func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
 	return m, nil
 }
 
-func putMeta(txn *badger.Txn, m *datasetMeta) error {
+func (d *DB) putMeta(txn *badger.Txn, m *datasetMeta) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return txn.Set(dsPrefix(tagMeta, m.ID), b)
+	return d.set(txn, dsPrefix(tagMeta, m.ID), b, "description of dataset %s (its fields, indexes and runs)", m.Name)
 }
 
 // update runs fn in a read-write transaction while holding the writer
@@ -404,7 +512,7 @@ func (d *DB) updateLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error 
 		return err
 	}
 	if m != nil {
-		if err := putMeta(txn, m); err != nil {
+		if err := d.putMeta(txn, m); err != nil {
 			return err
 		}
 	}
@@ -470,7 +578,7 @@ func (d *DB) CreateDataset(name string) (*Dataset, error) {
 			return nil, err
 		}
 		id++ // never 0
-		if err := txn.Set(catalogKey(name), binary.BigEndian.AppendUint64(nil, id)); err != nil {
+		if err := d.set(txn, catalogKey(name), binary.BigEndian.AppendUint64(nil, id), "dataset name"); err != nil {
 			return nil, err
 		}
 		m := &datasetMeta{ID: id, Name: name, Created: time.Now().UTC().Truncate(time.Millisecond),
@@ -569,7 +677,7 @@ func (d *DB) RenameDataset(from, to string) error {
 		if err := txn.Delete(catalogKey(from)); err != nil {
 			return nil, err
 		}
-		return m, txn.Set(catalogKey(to), binary.BigEndian.AppendUint64(nil, ds.id))
+		return m, d.set(txn, catalogKey(to), binary.BigEndian.AppendUint64(nil, ds.id), "dataset name")
 	})
 }
 

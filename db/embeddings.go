@@ -62,7 +62,7 @@ func (ds *Dataset) PutEmbeddings(ctx context.Context, space string, ids []ID, ve
 				for _, f := range vectors[i*dim : (i+1)*dim] {
 					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(f))
 				}
-				if err := txn.Set(embedKey(ds.id, sp, ids[i]), append([]byte(nil), buf...)); err != nil {
+				if err := ds.db.set(txn, embedKey(ds.id, sp, ids[i]), append([]byte(nil), buf...), "embedding"); err != nil {
 					return nil, err
 				}
 			}

@@ -169,7 +169,7 @@ func (st *InsightStage) Put(ctx context.Context, rows []InsightRow) error {
 				if r.Values.kind != KindDoc {
 					return nil, fmt.Errorf("db: insight row for %s is not a document: %w", r.ID, ErrInvalid)
 				}
-				if err := st.ds.putInsight(txn, st.gen, st.indexes, false, r.ID, EncodeRecord(r.Values)); err != nil {
+				if err := st.ds.putInsight(txn, st.group, st.gen, st.indexes, false, r.ID, EncodeRecord(r.Values)); err != nil {
 					return nil, err
 				}
 			}
@@ -186,7 +186,7 @@ func (st *InsightStage) Put(ctx context.Context, rows []InsightRow) error {
 // generation's indexes in step. In a live generation every sample already
 // has index entries (missing when it has no record); in a staged one a
 // sample without a record has none yet.
-func (ds *Dataset) putInsight(txn *badger.Txn, gen uint64, indexes map[string]uint32, live bool, id ID, rec Record) error {
+func (ds *Dataset) putInsight(txn *badger.Txn, group string, gen uint64, indexes map[string]uint32, live bool, id ID, rec Record) error {
 	key := insightKey(ds.id, gen, id)
 	old, err := getRecord(txn, key)
 	if err != nil {
@@ -202,11 +202,11 @@ func (ds *Dataset) putInsight(txn *badger.Txn, gen uint64, indexes map[string]ui
 				return err
 			}
 		}
-		if err := txn.Set(indexKey(ds.id, ix, nv, id), nil); err != nil {
+		if err := ds.db.set(txn, indexKey(ds.id, ix, nv, id), nil, "value of indexed field insights.%s.%s", group, k); err != nil {
 			return err
 		}
 	}
-	return txn.Set(key, rec)
+	return ds.db.set(txn, key, rec, "insights.%s record", group)
 }
 
 // Commit publishes the staged generation: samples without a row get none,
@@ -336,7 +336,7 @@ func (ds *Dataset) fillStaged(ctx context.Context, st *InsightStage) error {
 				case c < 0: // a sample without a row
 					copy(id[:], sid)
 					for _, ix := range st.indexes {
-						if err := txn.Set(indexKey(ds.id, ix, Value{}, id), nil); err != nil {
+						if err := ds.db.set(txn, indexKey(ds.id, ix, Value{}, id), nil, "missing value of an indexed insight"); err != nil {
 							return nil, err
 						}
 					}
@@ -484,6 +484,15 @@ func (ds *Dataset) SetInsights(ctx context.Context, group, key string, values ma
 	if err != nil {
 		return err
 	}
+	// A value too long for its index is refused before the group is
+	// created or any batch is written.
+	if _, indexed := m.Insights[group].indexOf(key); indexed || key == "scalar" {
+		for _, v := range values {
+			if err := ds.db.set(noSetter{}, indexKey(ds.id, 0, v, ID{}), nil, "value of indexed field insights.%s.%s", group, key); err != nil {
+				return err
+			}
+		}
+	}
 	if m.Insights[group] == nil {
 		st, err := ds.StageInsights(group)
 		if err != nil {
@@ -529,7 +538,7 @@ func (ds *Dataset) SetInsights(ctx context.Context, group, key string, values ma
 					return nil, err
 				}
 				doc = doc.With(key, values[id])
-				if err := ds.putInsight(txn, g.Gen, g.Indexes, true, id, EncodeRecord(doc)); err != nil {
+				if err := ds.putInsight(txn, group, g.Gen, g.Indexes, true, id, EncodeRecord(doc)); err != nil {
 					return nil, err
 				}
 				m2.noteSchema(FieldInsights+"."+group, Doc(Field{key, values[id]}))

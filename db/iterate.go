@@ -303,7 +303,7 @@ func (ds *Dataset) CreateIndex(ctx context.Context, path string) error {
 	m = m.clone()
 	ix := m.newIndexID()
 	// Fill the index, then publish it; writers wait meanwhile.
-	if err := ds.fillIndex(ctx, ix, func(s *Sample) Value { return s.rec.Lookup(path) }, true); err != nil {
+	if err := ds.fillIndex(ctx, path, ix, func(s *Sample) Value { return s.rec.Lookup(path) }, true); err != nil {
 		d.deletePrefixes(indexPrefix(ds.id, ix))
 		return err
 	}
@@ -335,7 +335,7 @@ func (ds *Dataset) createInsightIndex(ctx context.Context, path string) error {
 	}
 	m = m.clone()
 	ix := m.newIndexID()
-	if err := ds.fillIndex(ctx, ix, func(s *Sample) Value { return s.insights[group].Lookup(key) }, false); err != nil {
+	if err := ds.fillIndex(ctx, path, ix, func(s *Sample) Value { return s.insights[group].Lookup(key) }, false); err != nil {
 		d.deletePrefixes(indexPrefix(ds.id, ix))
 		return err
 	}
@@ -343,15 +343,15 @@ func (ds *Dataset) createInsightIndex(ctx context.Context, path string) error {
 	return d.updateLocked(func(txn *badger.Txn) (*datasetMeta, error) { return m, nil })
 }
 
-// fillIndex writes one entry per sample into index ix.
-func (ds *Dataset) fillIndex(ctx context.Context, ix uint32, value func(*Sample) Value, noInsights bool) error {
+// fillIndex writes one entry per sample into index ix, the index of field.
+func (ds *Dataset) fillIndex(ctx context.Context, field string, ix uint32, value func(*Sample) Value, noInsights bool) error {
 	wb := ds.db.bdb.NewWriteBatch()
 	for s, err := range ds.SamplesAfter(ctx, ID{}, noInsights) {
 		if err != nil {
 			wb.Cancel()
 			return err
 		}
-		if err := wb.Set(indexKey(ds.id, ix, value(s), s.ID), nil); err != nil {
+		if err := ds.db.set(wb, indexKey(ds.id, ix, value(s), s.ID), nil, "value of indexed field %s (sample %s)", field, s.ID); err != nil {
 			wb.Cancel()
 			return err
 		}

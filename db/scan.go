@@ -91,7 +91,8 @@ type SkippedFile struct {
 //     blocking reads).
 //   - Without Recursive, subdirectories and links to directories are
 //     ignored. With Recursive, both are entered, but each directory (by
-//     device and inode) at most once: a link to an ancestor, to a directory
+//     device and inode) at most once: a link to an ancestor (the root
+//     itself, or any directory above the root up to "/"), to a directory
 //     already entered, or to a directory inside the tree that the walk
 //     reaches by its own path, is reported once as "symlink loop" and not
 //     followed, so every image is found once, under its real path when it
@@ -160,6 +161,7 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		realRoot:  realRoot,
 		visited:   map[scanDirID]string{},
 		ancestors: map[scanDirID]string{},
+		above:     scanDirsAbove(realRoot),
 		order:     order,
 		jobs:      jobs,
 	}
@@ -309,6 +311,7 @@ type scanWalker struct {
 	realRoot  string               // the root with symbolic links resolved
 	visited   map[scanDirID]string // every directory entered, with its path
 	ancestors map[scanDirID]string // the directories on the current path
+	above     map[scanDirID]string // the root's real directory and every directory above it
 	order     chan<- *scanTask
 	jobs      chan<- *scanTask
 	pending   []scanEntry // entries not yet handed out
@@ -420,6 +423,9 @@ func (w *scanWalker) classify(dir string, e os.DirEntry) (it scanItem, ok bool) 
 // entered by another path.
 func (w *scanWalker) enter(it scanItem) bool {
 	id := scanIDOf(it.path, it.dir)
+	if prev, ok := w.above[id]; ok {
+		return w.emitDone(it.path, fmt.Errorf("scan %s: %w: points to %s, the folder being scanned or one above it", it.path, ErrSymlinkLoop, prev))
+	}
 	if prev, ok := w.ancestors[id]; ok {
 		return w.emitDone(it.path, fmt.Errorf("scan %s: %w: points to its ancestor %s", it.path, ErrSymlinkLoop, prev))
 	}
@@ -443,6 +449,21 @@ func (w *scanWalker) enter(it scanItem) bool {
 	}
 	w.visited[id] = it.path
 	return w.walkDir(it.path, id, entries)
+}
+
+// scanDirsAbove returns the identities of the directory realRoot and of
+// every directory above it up to the file-system root: a link to any of
+// them would lead the walk back over the tree it is in.
+func scanDirsAbove(realRoot string) map[scanDirID]string {
+	above := map[scanDirID]string{}
+	for dir := realRoot; ; dir = filepath.Dir(dir) {
+		if fi, err := os.Stat(dir); err == nil {
+			above[scanIDOf(dir, fi)] = dir
+		}
+		if filepath.Dir(dir) == dir {
+			return above
+		}
+	}
 }
 
 // scanWithin reports whether real lies inside realRoot on a path the walk

@@ -407,3 +407,37 @@ func TestScanImagesStops(t *testing.T) {
 		}
 	})
 }
+
+// TestScanImagesLinksAboveTheRoot links to "/", to a folder above the
+// root, to the root itself and to its parent: each link is reported once
+// as a symlink loop and not followed, so only the tree's images are found.
+func TestScanImagesLinksAboveTheRoot(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "data", "imgs")
+	scanfxWrite(t, root, "one.png", scanfxEncode(t, "png", scanfxRGBA(2, 2, 0)))
+	sub := filepath.Join(root, "sub")
+	scanfxWrite(t, sub, "two.png", scanfxEncode(t, "png", scanfxRGBA(3, 2, 0)))
+	scanfxWrite(t, base, "outside.png", scanfxEncode(t, "png", scanfxRGBA(2, 3, 0)))
+	links := map[string]string{"rootlink": "/", "base": base, "self": root, "parent": ".."}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(sub, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, skipped, _, _ := scanCollect(t, root, ScanOptions{Recursive: true})
+	var paths []string
+	for _, f := range found {
+		paths = append(paths, f.Path)
+	}
+	if want := []string{filepath.Join(root, "one.png"), filepath.Join(sub, "two.png")}; !slices.Equal(paths, want) {
+		t.Fatalf("found %v, want %v", paths, want)
+	}
+	if len(skipped) != len(links) {
+		t.Fatalf("skipped %d paths, want one per link: %+v", len(skipped), skipped)
+	}
+	for _, s := range skipped {
+		if _, ok := links[filepath.Base(s.Path)]; !ok || s.Reason != ReasonSymlinkLoop || !errors.Is(s.Err, ErrSymlinkLoop) {
+			t.Fatalf("skipped %+v, want a symlink loop at one of the links", s)
+		}
+	}
+}

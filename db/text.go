@@ -152,7 +152,7 @@ func (d *DB) markAllDirty(ds uint64) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if err := wb.Set(append(dsPrefix(tagTextDirt, ds), it.Item().Key()[len(p):]...), nil); err != nil {
+			if err := d.set(wb, append(dsPrefix(tagTextDirt, ds), it.Item().Key()[len(p):]...), nil, "full-text backlog key"); err != nil {
 				return err
 			}
 		}
@@ -263,7 +263,7 @@ func (d *DB) syncText(ctx context.Context, ds uint64) (*textIndex, error) {
 				return nil, err
 			}
 		}
-		if err := wb.Set(textEpochBadgerKey(ds), next); err != nil {
+		if err := d.set(wb, textEpochBadgerKey(ds), next, "full-text epoch"); err != nil {
 			wb.Cancel()
 			return nil, err
 		}
