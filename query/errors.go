@@ -117,10 +117,11 @@ func newSyntaxError(script string, off int, near, msg, hint string) *SyntaxError
 		lineEnd += off
 	}
 	line := 1 + strings.Count(script[:lineStart], "\n")
-	col := 1 + utf8.RuneCountInString(script[lineStart:off])
+	// A byte-order mark that starts the line is invisible in an editor.
+	col := 1 + utf8.RuneCountInString(strings.TrimPrefix(script[lineStart:off], utf8BOM))
 	return &SyntaxError{
 		Msg: msg, Offset: off, Line: line, Column: col, Near: near, Hint: hint,
-		Source: strings.TrimRight(script[lineStart:lineEnd], "\r"),
+		Source: strings.TrimPrefix(strings.TrimRight(script[lineStart:lineEnd], "\r"), utf8BOM),
 	}
 }
 
