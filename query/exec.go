@@ -86,6 +86,14 @@ type Options struct {
 	// store and returns it. Nil: LOAD ZOO fails with ErrNotAvailable.
 	LoadZoo func(ctx context.Context, store *db.DB, req ZooRequest, progress func(Progress)) (*db.Dataset, error)
 
+	// InsightKeys lists, for each insights group that Ensure or Compute
+	// can produce, the keys a run of it writes (uniqueness: scalar, …).
+	// A statement that names insights.<group>.<key> of a group with no
+	// stored values is checked against it before anything is computed:
+	// a group or key not listed is an unknown field. Nil: such paths are
+	// taken as written, and only a group with stored values is checked.
+	InsightKeys map[string][]string
+
 	// NoProviders leaves Ensure, Compute and LoadZoo nil when they are
 	// not set, instead of wiring in the brain's providers (uniqueness) and
 	// the zoo: computed columns then read only what is stored.
@@ -377,6 +385,7 @@ func (s *Session) binderFor(name, alias string, a *args) (*binder, error) {
 		return nil, err
 	}
 	sc.alias = alias
+	sc.computed = s.db.opts.InsightKeys
 	return &binder{ds: ds, sc: sc, args: a}, nil
 }
 
@@ -496,9 +505,21 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 		}
 	}
 	exprs = append(exprs, st.ast.Where, st.ast.GroupBy, st.ast.Having, st.ast.OrderBy)
-	b, groups, err := s.prepareInsights(ctx, b, collectPaths(exprs...), name, alias, a, ensure)
+	paths := collectPaths(exprs...)
+	b, groups, err := s.prepareInsights(ctx, b, paths, name, alias, a, false)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if ensure && len(groups) > 0 && s.db.opts.Ensure != nil {
+		// Every name and value is checked against the schema as it is
+		// before a computed column's job starts; the statement is bound
+		// again afterwards, when the job may have added fields.
+		if _, err := b.bindSelect(st.ast); err != nil {
+			return nil, nil, nil, err
+		}
+		if b, groups, err = s.prepareInsights(ctx, b, paths, name, alias, a, true); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	p, err := b.bindSelect(st.ast)
 	if err != nil {
