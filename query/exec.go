@@ -531,10 +531,8 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 // selectStmt runs a SELECT; with stream, a plain row query returns a
 // streamed result. INTO OUTFILE always streams into the file when it can.
 func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bool) (*Result, error) {
-	_, p, _, err := s.planSelect(ctx, st, a, true)
-	if err != nil {
-		return nil, err
-	}
+	// The file is checked before planning, which may run a computed
+	// column's job.
 	var outfile string
 	if st.Outfile != nil {
 		v, err := a.literal(*st.Outfile)
@@ -552,6 +550,10 @@ func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bo
 		if _, err := os.Lstat(outfile); err == nil {
 			return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", outfile, ErrFileExists)
 		}
+	}
+	_, p, _, err := s.planSelect(ctx, st, a, true)
+	if err != nil {
+		return nil, err
 	}
 	if p.streams() && (stream || outfile != "") {
 		if outfile != "" {

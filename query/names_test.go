@@ -80,6 +80,10 @@ func TestNothingComputedBeforeTheStatementChecks(t *testing.T) {
 	if _, err := d.Exec(ctx, "CREATE DATASET w FROM IMAGES ? RECURSIVE", filepath.Join(root, "data")); err != nil {
 		t.Fatal(err)
 	}
+	exists := filepath.Join(root, "exists.csv")
+	if err := os.WriteFile(exists, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, sql := range []string{
 		"SELECT insights.uniqueness.scalr FROM w",
 		"SELECT insights.uniqueness.scalar FROM w WHERE metadata.widht > 3",
@@ -92,6 +96,8 @@ func TestNothingComputedBeforeTheStatementChecks(t *testing.T) {
 		"UPDATE w SET insights.uniqueness.scalar = 1 WHERE insights.uniqueness.scalar > 0.5",
 		"DELETE FROM w WHERE insights.uniqueness.scalar > 0.5 AND tagz = 'x'",
 		"SELECT insights.nosuch.scalar FROM w",
+		"SELECT insights.uniqueness.scalar FROM w INTO OUTFILE 'scores.txt'",
+		"SELECT insights.uniqueness.scalar FROM w INTO OUTFILE " + QuoteString(exists),
 	} {
 		if _, err := d.Exec(ctx, sql); err == nil {
 			t.Errorf("%s: no error", sql)
