@@ -256,7 +256,7 @@ func checkLikePattern(pattern string) error {
 // than MaxMatchWords words.
 func checkMatchWords(text string) error {
 	if countWords(text, MaxMatchWords) > MaxMatchWords {
-		return &LimitError{What: "the words of MATCH … AGAINST", Limit: MaxMatchWords, Unit: "words", Name: "MaxMatchWords"}
+		return &LimitError{What: "the text of MATCH … AGAINST", Limit: MaxMatchWords, Unit: "words", Name: "MaxMatchWords"}
 	}
 	return nil
 }
