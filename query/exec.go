@@ -470,7 +470,10 @@ func (s *Session) insightsProgress(op string) func(insights.Progress) {
 // planSelect prepares a SELECT: the binder, the insights it needs
 // and the plan.
 func (s *Session) planSelect(ctx context.Context, st *Select, a *args, ensure bool) (*binder, *selectPlan, []string, error) {
-	if len(a.pos) > 0 || len(a.named) > 0 {
+	// A plan holds its statement's syntax tree; a long statement's plan
+	// is not kept, as its script is not (parseCached): the cache would
+	// hold hundreds of megabytes for statements that never come again.
+	if len(a.pos) > 0 || len(a.named) > 0 || len(st.text) > scriptCacheText {
 		return s.bindSelectNow(ctx, st, a, ensure)
 	}
 	key := planKey{st: st, ensure: ensure, auto: s.AutoCompute()}

@@ -173,3 +173,32 @@ func TestByteOrderMarkIgnored(t *testing.T) {
 		t.Errorf("a syntax error after a BOM: %v", err)
 	}
 }
+
+// A long statement's plan is not kept after it ran: a server that answers
+// many long statements would otherwise hold each one's syntax tree.
+func TestLongStatementPlansNotKept(t *testing.T) {
+	d := openFixtureDB(t)
+	ctx := context.Background()
+	for i := range 3 {
+		sql := "SELECT count(*) FROM walkthrough WHERE metadata.width IN (" + strings.Repeat("1,", 20000+i) + "32)"
+		if _, err := d.Query(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.plans.plans.mu.Lock()
+	kept := len(d.plans.plans.m)
+	d.plans.plans.mu.Unlock()
+	if kept != 0 {
+		t.Errorf("%d plans of long statements kept", kept)
+	}
+	// A short statement's plan is kept.
+	if _, err := d.Query(ctx, "SELECT count(*) FROM walkthrough WHERE metadata.width IN (1, 32)"); err != nil {
+		t.Fatal(err)
+	}
+	d.plans.plans.mu.Lock()
+	kept = len(d.plans.plans.m)
+	d.plans.plans.mu.Unlock()
+	if kept != 1 {
+		t.Errorf("%d plans kept after a short statement, want 1", kept)
+	}
+}
