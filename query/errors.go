@@ -134,10 +134,18 @@ type NameError struct {
 	Dataset    string // for fields: the dataset searched
 }
 
+// maxNameShown is the most of an unknown name that its error shows.
+const maxNameShown = 100
+
 // Error renders e.g. `unknown dataset "walktrough" (did you mean "walkthrough"?)`.
+// A name longer than 100 bytes is cut, with its length.
 func (e *NameError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "unknown %s %q", e.Kind, e.Name)
+	if len(e.Name) > maxNameShown {
+		fmt.Fprintf(&b, "unknown %s %q… (%d bytes)", e.Kind, e.Name[:maxNameShown], len(e.Name))
+	} else {
+		fmt.Fprintf(&b, "unknown %s %q", e.Kind, e.Name)
+	}
 	if e.Dataset != "" {
 		fmt.Fprintf(&b, " in dataset %q", e.Dataset)
 	}
@@ -183,17 +191,19 @@ func editDistance(a, b string) int {
 // least 1, at most 3 edits; case is ignored).
 func nearest(name string, candidates []string) string {
 	best, bestD := "", 1<<30
+	limit := max(1, min(3, (len(name)+2)/3))
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
 	for _, c := range sorted {
-		if c == name {
+		// The lengths alone put a candidate too far: no need to measure
+		// (nor to spend time on a long name against every candidate).
+		if c == name || len(c) > len(name)+limit || len(name) > len(c)+limit {
 			continue
 		}
 		if d := editDistance(name, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	limit := max(1, min(3, (len(name)+2)/3))
 	if best == "" || bestD > limit {
 		return ""
 	}

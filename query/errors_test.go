@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSyntaxErrorPosition(t *testing.T) {
@@ -106,5 +107,24 @@ func TestHintLooksBackPastDottedNames(t *testing.T) {
 	var se *SyntaxError
 	if !errors.As(err, &se) || !strings.Contains(se.Hint, "WHERE instead of WHER") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// An unknown name of a megabyte costs no more than a short one: its
+// error is found at once and shows the start of the name.
+func TestLongUnknownName(t *testing.T) {
+	d := openFixtureDB(t)
+	name := strings.Repeat("a", 900_000)
+	start := time.Now()
+	_, err := d.Query(context.Background(), "SELECT "+name+" FROM walkthrough")
+	var ne *NameError
+	if !errors.As(err, &ne) || ne.Name != name {
+		t.Fatalf("a long unknown name: %.200v", err)
+	}
+	if msg := err.Error(); len(msg) > 300 || !strings.Contains(msg, "(900000 bytes)") {
+		t.Errorf("the message of a long unknown name: %.400s", msg)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a long unknown name took %v", took)
 	}
 }
