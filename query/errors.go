@@ -55,7 +55,9 @@ type SyntaxError struct {
 	Column int    // 1-based column (in characters) of Offset
 	Near   string // the token at Offset as written; "" at the end of input
 	Hint   string // e.g. "did you mean SELECT?"; may be empty
-	Source string // the line of the script that holds Offset
+	Source string // the line of the script that holds Offset (around Offset when the line is long)
+
+	caretCol int // the column of Offset in Source when Source is cut; 0: Column
 }
 
 // Error renders the message, the source line and a caret under the spot.
@@ -75,7 +77,11 @@ func (e *SyntaxError) Error() string {
 		b.WriteString("\n  ")
 		b.WriteString(e.Source)
 		b.WriteString("\n  ")
-		b.WriteString(caretPad(e.Source, e.Column))
+		col := e.Column
+		if e.caretCol > 0 {
+			col = e.caretCol
+		}
+		b.WriteString(caretPad(e.Source, col))
 		b.WriteString("^")
 	}
 	return b.String()
@@ -119,11 +125,41 @@ func newSyntaxError(script string, off int, near, msg, hint string) *SyntaxError
 	line := 1 + strings.Count(script[:lineStart], "\n")
 	// A byte-order mark that starts the line is invisible in an editor.
 	col := 1 + utf8.RuneCountInString(strings.TrimPrefix(script[lineStart:off], utf8BOM))
-	return &SyntaxError{
+	e := &SyntaxError{
 		Msg: msg, Offset: off, Line: line, Column: col, Near: near, Hint: hint,
 		Source: strings.TrimPrefix(strings.TrimRight(script[lineStart:lineEnd], "\r"), utf8BOM),
 	}
+	if len(e.Source) > 2*sourceContext {
+		// A long line is shown around the spot only.
+		bom := 0
+		if strings.HasPrefix(script[lineStart:lineEnd], utf8BOM) {
+			bom = len(utf8BOM)
+		}
+		rel := max(0, min(len(e.Source), off-lineStart-bom))
+		from, to := max(0, rel-sourceContext), min(len(e.Source), rel+sourceContext)
+		for from > 0 && !utf8.RuneStart(e.Source[from]) {
+			from--
+		}
+		for to < len(e.Source) && !utf8.RuneStart(e.Source[to]) {
+			to++
+		}
+		src := e.Source[from:to]
+		e.caretCol = 1 + utf8.RuneCountInString(e.Source[from:rel])
+		if from > 0 {
+			src = "…" + src
+			e.caretCol++
+		}
+		if to < len(e.Source) {
+			src += "…"
+		}
+		e.Source = src
+	}
+	return e
 }
+
+// sourceContext is how many bytes of a long line a syntax error shows on
+// each side of the spot.
+const sourceContext = 60
 
 // NameError reports a dataset or field name that does not exist, with the
 // nearest known name when one is close.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestSyntaxErrorPosition(t *testing.T) {
@@ -126,5 +127,32 @@ func TestLongUnknownName(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("a long unknown name took %v", took)
+	}
+}
+
+// A syntax error on a long line shows the line around the spot, with the
+// caret under it, not the whole line.
+func TestSyntaxErrorOnLongLine(t *testing.T) {
+	sql := "SELECT count(*) FROM w WHERE filepath IN (" + strings.Repeat("'x', ", 20_000) + "'y' 'z')"
+	_, err := Parse(sql)
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a syntax error, got %.200v", err)
+	}
+	msg := err.Error()
+	if len(msg) > 500 {
+		t.Fatalf("the message is %d bytes long: %.300s", len(msg), msg)
+	}
+	lines := strings.Split(msg, "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want message, source and caret lines:\n%s", msg)
+	}
+	src, caret := []rune(lines[1]), []rune(lines[2])
+	at := len(caret) - 1
+	if caret[at] != '^' || at >= len(src) || !strings.HasPrefix(string(src[at:]), "'z'") {
+		t.Errorf("the caret is not under 'z':\n%s", msg)
+	}
+	if se.Column != utf8.RuneCountInString(sql[:strings.Index(sql, "'z'")])+1 {
+		t.Errorf("column %d", se.Column)
 	}
 }
