@@ -855,6 +855,21 @@ func (s *Session) compute(ctx context.Context, t *Compute, a *args) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	if keys := s.db.opts.InsightKeys; keys != nil {
+		if _, ok := keys[t.Group]; !ok {
+			groups := make([]string, 0, len(keys))
+			for g := range keys {
+				groups = append(groups, g)
+			}
+			sort.Strings(groups)
+			hint := ""
+			if near := nearest(t.Group, groups); near != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", strings.ToUpper(near))
+			}
+			return nil, fmt.Errorf("%s: %w: nothing computes %s%s; fosql computes %s", what, ErrUnsupported,
+				strings.ToUpper(t.Group), hint, strings.ToUpper(strings.Join(groups, ", ")))
+		}
+	}
 	opts, err := optionValues(t.Options, a)
 	if err != nil {
 		return nil, err

@@ -113,3 +113,12 @@ func TestNothingComputedBeforeTheStatementChecks(t *testing.T) {
 		t.Errorf("a good statement: Ensure called %d times (%v), want once", calls, err)
 	}
 }
+
+// COMPUTE of a group nothing computes names the groups there are.
+func TestComputeUnknownGroup(t *testing.T) {
+	d := openFixtureDB(t)
+	_, err := d.Exec(context.Background(), "COMPUTE UNIQUENES ON walkthrough")
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "did you mean UNIQUENESS?") {
+		t.Errorf("COMPUTE UNIQUENES: %v", err)
+	}
+}
