@@ -486,6 +486,9 @@ func (b *binder) like(t *sqlparser.ComparisonExpr) (views.Expr, error) {
 			return nil, fmt.Errorf("ESCAPE other than '\\': %w", ErrUnsupported)
 		}
 	}
+	if err := checkLikePattern(pat.AsString()); err != nil {
+		return nil, err
+	}
 	if !b.sc.accepts(path, db.String("")) {
 		return nil, fmt.Errorf("%w: LIKE needs a string field; %s holds %s values", ErrTypeMismatch, path, b.sc.kindsText(path))
 	}
@@ -729,6 +732,9 @@ func (b *binder) textMatch(t *sqlparser.MatchExpr) (views.Stage, error) {
 	}
 	if w.Kind() != db.KindString {
 		return nil, fmt.Errorf("%w: AGAINST takes a string of words, not %s", ErrTypeMismatch, w)
+	}
+	if err := checkMatchWords(w.AsString()); err != nil {
+		return nil, err
 	}
 	return views.TextMatchStage{Fields: fields, Words: w.AsString()}, nil
 }

@@ -5,7 +5,8 @@
 // # From text to rows
 //
 // A script is cut at its semicolons by a small lexer that knows MySQL's
-// strings, back-quoted names and comments. Each statement then takes one
+// strings, back-quoted names and comments (and reads a UTF-8 byte-order
+// mark as a blank). Each statement then takes one
 // of two roads.
 //
 // The dataset statements that MySQL's grammar has no words for (SHOW
@@ -40,7 +41,10 @@
 // # Computed columns
 //
 // A statement that names an insights.<group>.… path calls Options.Ensure
-// with the groups and the session's auto_compute setting before it runs;
+// with the groups and the session's auto_compute setting before it runs,
+// once the whole statement has bound against the schema as it is (the
+// keys a provider will write come from Options.InsightKeys), so that a
+// misspelt name never waits for a job;
 // the insights registry decides whether to compute or to fail with a
 // freshness error. COMPUTE and LOAD ZOO call Options.Compute and
 // Options.LoadZoo; without those hooks they fail with ErrNotAvailable.
@@ -54,7 +58,10 @@
 //
 // # Errors
 //
-// Syntax errors are *SyntaxError, unknown names *NameError; the sentinel
+// Syntax errors are *SyntaxError, unknown names *NameError, a statement
+// over one of the limits (MaxStatementBytes and the others in limits.go,
+// checked while the statement is lexed, before sqlparser sees it)
+// *LimitError, wrapping ErrTooLarge; the sentinel
 // errors (ErrTypeMismatch, ErrUnsupported, ErrNotAvailable, ErrFileExists,
 // …) are wrapped where callers branch on them. A panic while a statement
 // runs is recovered and returned as ErrInternal.

@@ -55,7 +55,9 @@ type SyntaxError struct {
 	Column int    // 1-based column (in characters) of Offset
 	Near   string // the token at Offset as written; "" at the end of input
 	Hint   string // e.g. "did you mean SELECT?"; may be empty
-	Source string // the line of the script that holds Offset
+	Source string // the line of the script that holds Offset (around Offset when the line is long)
+
+	caretCol int // the column of Offset in Source when Source is cut; 0: Column
 }
 
 // Error renders the message, the source line and a caret under the spot.
@@ -75,7 +77,11 @@ func (e *SyntaxError) Error() string {
 		b.WriteString("\n  ")
 		b.WriteString(e.Source)
 		b.WriteString("\n  ")
-		b.WriteString(caretPad(e.Source, e.Column))
+		col := e.Column
+		if e.caretCol > 0 {
+			col = e.caretCol
+		}
+		b.WriteString(caretPad(e.Source, col))
 		b.WriteString("^")
 	}
 	return b.String()
@@ -117,12 +123,43 @@ func newSyntaxError(script string, off int, near, msg, hint string) *SyntaxError
 		lineEnd += off
 	}
 	line := 1 + strings.Count(script[:lineStart], "\n")
-	col := 1 + utf8.RuneCountInString(script[lineStart:off])
-	return &SyntaxError{
+	// A byte-order mark that starts the line is invisible in an editor.
+	col := 1 + utf8.RuneCountInString(strings.TrimPrefix(script[lineStart:off], utf8BOM))
+	e := &SyntaxError{
 		Msg: msg, Offset: off, Line: line, Column: col, Near: near, Hint: hint,
-		Source: strings.TrimRight(script[lineStart:lineEnd], "\r"),
+		Source: strings.TrimPrefix(strings.TrimRight(script[lineStart:lineEnd], "\r"), utf8BOM),
 	}
+	if len(e.Source) > 2*sourceContext {
+		// A long line is shown around the spot only.
+		bom := 0
+		if strings.HasPrefix(script[lineStart:lineEnd], utf8BOM) {
+			bom = len(utf8BOM)
+		}
+		rel := max(0, min(len(e.Source), off-lineStart-bom))
+		from, to := max(0, rel-sourceContext), min(len(e.Source), rel+sourceContext)
+		for from > 0 && !utf8.RuneStart(e.Source[from]) {
+			from--
+		}
+		for to < len(e.Source) && !utf8.RuneStart(e.Source[to]) {
+			to++
+		}
+		src := e.Source[from:to]
+		e.caretCol = 1 + utf8.RuneCountInString(e.Source[from:rel])
+		if from > 0 {
+			src = "…" + src
+			e.caretCol++
+		}
+		if to < len(e.Source) {
+			src += "…"
+		}
+		e.Source = src
+	}
+	return e
 }
+
+// sourceContext is how many bytes of a long line a syntax error shows on
+// each side of the spot.
+const sourceContext = 60
 
 // NameError reports a dataset or field name that does not exist, with the
 // nearest known name when one is close.
@@ -133,10 +170,18 @@ type NameError struct {
 	Dataset    string // for fields: the dataset searched
 }
 
+// maxNameShown is the most of an unknown name that its error shows.
+const maxNameShown = 100
+
 // Error renders e.g. `unknown dataset "walktrough" (did you mean "walkthrough"?)`.
+// A name longer than 100 bytes is cut, with its length.
 func (e *NameError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "unknown %s %q", e.Kind, e.Name)
+	if len(e.Name) > maxNameShown {
+		fmt.Fprintf(&b, "unknown %s %q… (%d bytes)", e.Kind, e.Name[:maxNameShown], len(e.Name))
+	} else {
+		fmt.Fprintf(&b, "unknown %s %q", e.Kind, e.Name)
+	}
 	if e.Dataset != "" {
 		fmt.Fprintf(&b, " in dataset %q", e.Dataset)
 	}
@@ -182,17 +227,19 @@ func editDistance(a, b string) int {
 // least 1, at most 3 edits; case is ignored).
 func nearest(name string, candidates []string) string {
 	best, bestD := "", 1<<30
+	limit := max(1, min(3, (len(name)+2)/3))
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
 	for _, c := range sorted {
-		if c == name {
+		// The lengths alone put a candidate too far: no need to measure
+		// (nor to spend time on a long name against every candidate).
+		if c == name || len(c) > len(name)+limit || len(name) > len(c)+limit {
 			continue
 		}
 		if d := editDistance(name, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	limit := max(1, min(3, (len(name)+2)/3))
 	if best == "" || bestD > limit {
 		return ""
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func TestSyntaxErrorPosition(t *testing.T) {
@@ -106,5 +108,51 @@ func TestHintLooksBackPastDottedNames(t *testing.T) {
 	var se *SyntaxError
 	if !errors.As(err, &se) || !strings.Contains(se.Hint, "WHERE instead of WHER") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// An unknown name of a megabyte costs no more than a short one: its
+// error is found at once and shows the start of the name.
+func TestLongUnknownName(t *testing.T) {
+	d := openFixtureDB(t)
+	name := strings.Repeat("a", 900_000)
+	start := time.Now()
+	_, err := d.Query(context.Background(), "SELECT "+name+" FROM walkthrough")
+	var ne *NameError
+	if !errors.As(err, &ne) || ne.Name != name {
+		t.Fatalf("a long unknown name: %.200v", err)
+	}
+	if msg := err.Error(); len(msg) > 300 || !strings.Contains(msg, "(900000 bytes)") {
+		t.Errorf("the message of a long unknown name: %.400s", msg)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a long unknown name took %v", took)
+	}
+}
+
+// A syntax error on a long line shows the line around the spot, with the
+// caret under it, not the whole line.
+func TestSyntaxErrorOnLongLine(t *testing.T) {
+	sql := "SELECT count(*) FROM w WHERE filepath IN (" + strings.Repeat("'x', ", 20_000) + "'y' 'z')"
+	_, err := Parse(sql)
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a syntax error, got %.200v", err)
+	}
+	msg := err.Error()
+	if len(msg) > 500 {
+		t.Fatalf("the message is %d bytes long: %.300s", len(msg), msg)
+	}
+	lines := strings.Split(msg, "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want message, source and caret lines:\n%s", msg)
+	}
+	src, caret := []rune(lines[1]), []rune(lines[2])
+	at := len(caret) - 1
+	if caret[at] != '^' || at >= len(src) || !strings.HasPrefix(string(src[at:]), "'z'") {
+		t.Errorf("the caret is not under 'z':\n%s", msg)
+	}
+	if se.Column != utf8.RuneCountInString(sql[:strings.Index(sql, "'z'")])+1 {
+		t.Errorf("column %d", se.Column)
 	}
 }

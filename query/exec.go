@@ -86,6 +86,14 @@ type Options struct {
 	// store and returns it. Nil: LOAD ZOO fails with ErrNotAvailable.
 	LoadZoo func(ctx context.Context, store *db.DB, req ZooRequest, progress func(Progress)) (*db.Dataset, error)
 
+	// InsightKeys lists, for each insights group that Ensure or Compute
+	// can produce, the keys a run of it writes (uniqueness: scalar, …).
+	// A statement that names insights.<group>.<key> of a group with no
+	// stored values is checked against it before anything is computed:
+	// a group or key not listed is an unknown field. Nil: such paths are
+	// taken as written, and only a group with stored values is checked.
+	InsightKeys map[string][]string
+
 	// NoProviders leaves Ensure, Compute and LoadZoo nil when they are
 	// not set, instead of wiring in the brain's providers (uniqueness) and
 	// the zoo: computed columns then read only what is stored.
@@ -377,6 +385,7 @@ func (s *Session) binderFor(name, alias string, a *args) (*binder, error) {
 		return nil, err
 	}
 	sc.alias = alias
+	sc.computed = s.db.opts.InsightKeys
 	return &binder{ds: ds, sc: sc, args: a}, nil
 }
 
@@ -461,7 +470,10 @@ func (s *Session) insightsProgress(op string) func(insights.Progress) {
 // planSelect prepares a SELECT: the binder, the insights it needs
 // and the plan.
 func (s *Session) planSelect(ctx context.Context, st *Select, a *args, ensure bool) (*binder, *selectPlan, []string, error) {
-	if len(a.pos) > 0 || len(a.named) > 0 {
+	// A plan holds its statement's syntax tree; a long statement's plan
+	// is not kept, as its script is not (parseCached): the cache would
+	// hold hundreds of megabytes for statements that never come again.
+	if len(a.pos) > 0 || len(a.named) > 0 || len(st.text) > scriptCacheText {
 		return s.bindSelectNow(ctx, st, a, ensure)
 	}
 	key := planKey{st: st, ensure: ensure, auto: s.AutoCompute()}
@@ -496,9 +508,21 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 		}
 	}
 	exprs = append(exprs, st.ast.Where, st.ast.GroupBy, st.ast.Having, st.ast.OrderBy)
-	b, groups, err := s.prepareInsights(ctx, b, collectPaths(exprs...), name, alias, a, ensure)
+	paths := collectPaths(exprs...)
+	b, groups, err := s.prepareInsights(ctx, b, paths, name, alias, a, false)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if ensure && len(groups) > 0 && s.db.opts.Ensure != nil {
+		// Every name and value is checked against the schema as it is
+		// before a computed column's job starts; the statement is bound
+		// again afterwards, when the job may have added fields.
+		if _, err := b.bindSelect(st.ast); err != nil {
+			return nil, nil, nil, err
+		}
+		if b, groups, err = s.prepareInsights(ctx, b, paths, name, alias, a, true); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	p, err := b.bindSelect(st.ast)
 	if err != nil {
@@ -510,10 +534,8 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 // selectStmt runs a SELECT; with stream, a plain row query returns a
 // streamed result. INTO OUTFILE always streams into the file when it can.
 func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bool) (*Result, error) {
-	_, p, _, err := s.planSelect(ctx, st, a, true)
-	if err != nil {
-		return nil, err
-	}
+	// The file is checked before planning, which may run a computed
+	// column's job.
 	var outfile string
 	if st.Outfile != nil {
 		v, err := a.literal(*st.Outfile)
@@ -531,6 +553,10 @@ func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bo
 		if _, err := os.Lstat(outfile); err == nil {
 			return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", outfile, ErrFileExists)
 		}
+	}
+	_, p, _, err := s.planSelect(ctx, st, a, true)
+	if err != nil {
+		return nil, err
 	}
 	if p.streams() && (stream || outfile != "") {
 		if outfile != "" {
@@ -742,8 +768,16 @@ func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) 
 		},
 	})
 	if err != nil {
-		if created && (ir == nil || len(ir.Added) == 0) {
-			_ = s.db.store.DeleteDataset(t.Dataset)
+		// All or nothing: a dataset this statement created goes, and one
+		// that was there loses what the statement added.
+		var undo error
+		if created {
+			undo = s.db.store.DeleteDataset(t.Dataset)
+		} else if ir != nil && len(ir.Added) > 0 {
+			_, undo = ds.Delete(context.WithoutCancel(ctx), ir.Added)
+		}
+		if undo != nil {
+			return nil, fmt.Errorf("%w (and removing what was added to dataset %s failed: %v)", err, t.Dataset, undo)
 		}
 		return nil, err
 	}
@@ -820,6 +854,21 @@ func (s *Session) compute(ctx context.Context, t *Compute, a *args) (*Result, er
 	ds, err := s.dataset(t.Dataset)
 	if err != nil {
 		return nil, err
+	}
+	if keys := s.db.opts.InsightKeys; keys != nil {
+		if _, ok := keys[t.Group]; !ok {
+			groups := make([]string, 0, len(keys))
+			for g := range keys {
+				groups = append(groups, g)
+			}
+			sort.Strings(groups)
+			hint := ""
+			if near := nearest(t.Group, groups); near != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", strings.ToUpper(near))
+			}
+			return nil, fmt.Errorf("%s: %w: nothing computes %s%s; fosql computes %s", what, ErrUnsupported,
+				strings.ToUpper(t.Group), hint, strings.ToUpper(strings.Join(groups, ", ")))
+		}
 	}
 	opts, err := optionValues(t.Options, a)
 	if err != nil {

@@ -53,90 +53,144 @@ func (e *lexError) Error() string { return e.msg }
 // backslash escapes and doubled quotes, `…` identifiers, -- # // and /* */
 // comments. The last token is always tokEOF at len(src).
 func lex(src string) ([]token, error) {
+	lx := lexer{src: src, stmtStart: -1}
 	var toks []token
-	i := 0
-	n := len(src)
 	for {
-		// Blanks and comments.
-		for i < n {
-			c := src[i]
-			switch {
-			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-				i++
-				continue
-			case c == '#' || (c == '-' && i+1 < n && src[i+1] == '-') || (c == '/' && i+1 < n && src[i+1] == '/'):
-				j := strings.IndexByte(src[i:], '\n')
-				if j < 0 {
-					i = n
-				} else {
-					i += j + 1
-				}
-				continue
-			case c == '/' && i+1 < n && src[i+1] == '*':
-				j := strings.Index(src[i+2:], "*/")
-				if j < 0 {
-					return toks, &lexError{i, "unterminated comment"}
-				}
-				i += 2 + j + 2
-				continue
-			}
-			break
+		t, err := lx.next()
+		if err != nil {
+			return toks, err
 		}
-		if i >= n {
-			toks = append(toks, token{kind: tokEOF, start: n, end: n})
+		toks = append(toks, t)
+		if t.kind == tokEOF {
 			return toks, nil
 		}
-		start := i
+	}
+}
+
+// utf8BOM is the byte-order mark that editors on some systems put at the
+// start of a UTF-8 file; between tokens it is read as a blank.
+const utf8BOM = "\xef\xbb\xbf"
+
+// lexer reads the tokens of src one at a time, so that a caller can stop
+// at a limit before the rest of a long text is tokenised.
+type lexer struct {
+	src string
+	i   int
+	// With maxStatement positive, a string or quoted identifier that
+	// would make its statement longer than maxStatement bytes is not
+	// decoded: next returns a *tooLongError. stmtStart is the offset of
+	// the statement's first token, or -1 when the next token is the
+	// first.
+	maxStatement int
+	stmtStart    int
+}
+
+// tooLongError reports a quoted token that takes its statement over
+// lexer.maxStatement bytes.
+type tooLongError struct{ start, end int }
+
+func (e *tooLongError) Error() string { return "quoted text too long" }
+
+// next returns the next token; after the tokEOF at len(src) it returns
+// tokEOF again.
+func (lx *lexer) next() (token, error) {
+	src, i, n := lx.src, lx.i, len(lx.src)
+	// Blanks and comments.
+	for i < n {
 		c := src[i]
 		switch {
-		case (c == 'x' || c == 'X' || c == 'b' || c == 'B') && i+1 < n && src[i+1] == '\'':
-			j := strings.IndexByte(src[i+2:], '\'')
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+			continue
+		case c == utf8BOM[0] && strings.HasPrefix(src[i:], utf8BOM):
+			i += len(utf8BOM)
+			continue
+		case c == '#' || (c == '-' && i+1 < n && src[i+1] == '-') || (c == '/' && i+1 < n && src[i+1] == '/'):
+			j := strings.IndexByte(src[i:], '\n')
 			if j < 0 {
-				return toks, &lexError{start, "unterminated string"}
+				i = n
+			} else {
+				i += j + 1
 			}
-			i += 2 + j + 1
-			toks = append(toks, token{kind: tokHexString, start: start, end: i, val: src[start:i]})
-		case isIdentStart(c):
-			i++
-			for i < n && isIdentPart(src[i]) {
-				i++
+			continue
+		case c == '/' && i+1 < n && src[i+1] == '*':
+			j := strings.Index(src[i+2:], "*/")
+			if j < 0 {
+				lx.i = n
+				return token{}, &lexError{i, "unterminated comment"}
 			}
-			toks = append(toks, token{kind: tokIdent, start: start, end: i, val: src[start:i]})
-		case isDigit(c) || (c == '.' && i+1 < n && isDigit(src[i+1])):
-			i = scanNumber(src, i)
-			toks = append(toks, token{kind: tokNumber, start: start, end: i, val: src[start:i]})
-		case c == '\'' || c == '"':
-			val, end, ok := scanQuoted(src, i, c, true)
-			if !ok {
-				return toks, &lexError{start, "unterminated string"}
-			}
-			i = end
-			toks = append(toks, token{kind: tokString, start: start, end: i, val: val})
-		case c == '`':
-			val, end, ok := scanQuoted(src, i, '`', false)
-			if !ok {
-				return toks, &lexError{start, "unterminated back-quoted identifier"}
-			}
-			if val == "" {
-				return toks, &lexError{start, "empty back-quoted identifier"}
-			}
-			i = end
-			toks = append(toks, token{kind: tokQuotedIdent, start: start, end: i, val: val})
-		case c == '?':
-			i++
-			toks = append(toks, token{kind: tokParam, start: start, end: i, val: "?"})
-		case c == ':' && i+1 < n && isIdentStart(src[i+1]):
-			i++
-			for i < n && (isIdentPart(src[i]) || src[i] == '.') {
-				i++
-			}
-			toks = append(toks, token{kind: tokBindVar, start: start, end: i, val: src[start+1 : i]})
-		default:
-			op := scanOp(src[i:])
-			i += len(op)
-			toks = append(toks, token{kind: tokOp, start: start, end: i, val: op})
+			i += 2 + j + 2
+			continue
 		}
+		break
 	}
+	if i >= n {
+		lx.i = n
+		return token{kind: tokEOF, start: n, end: n}, nil
+	}
+	start := i
+	c := src[i]
+	var t token
+	switch {
+	case (c == 'x' || c == 'X' || c == 'b' || c == 'B') && i+1 < n && src[i+1] == '\'':
+		j := strings.IndexByte(src[i+2:], '\'')
+		if j < 0 {
+			return token{}, &lexError{start, "unterminated string"}
+		}
+		i += 2 + j + 1
+		t = token{kind: tokHexString, start: start, end: i, val: src[start:i]}
+	case isIdentStart(c):
+		i++
+		for i < n && isIdentPart(src[i]) {
+			i++
+		}
+		t = token{kind: tokIdent, start: start, end: i, val: src[start:i]}
+	case isDigit(c) || (c == '.' && i+1 < n && isDigit(src[i+1])):
+		i = scanNumber(src, i)
+		t = token{kind: tokNumber, start: start, end: i, val: src[start:i]}
+	case c == '\'' || c == '"' || c == '`':
+		escapes := c != '`'
+		end, ok := quotedEnd(src, i, c, escapes)
+		if !ok {
+			if c == '`' {
+				return token{}, &lexError{start, "unterminated back-quoted identifier"}
+			}
+			return token{}, &lexError{start, "unterminated string"}
+		}
+		first := lx.stmtStart
+		if first < 0 {
+			first = start
+		}
+		if lx.maxStatement > 0 && end-first > lx.maxStatement {
+			lx.i = end
+			return token{}, &tooLongError{start, end}
+		}
+		val := unquote(src[i:end], c, escapes)
+		i = end
+		if c == '`' {
+			if val == "" {
+				return token{}, &lexError{start, "empty back-quoted identifier"}
+			}
+			t = token{kind: tokQuotedIdent, start: start, end: i, val: val}
+		} else {
+			t = token{kind: tokString, start: start, end: i, val: val}
+		}
+	case c == '?':
+		i++
+		t = token{kind: tokParam, start: start, end: i, val: "?"}
+	case c == ':' && i+1 < n && isIdentStart(src[i+1]):
+		i++
+		for i < n && (isIdentPart(src[i]) || src[i] == '.') {
+			i++
+		}
+		t = token{kind: tokBindVar, start: start, end: i, val: src[start+1 : i]}
+	default:
+		op := scanOp(src[i:])
+		i += len(op)
+		t = token{kind: tokOp, start: start, end: i, val: op}
+	}
+	lx.i = i
+	return t, nil
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -181,35 +235,49 @@ func scanNumber(src string, i int) int {
 	return i
 }
 
-// scanQuoted reads a quoted string or identifier starting at src[i] (the
-// opening quote q). A doubled quote stands for one; with escapes, a
-// backslash escapes the next character as MySQL does. It returns the
-// decoded value and the offset after the closing quote.
-func scanQuoted(src string, i int, q byte, escapes bool) (string, int, bool) {
-	var b strings.Builder
-	i++
-	for i < len(src) {
-		c := src[i]
-		switch {
-		case c == q:
-			if i+1 < len(src) && src[i+1] == q {
-				b.WriteByte(q)
-				i += 2
-				continue
-			}
-			return b.String(), i + 1, true
+// quotedEnd finds the end of the quoted string or identifier starting at
+// src[i] (the opening quote q), without decoding it: a doubled quote
+// stands for one and, with escapes, a backslash escapes the next byte. It
+// returns the offset after the closing quote.
+func quotedEnd(src string, i int, q byte, escapes bool) (int, bool) {
+	for i++; i < len(src); i++ {
+		switch c := src[i]; {
 		case c == '\\' && escapes:
-			if i+1 >= len(src) {
-				return "", 0, false
-			}
-			b.WriteString(unescape(src[i+1]))
-			i += 2
+			i++ // the escaped byte
+		case c != q:
+		case i+1 < len(src) && src[i+1] == q:
+			i++ // a doubled quote
 		default:
-			b.WriteByte(c)
-			i++
+			return i + 1, true
 		}
 	}
-	return "", 0, false
+	return 0, false
+}
+
+// unquote decodes a quoted token (its text with both quotes, as quotedEnd
+// found it): a doubled quote stands for one; with escapes, a backslash
+// escapes the next character as MySQL does.
+func unquote(text string, q byte, escapes bool) string {
+	body := text[1 : len(text)-1]
+	if strings.IndexByte(body, q) < 0 && (!escapes || strings.IndexByte(body, '\\') < 0) {
+		return body
+	}
+	var b strings.Builder
+	b.Grow(len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == q:
+			b.WriteByte(q) // the first of a doubled quote
+			i++
+		case c == '\\' && escapes:
+			b.WriteString(unescape(body[i+1]))
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // unescape decodes the character after a backslash in a string literal,
@@ -249,50 +317,4 @@ func scanOp(s string) string {
 		return s[:size]
 	}
 	return s[:1]
-}
-
-// splitStatements cuts a script at the semicolons that lie outside
-// strings, identifiers and comments. Each piece holds the tokens of one
-// statement (without the semicolon and with a final tokEOF at the piece's
-// end) and its byte range in src. Empty statements are dropped.
-type piece struct {
-	start, end int     // byte range of the statement in the script
-	toks       []token // offsets relative to the script
-}
-
-func splitStatements(toks []token) []piece {
-	var out []piece
-	cur := piece{start: -1}
-	flush := func(end int) {
-		if len(cur.toks) > 0 {
-			cur.end = end
-			cur.toks = append(cur.toks, token{kind: tokEOF, start: end, end: end})
-			out = append(out, cur)
-		}
-		cur = piece{start: -1}
-	}
-	for _, t := range toks {
-		switch {
-		case t.kind == tokEOF:
-			last := t.start
-			if len(cur.toks) > 0 {
-				last = cur.toks[len(cur.toks)-1].end
-			}
-			flush(last)
-			return out
-		case t.isOp(";"):
-			last := t.start
-			if len(cur.toks) > 0 {
-				last = cur.toks[len(cur.toks)-1].end
-			}
-			flush(last)
-		default:
-			if cur.start < 0 {
-				cur.start = t.start
-			}
-			cur.toks = append(cur.toks, t)
-		}
-	}
-	flush(0)
-	return out
 }

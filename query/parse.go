@@ -176,40 +176,77 @@ type script struct {
 }
 
 func parseScript(sql string) (*script, error) {
-	toks, err := lex(sql)
-	if err != nil {
-		var le *lexError
-		if errors.As(err, &le) {
-			near := sql[le.pos:]
-			if i := strings.IndexByte(near, '\n'); i >= 0 {
-				near = near[:i]
-			}
-			if len(near) > 24 {
-				near = near[:24] + "…"
-			}
-			return nil, newSyntaxError(sql, le.pos, near, le.msg, "")
-		}
-		return nil, err
-	}
 	sc := &script{}
-	for i := range toks {
-		switch toks[i].kind {
+	lx := lexer{src: sql, maxStatement: MaxStatementBytes, stmtStart: -1}
+	var (
+		cur   []token // the tokens of the statement being read
+		guard *statementGuard
+	)
+	for {
+		t, err := lx.next()
+		if err != nil {
+			return nil, lexFailure(sql, err, guard)
+		}
+		if t.kind == tokEOF || t.isOp(";") {
+			if len(cur) > 0 {
+				end := cur[len(cur)-1].end
+				cur = append(cur, token{kind: tokEOF, start: end, end: end})
+				p := &parser{script: sql, toks: cur, start: cur[0].start, end: end}
+				st, err := p.statement()
+				if err != nil {
+					return nil, err
+				}
+				sc.stmts = append(sc.stmts, st)
+				cur, guard = nil, nil
+			}
+			lx.stmtStart = -1
+			if t.kind == tokEOF {
+				return sc, nil
+			}
+			continue
+		}
+		if guard == nil {
+			guard = newStatementGuard(sql, t)
+			lx.stmtStart = t.start
+		}
+		if err := guard.add(t); err != nil {
+			return nil, err
+		}
+		switch t.kind {
 		case tokParam:
 			sc.params++
-			toks[i].n = sc.params
+			t.n = sc.params
 		case tokBindVar:
 			sc.named = true
 		}
+		cur = append(cur, t)
 	}
-	for _, pc := range splitStatements(toks) {
-		p := &parser{script: sql, toks: pc.toks, start: pc.start, end: pc.end}
-		st, err := p.statement()
-		if err != nil {
-			return nil, err
+}
+
+// lexFailure turns an error of the lexer into a *SyntaxError, or a
+// *LimitError for a quoted token that takes its statement over
+// MaxStatementBytes.
+func lexFailure(sql string, err error, guard *statementGuard) error {
+	var tl *tooLongError
+	if errors.As(err, &tl) {
+		start := tl.start
+		if guard != nil {
+			start = guard.start
 		}
-		sc.stmts = append(sc.stmts, st)
+		return limitAt(sql, start, "the statement", MaxStatementBytes, "bytes", "MaxStatementBytes")
 	}
-	return sc, nil
+	var le *lexError
+	if errors.As(err, &le) {
+		near := sql[le.pos:]
+		if i := strings.IndexByte(near, '\n'); i >= 0 {
+			near = near[:i]
+		}
+		if len(near) > 24 {
+			near = near[:24] + "…"
+		}
+		return newSyntaxError(sql, le.pos, near, le.msg, "")
+	}
+	return err
 }
 
 // parser reads one statement from its tokens.

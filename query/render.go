@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/fosql/fosql/db"
@@ -127,8 +128,7 @@ func AppendJSON(b []byte, v db.Value) []byte {
 		}
 		return strconv.AppendFloat(b, f, 'f', -1, 64)
 	case db.KindString:
-		q, _ := json.Marshal(v.AsString())
-		return append(b, q...)
+		return appendJSONString(b, v.AsString())
 	case db.KindList:
 		b = append(b, '[')
 		for i, x := range v.Items() {
@@ -144,13 +144,111 @@ func AppendJSON(b []byte, v db.Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			q, _ := json.Marshal(f.Name)
-			b = append(append(b, q...), ':')
+			b = append(appendJSONString(b, f.Name), ':')
 			b = AppendJSON(b, f.Value)
 		}
 		return append(b, '}')
 	}
 	return append(b, "null"...)
+}
+
+// appendJSONString appends s as a JSON string. Bytes that are not valid
+// UTF-8 (a file name can hold any bytes) are kept reversibly, as Python's
+// "surrogateescape" keeps them: byte 0xXX (0x80 to 0xFF) is written
+// \udcXX, a lone low surrogate that valid UTF-8 text never holds.
+// Python's json.loads(t) then s.encode("utf-8", "surrogateescape") gives
+// the bytes back; in Go, DecodeJSONString does.
+func appendJSONString(b []byte, s string) []byte {
+	if utf8.ValidString(s) {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
+	}
+	b = append(b, '"')
+	for len(s) > 0 {
+		valid := 0
+		for valid < len(s) {
+			r, size := utf8.DecodeRuneInString(s[valid:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			valid += size
+		}
+		if valid > 0 {
+			q, _ := json.Marshal(s[:valid])
+			b = append(b, q[1:len(q)-1]...)
+			s = s[valid:]
+			continue
+		}
+		b = append(b, `\udc`...)
+		b = append(b, hexDigits[s[0]>>4], hexDigits[s[0]&0xf])
+		s = s[1:]
+	}
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// DecodeJSONString decodes a JSON string literal (with its quotes) as
+// AppendJSON writes it: a lone \udc80 … \udcff escape stands for the
+// byte 0x80 … 0xff that was not valid UTF-8 in the value, so a string
+// read back from fosql's JSON output is byte for byte the one stored.
+// Other escapes mean what JSON says.
+func DecodeJSONString(lit string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: JSON string %.40q: %s", ErrInput, lit, why)
+	}
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return bad("not a quoted string")
+	}
+	body := lit[1 : len(lit)-1]
+	out := make([]byte, 0, len(body))
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(body) || body[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(body[i+2:i+6], 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(body); {
+		c := body[i]
+		switch {
+		case c == '"' || c < 0x20:
+			return bad("unescaped quote or control character")
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(body) {
+			return bad("a backslash at the end")
+		}
+		if e := strings.IndexByte(`"\/bfnrt`, body[i+1]); e >= 0 {
+			out = append(out, "\"\\/\b\f\n\r\t"[e])
+			i += 2
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			return bad("a bad escape")
+		}
+		i += 6
+		switch {
+		case 0xdc80 <= r && r <= 0xdcff:
+			out = append(out, byte(r-0xdc00)) // a byte that was not UTF-8
+			continue
+		case utf16.IsSurrogate(r):
+			if r2, ok := hex4(i); ok {
+				if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
+					out = utf8.AppendRune(out, pair)
+					i += 6
+					continue
+				}
+			}
+			r = utf8.RuneError
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return string(out), nil
 }
 
 // Write renders the result set in format f. A result without rows writes
@@ -231,7 +329,7 @@ func (r *Result) writeCSV(w *bufio.Writer) error {
 func (r *Result) writeJSON(w *bufio.Writer, array bool) error {
 	keys := make([][]byte, len(r.Columns))
 	for i, c := range r.Columns {
-		keys[i], _ = json.Marshal(c.Name)
+		keys[i] = appendJSONString(nil, c.Name)
 	}
 	if array {
 		w.WriteString("[")

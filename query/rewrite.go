@@ -1,8 +1,10 @@
 package query
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // rewrite builds the text handed to sqlparser from the tokens of a
@@ -121,9 +123,15 @@ func (r *rewrite) value(t token) {
 
 // str writes a string literal re-encoded from its decoded value, so that
 // sqlparser reads back exactly what MySQL's rules read (sqlparser drops
-// the backslash of \% and \_, which LIKE needs).
+// the backslash of \% and \_, which LIKE needs). A value that is not
+// valid UTF-8 goes as a hex literal, x'…', which the binder reads as the
+// same string: sqlparser's tokenizer would turn its stray bytes into
+// U+FFFD.
 func (r *rewrite) str(t token) {
 	q := "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(t.val) + "'"
+	if !utf8.ValidString(t.val) {
+		q = "x'" + hex.EncodeToString([]byte(t.val)) + "'"
+	}
 	span := t.end - t.start
 	for k := 0; k < len(q); k++ {
 		r.buf = append(r.buf, q[k])

@@ -251,6 +251,9 @@ func (b *binder) rowPredicate(e sqlparser.Expr, p *selectPlan) (rowPred, error) 
 			if err != nil {
 				return nil, err
 			}
+			if err := checkLikePattern(v.AsString()); err != nil {
+				return nil, err
+			}
 			return rowLike{col: i, name: p.cols[i].Name, pattern: v.AsString(), not: t.Operator == sqlparser.NotLikeStr}, nil
 		}
 		op, ok := cmpOps[t.Operator]

@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,6 +33,9 @@ type schema struct {
 	// vectors the group's last run used, to their embedding space: a
 	// model identity, or "field:<path>" for vectors the user supplied.
 	embeddings map[string]string
+	// computed lists the keys that each computable insights group's runs
+	// write (Options.InsightKeys); nil when not known.
+	computed map[string][]string
 }
 
 // embeddingKey is the virtual key under a group whose run used embeddings.
@@ -114,15 +118,21 @@ func (s *schema) known() []string {
 	for p := range s.docs {
 		out = append(out, p)
 	}
+	for g, keys := range s.computed {
+		for _, k := range keys {
+			out = append(out, db.FieldInsights+"."+g+"."+k)
+		}
+	}
 	return out
 }
 
 // resolve checks a field path and returns it in canonical form. A
 // leading qualifier equal to the dataset's name is dropped
-// (walkthrough.filepath is filepath). Paths under insights.<group> are
-// accepted for a group that has no values yet, since a provider may
-// compute it; a misspelt group or key of a group that has values is an
-// unknown field.
+// (walkthrough.filepath is filepath). A path under insights.<group> that
+// is not stored yet is accepted when a provider computes it: one of the
+// keys s.computed lists for the group, or, when s.computed is nil, any
+// key of a group that has no values yet. Anything else is an unknown
+// field, with the nearest known name.
 func (s *schema) resolve(path string) (string, error) {
 	if path == "" {
 		return "", fmt.Errorf("empty field name: %w", ErrUnknownField)
@@ -143,8 +153,11 @@ func (s *schema) resolve(path string) (string, error) {
 		}
 	}
 	if rest, ok := strings.CutPrefix(path, db.FieldInsights+"."); ok {
-		group, _, _ := strings.Cut(rest, ".")
-		if group != "" && !s.groups[group] {
+		group, key, _ := strings.Cut(rest, ".")
+		if keys, ok := s.computed[group]; ok && (key == "" || slices.Contains(keys, key)) {
+			return path, nil
+		}
+		if s.computed == nil && group != "" && !s.groups[group] {
 			var groups []string
 			for g := range s.groups {
 				groups = append(groups, g)

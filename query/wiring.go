@@ -38,10 +38,21 @@ func (o *Options) defaultHooks() {
 	reg.Register(&brain.DuplicatesProvider{Models: brain.Provider{OnSkip: onSkip("compute duplicates")}})
 	if o.Ensure == nil {
 		o.Ensure = reg.Ensure
+		if o.InsightKeys == nil {
+			o.InsightKeys = providerKeys
+		}
 	}
 	if o.Compute == nil {
 		o.Compute = reg.Run
 	}
+}
+
+// providerKeys are the keys that the brain's providers write under their
+// groups (embedding is the column of the vectors a run used; see
+// schema.embeddings).
+var providerKeys = map[string][]string{
+	brain.UniquenessGroup: {"scalar", "nearest_id", "nearest_dist", embeddingKey},
+	brain.DuplicatesGroup: {"of", "dist", "exact", "count", embeddingKey},
 }
 
 // loadZoo runs LOAD ZOO DATASET through the zoo.

@@ -77,7 +77,19 @@ func (b *binder) writablePath(raw string) (string, error) {
 }
 
 // planWrite binds the selection and the action of a write statement.
+// With ensure, the computed columns it names are brought up to date, but
+// only once the whole statement has bound against the schema as it is:
+// a misspelt name or a bad value fails before any job runs.
 func (s *Session) planWrite(ctx context.Context, st Statement, a *args, ensure bool) (*writePlan, error) {
+	w, err := s.bindWrite(ctx, st, a, false)
+	if err != nil || !ensure || len(w.groups) == 0 || s.db.opts.Ensure == nil {
+		return w, err
+	}
+	return s.bindWrite(ctx, st, a, true)
+}
+
+// bindWrite is planWrite, with ensure passed to prepareInsights.
+func (s *Session) bindWrite(ctx context.Context, st Statement, a *args, ensure bool) (*writePlan, error) {
 	var (
 		tables sqlparser.TableExprs
 		where  *sqlparser.Where

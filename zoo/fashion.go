@@ -47,17 +47,26 @@ var fashionSplits = []idxSplit{
 	{"test", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"},
 }
 
-// loadFashionMNIST loads the requested split (or both, each sample tagged
-// with its split) into ds: the pictures are written once as PNGs under
-// the cache, ingested, and given ground_truth.label.
-func loadFashionMNIST(ctx context.Context, ds *db.Dataset, req LoadRequest, cache string, progress func(string, int, int)) error {
+// fashionPart is one split of Fashion-MNIST converted to PNG files.
+type fashionPart struct {
+	split  string
+	dir    string // the folder of PNGs
+	labels []byte // label of picture i
+}
+
+// prepareFashionMNIST checks a request and converts the requested split
+// (or both) to PNG files under the cache, or finds them there.
+func prepareFashionMNIST(ctx context.Context, req LoadRequest) ([]fashionPart, error) {
 	limit := 0
 	for k, v := range req.Options {
 		x, ok := wholeNumber(v)
 		if k != "n" || !ok || x < 1 {
-			return fmt.Errorf("zoo: %s: option %s = %v: %w (n: the first n images of each split)", FashionMNIST, k, v, ErrInvalidOptions)
+			return nil, fmt.Errorf("zoo: %s: option %s = %v: %w (n: the first n images of each split)", FashionMNIST, k, v, ErrInvalidOptions)
 		}
 		limit = int(min(x, 1<<30))
+	}
+	if err := checkSplit(req.Name, req.Split); err != nil {
+		return nil, err
 	}
 	splits := fashionSplits
 	if req.Split != "" {
@@ -67,9 +76,10 @@ func loadFashionMNIST(ctx context.Context, ds *db.Dataset, req LoadRequest, cach
 				splits = []idxSplit{s}
 			}
 		}
-		if splits == nil {
-			return fmt.Errorf("%w: %s has the splits train and test, not %q", ErrInvalidOptions, FashionMNIST, req.Split)
-		}
+	}
+	cache, err := cacheDir(req)
+	if err != nil {
+		return nil, err
 	}
 	src := req.SourceDir
 	if src == "" {
@@ -79,6 +89,8 @@ func loadFashionMNIST(ctx context.Context, ds *db.Dataset, req LoadRequest, cach
 		src = DefaultSourceDir
 	}
 	src = filepath.Join(src, FashionMNIST)
+	progress := progressOf(req)
+	var parts []fashionPart
 	for _, s := range splits {
 		dir := filepath.Join(cache, FashionMNIST, s.name)
 		if limit > 0 {
@@ -86,23 +98,36 @@ func loadFashionMNIST(ctx context.Context, ds *db.Dataset, req LoadRequest, cach
 		}
 		labels, err := materializeIDX(ctx, src, dir, s, limit, func(done, total int) { progress("convert "+s.name, done, total) })
 		if err != nil {
-			return err
+			return nil, err
 		}
-		res, err := ds.AddImages(ctx, dir, db.IngestOptions{Tags: []string{s.name},
-			Progress: func(p db.IngestProgress) { progress("ingest "+s.name, p.Seen, len(labels)) }})
+		parts = append(parts, fashionPart{split: s.name, dir: dir, labels: labels})
+	}
+	return parts, nil
+}
+
+// fillFashionMNIST ingests converted splits into ds, each sample tagged
+// with its split and given ground_truth.label; the ids it adds go to
+// *added as they are added.
+func fillFashionMNIST(ctx context.Context, ds *db.Dataset, parts []fashionPart, progress func(string, int, int), added *[]db.ID) error {
+	for _, part := range parts {
+		res, err := ds.AddImages(ctx, part.dir, db.IngestOptions{Tags: []string{part.split},
+			Progress: func(p db.IngestProgress) { progress("ingest "+part.split, p.Seen, len(part.labels)) }})
+		if res != nil {
+			*added = append(*added, res.Added...)
+		}
 		if err != nil {
 			return err
 		}
 		if len(res.Skipped) > 0 {
 			return fmt.Errorf("zoo: %s: %d of its images in %s could not be read (the first: %s: %s); remove the folder to convert them again",
-				FashionMNIST, len(res.Skipped), dir, res.Skipped[0].Path, res.Skipped[0].Reason)
+				FashionMNIST, len(res.Skipped), part.dir, res.Skipped[0].Path, res.Skipped[0].Reason)
 		}
 		if len(res.Added) == 0 {
 			continue
 		}
 		byLabel := map[byte][]db.ID{}
-		for i, l := range labels {
-			id, ok, err := ds.IDByFilepath(filepath.Join(dir, idxImageName(i)))
+		for i, l := range part.labels {
+			id, ok, err := ds.IDByFilepath(filepath.Join(part.dir, idxImageName(i)))
 			if err != nil {
 				return err
 			}
@@ -183,10 +208,18 @@ type idxFile struct {
 	data []byte
 }
 
+// Bounds on an IDX file, far above Fashion-MNIST's (26 MB gzipped, 47 MB
+// of pictures in the train split), so that a damaged or hostile file
+// cannot make the zoo read or allocate without end.
+const (
+	maxIDXFileBytes = 256 << 20 // the gzipped file
+	maxIDXDataBytes = 256 << 20 // the data its header declares
+)
+
 // readIDX reads a gzipped IDX file of unsigned bytes with the given number
 // of dimensions.
 func readIDX(path string, ndims int) (*idxFile, error) {
-	f, err := os.Open(path)
+	f, _, err := db.OpenUserFile(path, maxIDXFileBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is missing; install Debian's dataset-%s package (apt-get install dataset-%s), or set %s to the folder that holds %s/",
 			ErrNotInstalled, path, FashionMNIST, FashionMNIST, EnvSourceDir, FashionMNIST)
@@ -218,13 +251,15 @@ func readIDX(path string, ndims int) (*idxFile, error) {
 		}
 		out.dims[i] = int(binary.BigEndian.Uint32(d[:]))
 		total *= out.dims[i]
-		if out.dims[i] == 0 || total > 1<<31 {
-			return nil, bad("dimensions %v", out.dims[:i+1])
+		if out.dims[i] == 0 || total > maxIDXDataBytes {
+			return nil, bad("dimensions %v (at most %d bytes of data are read)", out.dims[:i+1], maxIDXDataBytes)
 		}
 	}
-	out.data = make([]byte, total)
-	if _, err := io.ReadFull(zr, out.data); err != nil {
-		return nil, bad("%d bytes of data expected: %v", total, err)
+	// Memory grows with the data that is really there, not with what the
+	// header declares.
+	out.data, err = io.ReadAll(io.LimitReader(zr, int64(total)))
+	if err != nil || len(out.data) != total {
+		return nil, bad("%d bytes of data expected, %d read: %v", total, len(out.data), err)
 	}
 	if n, _ := zr.Read(head[:1]); n != 0 {
 		return nil, bad("data past the declared %v", out.dims)

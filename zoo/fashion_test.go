@@ -142,7 +142,7 @@ func TestLoadFashionMNISTErrors(t *testing.T) {
 		t.Errorf("no package: %v", err)
 	}
 	src := fashionFixture(t)
-	if err := load(src, "valid", nil); !errors.Is(err, ErrInvalidOptions) {
+	if err := load(src, "valid", nil); !errors.Is(err, ErrUnknownSplit) || !strings.Contains(err.Error(), "train, test") {
 		t.Errorf("unknown split: %v", err)
 	}
 	if err := load(src, "", map[string]any{"n": "lots"}); !errors.Is(err, ErrInvalidOptions) {

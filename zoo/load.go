@@ -47,29 +47,113 @@ type LoadRequest struct {
 	Progress func(phase string, done, total int)
 }
 
+// ErrUnknownSplit means a LoadRequest names a split the zoo dataset does
+// not have.
+var ErrUnknownSplit = errors.New("zoo: unknown split")
+
+// syntheticSplits are the synthetic set's splits: one set, made for
+// evaluating a ranking, so it is all test.
+var syntheticSplits = []string{"test"}
+
+// Splits lists the splits of a zoo dataset; nil for a name the zoo does
+// not load.
+func Splits(name string) []string {
+	switch name {
+	case "synthetic":
+		return syntheticSplits
+	case FashionMNIST:
+		names := make([]string, len(fashionSplits))
+		for i, s := range fashionSplits {
+			names[i] = s.name
+		}
+		return names
+	}
+	return nil
+}
+
+// checkSplit refuses a split the dataset does not have ("" means all).
+func checkSplit(name, split string) error {
+	if split == "" {
+		return nil
+	}
+	splits := Splits(name)
+	for _, s := range splits {
+		if s == split {
+			return nil
+		}
+	}
+	if len(splits) == 1 {
+		return fmt.Errorf("%w %q: %s has one split, %s", ErrUnknownSplit, split, name, splits[0])
+	}
+	return fmt.Errorf("%w %q: %s has the splits %s", ErrUnknownSplit, split, name, strings.Join(splits, ", "))
+}
+
 // Load makes a zoo dataset available as a dataset of store, as FiftyOne's
-// load_zoo_dataset: the images are generated (or found in the cache),
-// ingested, and every sample gets truth.kind ("original" or the transform
-// of a planted copy) and, for copies, truth.original_id. Loading again
-// adds nothing twice.
+// load_zoo_dataset: the images are generated or converted (or found in
+// the cache), ingested, and given their fields (for synthetic, truth.kind
+// — "original" or the transform of a planted copy — and, for copies,
+// truth.original_id; for fashion-mnist, ground_truth.label). Loading
+// again adds nothing twice.
+//
+// A load is all or nothing: the request (name, split, options) and the
+// source files are checked and the images made before the dataset is
+// touched, and when a later step fails (or ctx is cancelled) the dataset
+// is removed if this load created it, or loses the samples this load
+// added.
 func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, error) {
+	var fill func(ctx context.Context, ds *db.Dataset, added *[]db.ID) error
 	switch {
 	case req.Name == "synthetic":
+		set, err := prepareSynthetic(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		fill = func(ctx context.Context, ds *db.Dataset, added *[]db.ID) error {
+			return fillSynthetic(ctx, ds, req, set, added)
+		}
 	case req.Name == FashionMNIST:
-		cache, err := cacheDir(req)
+		parts, err := prepareFashionMNIST(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		ds, err := openOrCreate(store, req)
-		if err != nil {
-			return nil, err
+		fill = func(ctx context.Context, ds *db.Dataset, added *[]db.ID) error {
+			return fillFashionMNIST(ctx, ds, parts, progressOf(req), added)
 		}
-		return ds, loadFashionMNIST(ctx, ds, req, cache, progressOf(req))
 	case needsDownload[req.Name]:
 		return nil, fmt.Errorf("%w: %s is not made offline; this zoo has %v (put the images in a folder and use CREATE DATASET … FROM IMAGES)", ErrNeedsDownload, req.Name, Datasets())
 	default:
 		return nil, fmt.Errorf("%w %q; the zoo has %v", ErrUnknownDataset, req.Name, Datasets())
 	}
+	ds, created, err := openOrCreate(store, req)
+	if err != nil {
+		return nil, err
+	}
+	var added []db.ID
+	if err := fill(ctx, ds, &added); err != nil {
+		return nil, undoLoad(ctx, store, ds, created, added, err)
+	}
+	return ds, nil
+}
+
+// undoLoad takes back a failed load: the dataset if the load created it,
+// else the samples it added. It returns the load's error, with the undo's
+// own failure added when there is one.
+func undoLoad(ctx context.Context, store *db.DB, ds *db.Dataset, created bool, added []db.ID, cause error) error {
+	var err error
+	if created {
+		err = store.DeleteDataset(ds.Name())
+	} else if len(added) > 0 {
+		_, err = ds.Delete(context.WithoutCancel(ctx), added)
+	}
+	if err != nil {
+		return fmt.Errorf("%w (and removing what the load added to dataset %s failed: %v)", cause, ds.Name(), err)
+	}
+	return cause
+}
+
+// prepareSynthetic checks a synthetic request and makes its images (or
+// finds them in the cache).
+func prepareSynthetic(ctx context.Context, req LoadRequest) (*SyntheticSet, error) {
 	n, seed := 1000, int64(1)
 	for k, v := range req.Options {
 		x, ok := wholeNumber(v)
@@ -81,6 +165,9 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 		default:
 			return nil, fmt.Errorf("zoo: synthetic: option %s = %v: %w (n: 1..%d images, seed: a whole number)", k, v, ErrInvalidOptions, MaxSyntheticN)
 		}
+	}
+	if err := checkSplit(req.Name, req.Split); err != nil {
+		return nil, err
 	}
 	progress := progressOf(req)
 	cache, err := cacheDir(req)
@@ -99,28 +186,34 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 			return nil, err
 		}
 	}
-	ds, err := openOrCreate(store, req)
-	if err != nil {
-		return nil, err
-	}
+	return set, nil
+}
+
+// fillSynthetic ingests a synthetic set into ds and writes its answer
+// key as fields; the ids it adds go to *added as they are added.
+func fillSynthetic(ctx context.Context, ds *db.Dataset, req LoadRequest, set *SyntheticSet, added *[]db.ID) error {
+	progress := progressOf(req)
 	var tags []string
 	if req.Split != "" {
 		tags = []string{req.Split}
 	}
 	res, err := ds.AddImages(ctx, set.Dir, db.IngestOptions{Scan: db.ScanOptions{Recursive: true}, Tags: tags,
 		Progress: func(p db.IngestProgress) { progress("ingest", p.Seen, len(set.Images)) }})
+	if res != nil {
+		*added = append(*added, res.Added...)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(res.Added) == 0 {
-		return ds, nil
+		return nil
 	}
 	// The answer key, as fields.
 	byKind := map[string][]db.ID{}
 	for _, im := range set.Images {
 		id, ok, err := ds.IDByFilepath(im.Path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			continue
@@ -129,21 +222,21 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 		if im.Original != "" {
 			orig, ok, err := ds.IDByFilepath(im.Original)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ok {
 				if _, err := ds.SetField(ctx, []db.ID{id}, "truth.original_id", db.String(orig.String())); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
 	for kind, ids := range byKind {
 		if _, err := ds.SetField(ctx, ids, "truth.kind", db.String(kind)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return ds, nil
+	return nil
 }
 
 // progressOf returns the request's progress callback, or one that does
@@ -168,17 +261,18 @@ func cacheDir(req LoadRequest) (string, error) {
 }
 
 // openOrCreate opens the dataset a request loads into, creating it when
-// missing.
-func openOrCreate(store *db.DB, req LoadRequest) (*db.Dataset, error) {
+// missing; created reports whether it did.
+func openOrCreate(store *db.DB, req LoadRequest) (ds *db.Dataset, created bool, err error) {
 	name := req.Dataset
 	if name == "" {
 		name = strings.ReplaceAll(req.Name, "-", "_")
 	}
-	ds, err := store.Dataset(name)
+	ds, err = store.Dataset(name)
 	if errors.Is(err, db.ErrNotFound) {
 		ds, err = store.CreateDataset(name)
+		created = err == nil
 	}
-	return ds, err
+	return ds, created, err
 }
 
 // wholeNumber reads an option value as an integer.

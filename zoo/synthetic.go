@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/fosql/fosql/db"
 )
 
 // Kinds of image in a synthetic set. An original is a picture of its own;
@@ -85,6 +87,14 @@ const (
 	// TruthText holds one "copy original" line per planted copy, paths
 	// relative to the set's directory, separated by one space.
 	TruthText = "truth.txt"
+)
+
+// Bounds on the files of a set that the zoo reads back from its cache
+// (a folder under the user's control), far above what GenerateSynthetic
+// writes for MaxSyntheticN images.
+const (
+	maxTruthBytes          = 1 << 30
+	maxSyntheticImageBytes = 64 << 20
 )
 
 // truthFormat identifies a synthetic truth file.
@@ -265,13 +275,18 @@ func (o *SyntheticOptions) copyCount() int {
 // prepareDir makes sure dir exists and is empty; it reports whether it
 // created dir.
 func prepareDir(dir string) (created bool, err error) {
-	f, err := os.Open(dir)
+	st, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return false, fmt.Errorf("zoo: synthetic: create %s: %w", dir, err)
 		}
 		return true, nil
 	}
+	if err == nil && !st.IsDir() {
+		// Opening a FIFO would block; anything but a folder is refused.
+		return false, fmt.Errorf("zoo: synthetic: %s: not a folder", dir)
+	}
+	f, err := os.Open(dir)
 	if err != nil {
 		return false, fmt.Errorf("zoo: synthetic: open %s: %w", dir, err)
 	}
@@ -508,7 +523,7 @@ func writeCopy(dir string, opts SyntheticOptions, p *plan, j int) error {
 	o := p.originals[c.orig]
 	src := filepath.Join(dir, filepath.FromSlash(o.rel))
 	dst := filepath.Join(dir, filepath.FromSlash(c.rel))
-	data, err := os.ReadFile(src)
+	data, err := db.ReadUserFile(src, maxSyntheticImageBytes)
 	if err != nil {
 		return fmt.Errorf("zoo: synthetic: read original: %w", err)
 	}
@@ -668,7 +683,7 @@ func LoadSyntheticSet(dir string) (*SyntheticSet, error) {
 		return nil, fmt.Errorf("zoo: synthetic: resolve %q: %w", dir, err)
 	}
 	name := filepath.Join(abs, TruthJSON)
-	data, err := os.ReadFile(name)
+	data, err := db.ReadUserFile(name, maxTruthBytes)
 	if err != nil {
 		return nil, fmt.Errorf("zoo: synthetic: %w", err)
 	}
