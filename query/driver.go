@@ -23,7 +23,8 @@ func init() { sql.Register(DriverName, &Driver{}) }
 
 // Driver is the database/sql driver "fosql". The data source name is a
 // database directory (created when missing) or ":memory:", optionally
-// followed by settings: "/data/fosql.db?auto_compute=off".
+// followed by settings: "/data/fosql.db?auto_compute=off". An empty path
+// is an error, never an in-memory database.
 //
 // sql.Open uses OpenConnector: the connector of one sql.DB opens the
 // database once and all its pooled connections share that handle (so they
@@ -67,8 +68,8 @@ func (d *Driver) OpenConnector(name string) (driver.Connector, error) {
 func parseDSN(name string) (string, Options, error) {
 	var o Options
 	path, query, found := strings.Cut(name, "?")
-	if path == "" {
-		path = db.MemoryPath
+	if strings.TrimSpace(path) == "" {
+		return "", o, fmt.Errorf("fosql: data source %q: %w: the database path is empty (use %q for a private in-memory database)", name, db.ErrInvalid, db.MemoryPath)
 	}
 	if !found {
 		return path, o, nil

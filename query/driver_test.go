@@ -226,7 +226,8 @@ func TestDriverDSN(t *testing.T) {
 		bad       bool
 	}{
 		{":memory:", ":memory:", nil, false},
-		{"", ":memory:", nil, false},
+		{"", "", nil, true},
+		{"?auto_compute=off", "", nil, true},
 		{"/tmp/x.db?auto_compute=off", "/tmp/x.db", new(false), false},
 		{"x.db?auto_compute=on", "x.db", new(true), false},
 		{"x.db?auto_compute=maybe", "", nil, true},

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/fosql/fosql/query"
 )
 
 // maxStatementBytes is the longest statement the shell reads from a script
 // or the terminal, and (with some room for JSON) the largest request body
-// the dashboard accepts. A longer statement is an error, so that reading
-// input never takes memory without bound.
-const maxStatementBytes = 16 << 20
+// the dashboard accepts: the query layer's own limit, so that nothing is
+// read that the query layer would refuse, and reading input never takes
+// memory without bound.
+const maxStatementBytes = query.MaxStatementBytes
 
 // utf8BOM is the byte order mark some editors write at the start of a
 // UTF-8 file. It is not part of the SQL.
