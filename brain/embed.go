@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/fosql/fosql/db"
 )
 
 // Media gives access to one sample's encoded image. It is the only way the
@@ -132,6 +134,13 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// Every goroutine below defers catch: a panic in one of them ends the
+	// run with an error wrapping db.ErrInternal, not the program.
+	catch := func() {
+		if r := recover(); r != nil {
+			cancel(db.Recovered(r))
+		}
+	}
 
 	out := make([]float32, n*dim)
 	ok := make([]bool, n)
@@ -158,6 +167,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	jobs := make(chan int)
 	go func() {
 		defer close(jobs)
+		defer catch()
 		for i := range items {
 			select {
 			case jobs <- i:
@@ -176,6 +186,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer catch()
 			var sc scratch
 			for i := range jobs {
 				if ctx.Err() != nil {
@@ -209,6 +220,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	var inferWG sync.WaitGroup
 	infer := func() {
 		defer inferWG.Done()
+		defer catch()
 		for b := range batches {
 			if ctx.Err() != nil {
 				return
@@ -224,11 +236,18 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 				cancel(err)
 				return
 			}
+			good := 0
 			for j, i := range b.idx {
-				copy(out[i*dim:(i+1)*dim], vecs[j*dim:(j+1)*dim])
+				vec := vecs[j*dim : (j+1)*dim]
+				if err := CheckVectors(vec, dim, func(int) string { return "output" }); err != nil {
+					advance(1, &skipAt{Skipped{ID: items[i].ID, Err: fmt.Errorf("brain: model %q: %w", m.spec.Name, err)}, i})
+					continue
+				}
+				copy(out[i*dim:(i+1)*dim], vec)
 				ok[i] = true
+				good++
 			}
-			advance(rows, nil)
+			advance(good, nil)
 			b.idx = b.idx[:0]
 			free <- b
 		}
