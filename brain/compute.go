@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"sort"
@@ -162,10 +163,11 @@ func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error)
 		if spec.Path == "" {
 			return "", nil, fmt.Errorf("%w: no model path", ErrBadSpec)
 		}
-		st, err := os.Stat(spec.Path)
+		f, st, err := db.OpenUserFile(spec.Path, MaxModelBytes)
 		if err != nil {
 			return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
 		}
+		f.Close()
 		key = fmt.Sprintf("%s|%d|%d|%s", spec.Path, st.Size(), st.ModTime().UnixNano(), js)
 	}
 	c.mu.Lock()
@@ -179,10 +181,10 @@ func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error)
 	if builtin {
 		data, err = descriptorGraph()
 	} else {
-		data, err = os.ReadFile(spec.Path)
+		data, err = readModelFile(spec)
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+		return "", nil, err
 	}
 	id, err := specIdentity(spec, data)
 	if err != nil {
@@ -450,8 +452,8 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 			m, err = DefaultModel()
 		} else {
 			if data == nil {
-				if data, err = os.ReadFile(spec.Path); err != nil {
-					return nil, nil, 0, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+				if data, err = readModelFile(spec); err != nil {
+					return nil, nil, 0, err
 				}
 			}
 			m, err = loadModelBytes(spec, data)
@@ -702,9 +704,12 @@ func SpecBeside(path string) (ModelSpec, error) {
 		return ModelSpec{}, fmt.Errorf("%w: model %q: give a path to an .onnx file", ErrOption, path)
 	}
 	for _, sp := range []string{path + ".json", strings.TrimSuffix(path, ".onnx") + ".json"} {
-		b, err := os.ReadFile(sp)
-		if err != nil {
+		b, err := db.ReadUserFile(sp, MaxSpecBytes)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
+		}
+		if err != nil {
+			return ModelSpec{}, fmt.Errorf("%w: model spec: %w", ErrBadSpec, err)
 		}
 		var spec ModelSpec
 		if err := json.Unmarshal(b, &spec); err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -24,8 +23,21 @@ type Media interface {
 // File is Media for an image file on the local disk.
 type File string
 
-// Open opens the file.
-func (f File) Open(context.Context) (io.ReadCloser, error) { return os.Open(string(f)) }
+// Open opens the file without blocking: it must be a regular file (links
+// followed) of at most DefaultMaxBytes, so a FIFO, a device or a directory
+// where an image was is an error naming the path (wrapping
+// db.ErrNotRegular), never a read that waits forever or never ends. A file
+// too large wraps ErrImageTooLarge and db.ErrFileTooLarge.
+func (f File) Open(context.Context) (io.ReadCloser, error) {
+	file, _, err := db.OpenUserFile(string(f), DefaultMaxBytes)
+	if errors.Is(err, db.ErrFileTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrImageTooLarge, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
+}
 
 // MediaFunc adapts a function to Media.
 type MediaFunc func(ctx context.Context) (io.ReadCloser, error)
