@@ -368,7 +368,7 @@ func loadItem(ctx context.Context, it Item, pre *preprocessor, lim limits, dst [
 		return fmt.Errorf("brain: open media: %w", err)
 	}
 	defer rc.Close()
-	return pre.loadTensor(rc, lim, dst, sc)
+	return pre.loadTensor(ctx, rc, lim, dst, sc)
 }
 
 // skipAt is a Skipped with the item's position, for ordering.
