@@ -192,6 +192,35 @@ func jpegFrame(data []byte) (samples float64, progressive bool) {
 	return 3, true
 }
 
+// jpegSubsampledRestarts reports whether a JPEG is progressive, has
+// subsampled chroma and defines a restart interval before its first scan:
+// the kind of valid file that Go's image/jpeg cannot decode, since in a
+// scan of one component it expects a restart marker after every interval
+// of whole MCUs instead of every interval of blocks.
+func jpegSubsampledRestarts(data []byte) bool {
+	samples, progressive := jpegFrame(data)
+	if !progressive || samples == 1 || samples == 3 || samples == 4 {
+		return false
+	}
+	for i := 2; i+4 <= len(data) && data[i] == 0xFF; {
+		m := data[i+1]
+		switch {
+		case m == 0xFF:
+			i++
+			continue
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD8):
+			i += 2
+			continue
+		case m == 0xDA || m == 0xD9:
+			return false
+		case m == 0xDD:
+			return i+6 <= len(data) && binary.BigEndian.Uint16(data[i+4:]) > 0
+		}
+		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
+	}
+	return false
+}
+
 // checkDecodeBytes refuses an image whose decoding would take more than
 // max bytes.
 func checkDecodeBytes(format string, cfg image.Config, cost, max int64) error {

@@ -473,6 +473,9 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
+		if format == "jpeg" && jpegSubsampledRestarts(data) {
+			return fmt.Errorf("%w: progressive JPEG with restart markers and subsampled chroma, which Go's decoder cannot read (%v); re-encode it as baseline or without restart markers", ErrDecode, err)
+		}
 		return fmt.Errorf("%w: %s: %v", ErrDecode, format, err)
 	}
 	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
