@@ -16,9 +16,10 @@ import (
 const (
 	// MaxDecodeBytes bounds the memory one image may take to decode, as
 	// estimated by decodeBytes: 256 MiB, a 64-megapixel 8-bit RGBA PNG.
-	// A 16-bit RGBA PNG may have 32 megapixels (21 when interlaced), a
-	// baseline 4:2:0 JPEG 170, a progressive one 35. Larger images are
-	// skipped with ErrImageTooLarge before they are decoded.
+	// A 16-bit RGBA PNG may have 33 megapixels (22 when interlaced), a
+	// baseline 4:2:0 JPEG any size within DefaultMaxPixels, a progressive
+	// one 35. Larger images are skipped with ErrImageTooLarge before they
+	// are decoded.
 	MaxDecodeBytes = 256 << 20
 	// DecodeBudget bounds the memory all decoding in the process takes at
 	// once, whatever the number of cores or of runs: 384 MiB of encoded
