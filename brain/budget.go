@@ -3,6 +3,7 @@ package brain
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -18,8 +19,9 @@ const (
 	// estimated by decodeBytes: 256 MiB, a 64-megapixel 8-bit RGBA PNG.
 	// A 16-bit RGBA PNG may have 33 megapixels (22 when interlaced), a
 	// baseline 4:2:0 JPEG any size within DefaultMaxPixels, a progressive
-	// one 35. Larger images are skipped with ErrImageTooLarge before they
-	// are decoded.
+	// one 35. A larger PNG is decoded reduced (decodeShrunk); a larger
+	// image of another format is skipped with ErrImageTooLarge before it
+	// is decoded.
 	MaxDecodeBytes = 256 << 20
 	// DecodeBudget bounds the memory all decoding in the process takes at
 	// once, whatever the number of cores or of runs: 384 MiB of encoded
@@ -222,12 +224,23 @@ func jpegSubsampledRestarts(data []byte) bool {
 	return false
 }
 
+// errDecodeTooLarge is wrapped, beside ErrImageTooLarge, by the errors of
+// checkDecodeBytes: the image is within the pixel limit, but the image
+// package would need too much memory to decode it whole.
+var errDecodeTooLarge = errors.New("too large to decode whole")
+
 // checkDecodeBytes refuses an image whose decoding would take more than
 // max bytes.
 func checkDecodeBytes(format string, cfg image.Config, cost, max int64) error {
 	if cost > max {
-		return fmt.Errorf("%w: %s of %dx%d pixels needs about %d MiB to decode, limit %d MiB",
-			ErrImageTooLarge, format, cfg.Width, cfg.Height, cost>>20, max>>20)
+		return fmt.Errorf("%w: %s of %dx%d pixels needs about %d MiB to decode, limit %d MiB%w",
+			ErrImageTooLarge, format, cfg.Width, cfg.Height, cost>>20, max>>20, quietError{errDecodeTooLarge})
 	}
 	return nil
 }
+
+// quietError wraps an error without adding to the message.
+type quietError struct{ err error }
+
+func (q quietError) Error() string { return "" }
+func (q quietError) Unwrap() error { return q.err }

@@ -7,13 +7,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"runtime"
 	"testing"
 	"time"
 )
 
-// adam7PNG writes a w x h 16-bit RGBA Adam7-interlaced PNG of zeros: a
-// small file that the image package decodes into 8 bytes a pixel.
-func adam7PNG(t testing.TB, w, h int) []byte {
+// adam7PNG writes a w x h 16-bit RGBA Adam7-interlaced PNG whose pixel
+// (x, y) is px(x, y) (nil: every sample zero, a small file that the image
+// package decodes into 8 bytes a pixel).
+func adam7PNG(t testing.TB, w, h int, px func(x, y int) [4]uint16) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	chunk := func(typ string, body []byte) {
@@ -33,13 +35,21 @@ func adam7PNG(t testing.TB, w, h int) []byte {
 	chunk("IHDR", ihdr)
 	var z bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
-	for _, p := range [][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}} {
+	for _, p := range adam7Passes {
 		pw, ph := (w-p[0]+p[2]-1)/p[2], (h-p[1]+p[3]-1)/p[3]
-		if pw == 0 {
+		if pw <= 0 || ph <= 0 {
 			continue
 		}
-		row := make([]byte, 1+8*pw)
-		for y := 0; y < ph; y++ {
+		row := make([]byte, 1+8*pw) // filter 0, then the samples
+		for r := 0; r < ph; r++ {
+			if px != nil {
+				for i := 0; i < pw; i++ {
+					v := px(p[0]+i*p[2], p[1]+r*p[3])
+					for c := 0; c < 4; c++ {
+						binary.BigEndian.PutUint16(row[1+8*i+2*c:], v[c])
+					}
+				}
+			}
 			zw.Write(row)
 		}
 	}
@@ -88,18 +98,54 @@ func TestDecodeMemoryIsBoundedPerImage(t *testing.T) {
 			t.Errorf("%s: accepted (estimated %d MiB), want ErrImageTooLarge", tc.name, cost>>20)
 		}
 	}
-	// A real interlaced 16-bit image under a lower bound: refused; under
-	// the default one: embedded.
+	// A real interlaced 16-bit image: under a bound below its decode
+	// memory it is decoded reduced, and comes out as it does when decoded
+	// whole by the image package.
 	spec := specFor(8, 8)
 	pre := newPreprocessor(&spec)
-	data := adam7PNG(t, 300, 300)
-	var sc scratch
-	err := pre.loadTensor(context.Background(), bytes.NewReader(data), limits{maxDecode: 1 << 20}.orDefault(), make([]float32, pre.size()), &sc)
-	if !errors.Is(err, ErrImageTooLarge) {
-		t.Fatalf("300x300 16-bit Adam7 PNG (1.0 MiB to decode) under a 1 MiB bound: %v", err)
+	data := adam7PNG(t, 300, 200, func(x, y int) [4]uint16 {
+		a := uint16(0xffff)
+		if x > 250 {
+			a = 0x8000 // half transparent: composited over white
+		}
+		return [4]uint16{uint16(x * 200), uint16(y * 300), uint16((x + y) * 100), a}
+	})
+	small := limits{maxDecode: 256 << 10}.orDefault()
+	if _, _, err := checkHeader(data, small); !errors.Is(err, errDecodeTooLarge) {
+		t.Fatalf("checkHeader under 256 KiB: %v, want errDecodeTooLarge", err)
 	}
+	var sc scratch
+	whole, reduced := make([]float32, pre.size()), make([]float32, pre.size())
+	if err := pre.loadTensor(context.Background(), bytes.NewReader(data), lim, whole, &sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.loadTensor(context.Background(), bytes.NewReader(data), small, reduced, &sc); err != nil {
+		t.Fatalf("300x200 16-bit Adam7 PNG (0.7 MiB to decode whole) under a 256 KiB bound: %v", err)
+	}
+	for i := range whole {
+		if d := whole[i] - reduced[i]; d > 0.05 || d < -0.05 {
+			t.Fatalf("value %d: %v decoded whole, %v reduced", i, whole[i], reduced[i])
+		}
+	}
+}
+
+// TestHugeInterlacedPNGDecodesInLittleMemory: a PNG that would take
+// hundreds of megabytes to decode whole is decoded reduced, allocating a
+// small part of that.
+func TestHugeInterlacedPNGDecodesInLittleMemory(t *testing.T) {
+	data := adam7PNG(t, 4000, 4000, nil)
+	spec := specFor(48, 48)
+	pre := newPreprocessor(&spec)
+	var sc scratch
+	lim := limits{maxDecode: 64 << 20}.orDefault() // whole, it needs 183 MiB
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	if err := pre.loadTensor(context.Background(), bytes.NewReader(data), lim, make([]float32, pre.size()), &sc); err != nil {
 		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Fatalf("decoding allocated %d MiB", got>>20)
 	}
 }
 

@@ -68,13 +68,17 @@
 // Decoding memory is bounded per image and in total. The image package
 // decodes a whole image at full size, so each image's decode memory is
 // estimated from its header (format, size, bit depth, interlacing, JPEG
-// sampling and mode) and an image needing more than MaxDecodeBytes
-// (256 MiB) is skipped before decoding: a 64-megapixel 8-bit RGBA PNG
-// passes, a 16-bit RGBA one passes up to 33 megapixels (22 interlaced), a
-// baseline 4:2:0 JPEG up to the pixel limit, a progressive one up to 35
-// megapixels. All decoding in the process, on however many cores and
-// runs, shares DecodeBudget (384 MiB) for the files being decoded and
-// their estimated decode memory: a worker waits for its share first.
+// sampling and mode) and checked against MaxDecodeBytes (256 MiB): a
+// 64-megapixel 8-bit RGBA PNG is decoded whole, a 16-bit RGBA one up to 33
+// megapixels (22 interlaced), a baseline 4:2:0 JPEG up to the pixel limit,
+// a progressive one up to 35 megapixels. A PNG beyond that is decoded
+// scanline by scanline (every pass of an interlaced one) straight into a
+// reduced image a few times the model input, in memory of the order of
+// the reduced image plus one scanline; an image of another format beyond
+// it is skipped before decoding. All decoding in the process, on however
+// many cores and runs, shares DecodeBudget (384 MiB) for the files being
+// decoded and their estimated decode memory: a worker waits for its share
+// first.
 //
 // A panic in any goroutine a run starts (decoding, inference, k-NN) ends
 // the run with an error wrapping db.ErrInternal instead of the program.

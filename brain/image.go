@@ -416,7 +416,10 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 // loadTensor reads, decodes and preprocesses one image into dst. PNGs no
 // larger than the model input (thumbnails, icons, small datasets such as
 // CIFAR) take a fast path that decodes straight to RGB with buffers kept in
-// sc; everything else goes through the image package's decoders. The
+// sc; a PNG that the image package would need more than lim.maxDecode
+// bytes to decode whole is decoded straight into a reduced image
+// (decodeShrunk); everything else goes through the image package's
+// decoders. The
 // memory of decoding is bounded per image (lim.maxDecode, checked from the
 // header) and in total (lim.budget, which the file being read and its
 // decoding draw on, waiting for their share).
@@ -443,12 +446,20 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	need := int64(len(data))
 	w, h, isPNG := pngSize(data)
 	small := isPNG && w <= p.width && h <= p.height
+	shrink := 0 // a PNG too large to decode whole is decoded reduced by this
 	var format string
 	if small {
 		need += 3 * int64(w) * int64(h)
 	} else {
 		var cost int64
-		if format, cost, err = checkHeader(data, lim); err != nil {
+		format, cost, err = checkHeader(data, lim)
+		if isPNG && errors.Is(err, errDecodeTooLarge) {
+			shrink = max(1, shrinkFactor(w, h, p.width, p.height))
+			if cost = shrunkBytes(w, h, shrink); cost <= lim.maxDecode {
+				err = nil
+			}
+		}
+		if err != nil {
 			return err
 		}
 		need += cost
@@ -457,6 +468,19 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	held = 0
 	if held, err = lim.budget.acquire(ctx, need); err != nil {
 		return err
+	}
+	if shrink > 0 {
+		w, h, rgb, err := sc.png.decodeShrunk(data, lim.maxPixels, shrink)
+		if err != nil {
+			return err
+		}
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		for i := 0; i < w*h; i++ {
+			copy(img.Pix[4*i:4*i+3], rgb[3*i:3*i+3])
+			img.Pix[4*i+3] = 0xff
+		}
+		p.fill(dst, img, 1, sc)
+		return nil
 	}
 	if small {
 		w, h, rgb, handled, err := sc.png.decodeRGB(data, lim.maxPixels)
