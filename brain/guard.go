@@ -23,7 +23,7 @@ func checkElement(x float64) error {
 	case math.IsInf(x, 0):
 		return fmt.Errorf("is %v (%w)", x, ErrBadVector)
 	case math.Abs(x) > math.MaxFloat32:
-		return fmt.Errorf("is %g, beyond float32's ±%g (%w)", x, math.MaxFloat32, ErrBadVector)
+		return fmt.Errorf("is %g, beyond float32's range of ±3.4e+38 (%w)", x, ErrBadVector)
 	}
 	return nil
 }
