@@ -100,7 +100,7 @@ func decodeAll(b *testing.B, pre *preprocessor, imgs [][]byte) {
 			var sc scratch
 			dst := make([]float32, pre.size())
 			for i := range next {
-				if err := pre.loadTensor(bytes.NewReader(imgs[i]), limits{}.orDefault(), dst, &sc); err != nil {
+				if err := pre.loadTensor(context.Background(), bytes.NewReader(imgs[i]), limits{}.orDefault(), dst, &sc); err != nil {
 					b.Error(err)
 				}
 			}

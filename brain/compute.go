@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"sort"
@@ -76,11 +77,39 @@ const embedChunk = 2048
 // reads the model file (or builds the built-in graph) but starts no
 // ONNX Runtime session.
 func (o ComputeOptions) want() (insights.Want, ModelSpec, []byte, error) {
+	if err := o.validate(); err != nil {
+		return insights.Want{}, ModelSpec{}, nil, err
+	}
 	w := o.Weights
 	if w == nil {
 		w = DefaultWeights()
 	}
 	return o.identity(map[string]any{"k": len(w), "weights": w})
+}
+
+// MaxBatchSize is the largest BatchSize accepted: a batch's tensors are
+// allocated whole, several at once.
+const MaxBatchSize = 4096
+
+// validate checks the options that need no model: weights (when given) as
+// ValidateWeights does, a known metric, and batch size and workers within
+// bounds. Errors wrap ErrOption.
+func (o ComputeOptions) validate() error {
+	if o.Weights != nil {
+		if err := ValidateWeights(o.Weights); err != nil {
+			return err
+		}
+	}
+	if o.Metric != Cosine && o.Metric != Euclidean {
+		return fmt.Errorf("%w: %w %v", ErrOption, ErrUnknownMetric, o.Metric)
+	}
+	if o.BatchSize < 0 || o.BatchSize > MaxBatchSize {
+		return fmt.Errorf("%w: batch size %d (want 1 to %d)", ErrOption, o.BatchSize, MaxBatchSize)
+	}
+	if o.Workers < 0 || o.Workers > 1024 {
+		return fmt.Errorf("%w: %d workers (want 1 to 1024)", ErrOption, o.Workers)
+	}
+	return nil
 }
 
 // identity is want for a run whose own options are opts: it adds the
@@ -134,10 +163,11 @@ func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error)
 		if spec.Path == "" {
 			return "", nil, fmt.Errorf("%w: no model path", ErrBadSpec)
 		}
-		st, err := os.Stat(spec.Path)
+		f, st, err := db.OpenUserFile(spec.Path, MaxModelBytes)
 		if err != nil {
 			return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
 		}
+		f.Close()
 		key = fmt.Sprintf("%s|%d|%d|%s", spec.Path, st.Size(), st.ModTime().UnixNano(), js)
 	}
 	c.mu.Lock()
@@ -151,10 +181,10 @@ func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error)
 	if builtin {
 		data, err = descriptorGraph()
 	} else {
-		data, err = os.ReadFile(spec.Path)
+		data, err = readModelFile(spec)
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+		return "", nil, err
 	}
 	id, err := specIdentity(spec, data)
 	if err != nil {
@@ -303,7 +333,12 @@ type vectorSet struct {
 // group: the vectors of o.EmbeddingsField, or the model's embeddings in
 // space (its identity), embedding only the samples that have none stored.
 // Samples without a vector are reported through o.OnSkip; a run in which
-// no sample has one fails with ErrNoVectors.
+// no sample has one fails with ErrNoVectors. It is where vectors enter a
+// run, so it is where they are checked: a field value that is not finite
+// or beyond float32's range fails the run with an error naming the sample
+// and the field (wrapping ErrBadVector); a model's outputs are checked as
+// Embed makes them, and a stored embedding that fails the check is made
+// again.
 func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group, space string, spec ModelSpec, data []byte,
 	res *ComputeResult, progress func(insights.Progress)) (*vectorSet, error) {
 	// The skipped sample that comes first in the dataset, to name in an
@@ -341,6 +376,9 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 			}
 			if v.Kind() != db.KindList || len(vec) != len(v.Items()) {
 				vec = nil
+			}
+			if err := CheckVector(vec); err != nil {
+				return nil, fmt.Errorf("brain: sample %s: field %s: %w", s.ID, o.EmbeddingsField, err)
 			}
 			fieldVecs = append(fieldVecs, vec)
 		}
@@ -398,6 +436,9 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 	}
 	var todo []int
 	for i, v := range stored {
+		if v != nil && CheckVectors(v, len(v), func(int) string { return "" }) != nil {
+			v, stored[i] = nil, nil // embedded before outputs were checked: embed again
+		}
 		if v == nil {
 			todo = append(todo, i)
 		}
@@ -411,8 +452,8 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 			m, err = DefaultModel()
 		} else {
 			if data == nil {
-				if data, err = os.ReadFile(spec.Path); err != nil {
-					return nil, nil, 0, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+				if data, err = readModelFile(spec); err != nil {
+					return nil, nil, 0, err
 				}
 			}
 			m, err = loadModelBytes(spec, data)
@@ -530,8 +571,8 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			o.Model = &spec
 		case "k":
 			n, ok := asInt(v)
-			if !ok || n < 1 || n > 100 {
-				return o, fmt.Errorf("%w: k must be an integer from 1 to 100", ErrOption)
+			if !ok || n < 1 || n > MaxK {
+				return o, fmt.Errorf("%w: k must be an integer from 1 to %d", ErrOption, MaxK)
 			}
 			if o.Weights == nil || len(o.Weights) != n {
 				o.Weights = defaultWeightsFor(n)
@@ -539,6 +580,9 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 		case "weights":
 			w, err := asFloats(v)
 			if err != nil {
+				return o, err
+			}
+			if err := ValidateWeights(w); err != nil {
 				return o, err
 			}
 			o.Weights = w
@@ -557,8 +601,8 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			o.EmbeddingsField = s
 		case "batch_size":
 			n, ok := asInt(v)
-			if !ok || n < 1 {
-				return o, fmt.Errorf("%w: batch_size must be a positive integer", ErrOption)
+			if !ok || n < 1 || n > MaxBatchSize {
+				return o, fmt.Errorf("%w: batch_size must be an integer from 1 to %d", ErrOption, MaxBatchSize)
 			}
 			o.BatchSize = n
 		default:
@@ -583,6 +627,7 @@ func defaultWeightsFor(k int) []float64 {
 	return w
 }
 
+// asInt reads an option value as an integer.
 func asInt(v any) (int, bool) {
 	switch t := v.(type) {
 	case int:
@@ -590,7 +635,7 @@ func asInt(v any) (int, bool) {
 	case int64:
 		return int(t), true
 	case float64:
-		if t == math.Trunc(t) {
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
 			return int(t), true
 		}
 	case string:
@@ -616,14 +661,17 @@ func asFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// asFloats reads an option value as a list of non-negative numbers.
+// asFloats reads an option value as a list of numbers (ValidateWeights
+// checks them).
 func asFloats(v any) ([]float64, error) {
 	var parts []any
 	switch t := v.(type) {
 	case []any:
 		parts = t
 	case []float64:
-		return t, nil
+		for _, f := range t {
+			parts = append(parts, f)
+		}
 	case string:
 		for _, s := range strings.Split(strings.Trim(t, "[]() "), ",") {
 			parts = append(parts, strings.TrimSpace(s))
@@ -637,13 +685,7 @@ func asFloats(v any) ([]float64, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: weight %v is not a number", ErrOption, p)
 		}
-		if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%w: weight %v must be a non-negative number", ErrOption, f)
-		}
 		out = append(out, f)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no weights", ErrOption)
 	}
 	return out, nil
 }
@@ -662,9 +704,12 @@ func SpecBeside(path string) (ModelSpec, error) {
 		return ModelSpec{}, fmt.Errorf("%w: model %q: give a path to an .onnx file", ErrOption, path)
 	}
 	for _, sp := range []string{path + ".json", strings.TrimSuffix(path, ".onnx") + ".json"} {
-		b, err := os.ReadFile(sp)
-		if err != nil {
+		b, err := db.ReadUserFile(sp, MaxSpecBytes)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
+		}
+		if err != nil {
+			return ModelSpec{}, fmt.Errorf("%w: model spec: %w", ErrBadSpec, err)
 		}
 		var spec ModelSpec
 		if err := json.Unmarshal(b, &spec); err != nil {

@@ -175,10 +175,10 @@ func buildDescriptorBlocks(cfg descConfig) ([]byte, []descBlock, error) {
 		floor := float32(0.05)
 		if energy {
 			floor = 0.01
-			m := b.op("ReduceMean", []string{vec}, attrInts("axes", 1), attrInt("keepdims", 1))
+			m := b.op("Div", []string{b.rowSum(vec, n), b.constF(nil, float32(n))})
 			vec = b.op("Sub", []string{vec, m})
 		}
-		blocks = append(blocks, b.blockNorm(vec, weight, floor))
+		blocks = append(blocks, b.blockNorm(vec, n, weight, floor))
 		layout = append(layout, descBlock{name, int(n)})
 		dim += n
 	}
@@ -242,7 +242,7 @@ func buildDescriptorBlocks(cfg descConfig) ([]byte, []descBlock, error) {
 	}
 
 	cat := b.op("Concat", blocks, attrInt("axis", 1))
-	n2 := b.op("ReduceSum", []string{b.op("Mul", []string{cat, cat}), b.constI(1)}, attrInt("keepdims", 1))
+	n2 := b.rowSum(b.op("Mul", []string{cat, cat}), dim)
 	b.node("Div", []string{cat, b.op("Sqrt", []string{b.op("Add", []string{n2, b.constF(nil, 1e-12)})})}, "embedding")
 	b.output("embedding", 1 /* FLOAT */, []int64{-1, dim}, "batch")
 	data, err := b.model("fosql")
@@ -296,8 +296,27 @@ func (b *graphBuilder) permFold(v string, perm []int64) string {
 // blockNorm scales a block [N,k] to weight·v/sqrt(|v|²+floor²): unit length
 // (times weight) for strong signals, proportionally less for blocks whose
 // energy is near the floor.
-func (b *graphBuilder) blockNorm(v string, weight, floor float32) string {
-	n2 := b.op("ReduceSum", []string{b.op("Mul", []string{v, v}), b.constI(1)}, attrInt("keepdims", 1))
+func (b *graphBuilder) blockNorm(v string, k int64, weight, floor float32) string {
+	n2 := b.rowSum(b.op("Mul", []string{v, v}), k)
 	den := b.op("Sqrt", []string{b.op("Add", []string{n2, b.constF(nil, floor*floor)})})
 	return b.op("Mul", []string{b.op("Div", []string{v, den}), b.constF(nil, weight)})
+}
+
+// rowSumAlign is the row length, in values, that rowSum pads to: 64 bytes,
+// the alignment of ONNX Runtime's buffers and more than any SIMD width.
+const rowSumAlign = 16
+
+// rowSum sums each row of x ([N,k]) into [N,1]. ONNX Runtime's ReduceSum
+// over the last axis groups the additions by the memory alignment of each
+// row, so with a row length that is not a multiple of the SIMD width, rows
+// at odd and even batch positions were summed in different orders and the
+// same image got embeddings differing in the last bit depending on where it
+// sat in its batch. Padding the rows with zeros to a multiple of
+// rowSumAlign values gives every row the same alignment, hence the same
+// order of additions; the zeros do not change the sums.
+func (b *graphBuilder) rowSum(x string, k int64) string {
+	if pad := (rowSumAlign - k%rowSumAlign) % rowSumAlign; pad > 0 {
+		x = b.op("Pad", []string{x, b.constI(0, 0, 0, pad)})
+	}
+	return b.op("ReduceSum", []string{x, b.constI(1)}, attrInt("keepdims", 1))
 }

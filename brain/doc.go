@@ -28,7 +28,9 @@
 //     GOMAXPROCS goroutines while ONNX Runtime runs fixed-size batches on
 //     another, so the two overlap. An image that cannot be read or decoded
 //     is skipped and reported, never the end of the run; cancelling the
-//     context stops the run promptly.
+//     context stops the run promptly. An image's embedding does not depend
+//     on its batch or its place in it: byte-identical files get
+//     bit-identical embeddings.
 //
 //  3. Find neighbours. KNN returns each row's k nearest other rows under
 //     Cosine (on mean-centred vectors, FiftyOne's default) or Euclidean
@@ -42,8 +44,44 @@
 //
 //  4. Score. UniquenessScores applies FiftyOne Brain's formula, the mean of
 //     the K nearest distances weighted 0.6, 0.3, 0.1 (by default), divided
-//     by the maximum so the most unique sample scores 1.0. Uniqueness runs
-//     steps 3 and 4 and also reports each sample's nearest neighbour.
+//     by the maximum so the most unique sample scores 1.0. When the largest
+//     raw score is below ScoreEpsilon (1e-6) times the distances' scale,
+//     the samples cannot be told apart and every score is 0. Uniqueness
+//     runs steps 3 and 4 and also reports each sample's nearest neighbour.
+//
+// # Bad input
+//
+// Every vector that enters a run — an embeddings field, a model's output,
+// a stored embedding — must hold finite numbers within float32's range
+// (ErrBadVector): a bad field value fails the run with an error naming the
+// sample and the field, a bad model output skips the image, a bad stored
+// embedding is made again. Options are checked before anything runs
+// (ValidateWeights, MaxK, MaxBatchSize, finite thresholds).
+//
+// Files are opened with db.OpenUserFile, which never blocks and accepts
+// only regular files: a FIFO or a device where an image was is a skip
+// naming the file, and a model file at most MaxModelBytes (2 GiB, the
+// protocol buffer limit) or a spec at most MaxSpecBytes (1 MiB) that is
+// not a regular file is an error at once. Image files are at most
+// DefaultMaxBytes (256 MiB) and DefaultMaxPixels (64 megapixels).
+//
+// Decoding memory is bounded per image and in total. The image package
+// decodes a whole image at full size, so each image's decode memory is
+// estimated from its header (format, size, bit depth, interlacing, JPEG
+// sampling and mode) and checked against MaxDecodeBytes (256 MiB): a
+// 64-megapixel 8-bit RGBA PNG is decoded whole, a 16-bit RGBA one up to 33
+// megapixels (22 interlaced), a baseline 4:2:0 JPEG up to the pixel limit,
+// a progressive one up to 35 megapixels. A PNG beyond that is decoded
+// scanline by scanline (every pass of an interlaced one) straight into a
+// reduced image a few times the model input, in memory of the order of
+// the reduced image plus one scanline; an image of another format beyond
+// it is skipped before decoding. All decoding in the process, on however
+// many cores and runs, shares DecodeBudget (384 MiB) for the files being
+// decoded and their estimated decode memory: a worker waits for its share
+// first.
+//
+// A panic in any goroutine a run starts (decoding, inference, k-NN) ends
+// the run with an error wrapping db.ErrInternal instead of the program.
 //
 // # ONNX Runtime
 //

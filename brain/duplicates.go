@@ -3,6 +3,7 @@ package brain
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
@@ -39,8 +40,17 @@ type Duplicates struct {
 // float64). Every pair within threshold is considered: the neighbour
 // search widens until no row's farthest neighbour is within threshold.
 func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64) (*Duplicates, error) {
-	if threshold < 0 {
-		return nil, fmt.Errorf("%w: a duplicate threshold is a distance, not %v", ErrOption, threshold)
+	return findDuplicates(ctx, vectors, n, d, metric, threshold, nil)
+}
+
+// findDuplicates is FindDuplicates where rows with the same non-empty
+// content key (same[i], a file's SHA-256) are always duplicates: a row
+// whose key an earlier row has duplicates that row's group (the earlier
+// row if it was kept, else the row it duplicates), whatever their vectors.
+// same may be nil.
+func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64, same []string) (*Duplicates, error) {
+	if threshold < 0 || math.IsNaN(threshold) || math.IsInf(threshold, 0) {
+		return nil, fmt.Errorf("%w: a duplicate threshold is a finite distance (>= 0), not %v", ErrOption, threshold)
 	}
 	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
 	for i := range out.Of {
@@ -62,8 +72,26 @@ func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 		k = min(n-1, 4*k)
 	}
 	kept := make([]bool, n)
+	firstWith := map[string]int{} // content key -> first row with it
 	for i := 0; i < n; i++ {
 		idx, dist := nb.Row(i)
+		if same != nil && same[i] != "" {
+			if r, ok := firstWith[same[i]]; ok {
+				of := r
+				if !kept[r] {
+					of = out.Of[r]
+				}
+				out.Of[i], out.Dist[i] = of, 0
+				for t, j := range idx {
+					if j == of {
+						out.Dist[i] = dist[t]
+						break
+					}
+				}
+				continue
+			}
+			firstWith[same[i]] = i
+		}
 		for t, j := range idx {
 			if dist[t] > threshold {
 				break
@@ -113,8 +141,8 @@ type DuplicatesResult struct {
 // needs one given.
 func (o DuplicatesOptions) threshold() (float64, error) {
 	switch {
-	case o.Threshold < 0:
-		return 0, fmt.Errorf("%w: threshold must be a distance (>= 0), not %v", ErrOption, o.Threshold)
+	case o.Threshold < 0 || math.IsNaN(o.Threshold) || math.IsInf(o.Threshold, 0):
+		return 0, fmt.Errorf("%w: threshold must be a finite distance (>= 0), not %v", ErrOption, o.Threshold)
 	case o.Threshold > 0:
 		return o.Threshold, nil
 	case o.Metric == Cosine:
@@ -129,12 +157,16 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 	if err != nil {
 		return insights.Want{}, ModelSpec{}, nil, err
 	}
+	if err := o.ComputeOptions.validate(); err != nil {
+		return insights.Want{}, ModelSpec{}, nil, err
+	}
 	return o.identity(map[string]any{"threshold": thr})
 }
 
 // ComputeDuplicates embeds every sample of ds (reusing embeddings stored
 // for the same model, as uniqueness runs do), groups near-duplicates with
-// FindDuplicates in id order, and stores insights.duplicates with a run
+// FindDuplicates in id order (samples whose files have the same SHA-256,
+// metadata.sha256, are always grouped as exact duplicates), and stores insights.duplicates with a run
 // record. As with uniqueness, the new values become visible together when
 // the run completes, and a cancelled or failed run changes nothing.
 func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions) (*DuplicatesResult, error) {
@@ -154,7 +186,11 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	}
 	n := len(vs.keep)
 	progress(insights.Progress{Group: DuplicatesGroup, Phase: "knn", Done: 0, Total: n})
-	dups, err := FindDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, thr)
+	same := make([]string, n)
+	for r, i := range vs.keep {
+		same[r] = vs.hashes[i]
+	}
+	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, thr, same)
 	if err != nil {
 		return nil, err
 	}
@@ -213,8 +249,8 @@ func (p *DuplicatesProvider) options(req insights.Request) (DuplicatesOptions, e
 		switch k {
 		case "threshold":
 			f, ok := asFloat(v)
-			if !ok || f < 0 {
-				return o, fmt.Errorf("%w: threshold must be a distance (>= 0)", ErrOption)
+			if !ok || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+				return o, fmt.Errorf("%w: threshold must be a finite distance (>= 0), not %v", ErrOption, v)
 			}
 			o.Threshold = f
 		case "k", "weights":

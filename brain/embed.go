@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/fosql/fosql/db"
 )
 
 // Media gives access to one sample's encoded image. It is the only way the
@@ -22,8 +23,21 @@ type Media interface {
 // File is Media for an image file on the local disk.
 type File string
 
-// Open opens the file.
-func (f File) Open(context.Context) (io.ReadCloser, error) { return os.Open(string(f)) }
+// Open opens the file without blocking: it must be a regular file (links
+// followed) of at most DefaultMaxBytes, so a FIFO, a device or a directory
+// where an image was is an error naming the path (wrapping
+// db.ErrNotRegular), never a read that waits forever or never ends. A file
+// too large wraps ErrImageTooLarge and db.ErrFileTooLarge.
+func (f File) Open(context.Context) (io.ReadCloser, error) {
+	file, _, err := db.OpenUserFile(string(f), DefaultMaxBytes)
+	if errors.Is(err, db.ErrFileTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrImageTooLarge, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
+}
 
 // MediaFunc adapts a function to Media.
 type MediaFunc func(ctx context.Context) (io.ReadCloser, error)
@@ -132,6 +146,13 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// Every goroutine below defers catch: a panic in one of them ends the
+	// run with an error wrapping db.ErrInternal, not the program.
+	catch := func() {
+		if r := recover(); r != nil {
+			cancel(db.Recovered(r))
+		}
+	}
 
 	out := make([]float32, n*dim)
 	ok := make([]bool, n)
@@ -158,6 +179,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	jobs := make(chan int)
 	go func() {
 		defer close(jobs)
+		defer catch()
 		for i := range items {
 			select {
 			case jobs <- i:
@@ -176,6 +198,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer catch()
 			var sc scratch
 			for i := range jobs {
 				if ctx.Err() != nil {
@@ -209,6 +232,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	var inferWG sync.WaitGroup
 	infer := func() {
 		defer inferWG.Done()
+		defer catch()
 		for b := range batches {
 			if ctx.Err() != nil {
 				return
@@ -224,11 +248,18 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 				cancel(err)
 				return
 			}
+			good := 0
 			for j, i := range b.idx {
-				copy(out[i*dim:(i+1)*dim], vecs[j*dim:(j+1)*dim])
+				vec := vecs[j*dim : (j+1)*dim]
+				if err := CheckVectors(vec, dim, func(int) string { return "output" }); err != nil {
+					advance(1, &skipAt{Skipped{ID: items[i].ID, Err: fmt.Errorf("brain: model %q: %w", m.spec.Name, err)}, i})
+					continue
+				}
+				copy(out[i*dim:(i+1)*dim], vec)
 				ok[i] = true
+				good++
 			}
-			advance(rows, nil)
+			advance(good, nil)
 			b.idx = b.idx[:0]
 			free <- b
 		}
@@ -337,7 +368,7 @@ func loadItem(ctx context.Context, it Item, pre *preprocessor, lim limits, dst [
 		return fmt.Errorf("brain: open media: %w", err)
 	}
 	defer rc.Close()
-	return pre.loadTensor(rc, lim, dst, sc)
+	return pre.loadTensor(ctx, rc, lim, dst, sc)
 }
 
 // skipAt is a Skipped with the item's position, for ordering.

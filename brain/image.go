@@ -2,6 +2,7 @@ package brain
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,10 +47,12 @@ var (
 // well under the cost of decoding; see BENCHMARKS.md.
 var resizeKernel draw.Interpolator = draw.BiLinear
 
-// limits bounds the images a job accepts.
+// limits bounds the images a job accepts and the memory it decodes them in.
 type limits struct {
 	maxPixels int64
 	maxBytes  int64
+	maxDecode int64       // MaxDecodeBytes when 0
+	budget    *byteBudget // decodeBudget when nil
 }
 
 func (l limits) orDefault() limits {
@@ -58,6 +61,12 @@ func (l limits) orDefault() limits {
 	}
 	if l.maxBytes <= 0 {
 		l.maxBytes = DefaultMaxBytes
+	}
+	if l.maxDecode <= 0 {
+		l.maxDecode = MaxDecodeBytes
+	}
+	if l.budget == nil {
+		l.budget = decodeBudget
 	}
 	return l
 }
@@ -96,15 +105,9 @@ func readLimited(r io.Reader, max int64, buf *[]byte) ([]byte, error) {
 // limit, decodes it, and returns it with its EXIF orientation (1 unless a
 // JPEG says otherwise).
 func decodeImage(data []byte, maxPixels int64) (image.Image, int, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	format, _, err := checkHeader(data, limits{maxPixels: maxPixels}.orDefault())
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrDecode, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, 0, fmt.Errorf("%w: empty %s image (%dx%d)", ErrDecode, format, cfg.Width, cfg.Height)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, 0, fmt.Errorf("%w: %s declares %dx%d pixels, limit %d", ErrImageTooLarge, format, cfg.Width, cfg.Height, maxPixels)
+		return nil, 0, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -118,6 +121,28 @@ func decodeImage(data []byte, maxPixels int64) (image.Image, int, error) {
 		orient = jpegOrientation(data)
 	}
 	return img, orient, nil
+}
+
+// checkHeader reads an encoded image's declared size and format and
+// refuses it, before anything is decoded, when it declares more pixels than
+// lim.maxPixels or needs more than lim.maxDecode bytes to decode. It
+// returns the format and the estimated decode memory (decodeBytes).
+func checkHeader(data []byte, lim limits) (string, int64, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return "", 0, fmt.Errorf("%w: empty %s image (%dx%d)", ErrDecode, format, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > lim.maxPixels {
+		return "", 0, fmt.Errorf("%w: %s declares %dx%d pixels, limit %d", ErrImageTooLarge, format, cfg.Width, cfg.Height, lim.maxPixels)
+	}
+	cost := decodeBytes(format, cfg, data)
+	if err := checkDecodeBytes(format, cfg, cost, lim.maxDecode); err != nil {
+		return "", 0, err
+	}
+	return format, cost, nil
 }
 
 // preprocessor turns decoded images into model input tensors.
@@ -391,13 +416,73 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 // loadTensor reads, decodes and preprocesses one image into dst. PNGs no
 // larger than the model input (thumbnails, icons, small datasets such as
 // CIFAR) take a fast path that decodes straight to RGB with buffers kept in
-// sc; everything else goes through the image package's decoders.
-func (p *preprocessor) loadTensor(r io.Reader, lim limits, dst []float32, sc *scratch) error {
+// sc; a PNG that the image package would need more than lim.maxDecode
+// bytes to decode whole is decoded straight into a reduced image
+// (decodeShrunk); everything else goes through the image package's
+// decoders. The
+// memory of decoding is bounded per image (lim.maxDecode, checked from the
+// header) and in total (lim.budget, which the file being read and its
+// decoding draw on, waiting for their share).
+func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, dst []float32, sc *scratch) error {
+	// The file's bytes while it is read, when its size is known.
+	var size int64
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = min(fi.Size(), lim.maxBytes)
+		}
+	}
+	held, err := lim.budget.acquire(ctx, size)
+	if err != nil {
+		return err
+	}
+	defer func() { lim.budget.release(held) }()
+	defer sc.trim()
 	data, err := readLimited(r, lim.maxBytes, &sc.data)
 	if err != nil {
 		return err
 	}
-	if w, h, ok := pngSize(data); ok && w <= p.width && h <= p.height {
+	// The file and its decoding, taken anew rather than added to what is
+	// held, so that no worker waits while holding a share.
+	need := int64(len(data))
+	w, h, isPNG := pngSize(data)
+	small := isPNG && w <= p.width && h <= p.height
+	shrink := 0 // a PNG too large to decode whole is decoded reduced by this
+	var format string
+	if small {
+		need += 3 * int64(w) * int64(h)
+	} else {
+		var cost int64
+		format, cost, err = checkHeader(data, lim)
+		if isPNG && errors.Is(err, errDecodeTooLarge) {
+			shrink = max(1, shrinkFactor(w, h, p.width, p.height))
+			if cost = shrunkBytes(w, h, shrink); cost <= lim.maxDecode {
+				err = nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		need += cost
+	}
+	lim.budget.release(held)
+	held = 0
+	if held, err = lim.budget.acquire(ctx, need); err != nil {
+		return err
+	}
+	if shrink > 0 {
+		w, h, rgb, err := sc.png.decodeShrunk(data, lim.maxPixels, shrink)
+		if err != nil {
+			return err
+		}
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		for i := 0; i < w*h; i++ {
+			copy(img.Pix[4*i:4*i+3], rgb[3*i:3*i+3])
+			img.Pix[4*i+3] = 0xff
+		}
+		p.fill(dst, img, 1, sc)
+		return nil
+	}
+	if small {
 		w, h, rgb, handled, err := sc.png.decodeRGB(data, lim.maxPixels)
 		if err != nil {
 			return err
@@ -406,13 +491,37 @@ func (p *preprocessor) loadTensor(r io.Reader, lim limits, dst []float32, sc *sc
 			p.fillSmall(dst, rgb, w, h, 1, sc)
 			return nil
 		}
+		if format, _, err = checkHeader(data, lim); err != nil {
+			return err
+		}
 	}
-	img, orient, err := decodeImage(data, lim.maxPixels)
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return err
+		if format == "jpeg" && jpegSubsampledRestarts(data) {
+			return fmt.Errorf("%w: progressive JPEG with restart markers and subsampled chroma, which Go's decoder cannot read (%v); re-encode it as baseline or without restart markers", ErrDecode, err)
+		}
+		return fmt.Errorf("%w: %s: %v", ErrDecode, format, err)
+	}
+	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
+		return fmt.Errorf("%w: empty %s image", ErrDecode, format)
+	}
+	orient := 1
+	if format == "jpeg" {
+		orient = jpegOrientation(data)
 	}
 	p.fill(dst, img, orient, sc)
 	return nil
+}
+
+// keepBuffer is the largest read buffer a worker keeps for its next image.
+const keepBuffer = 16 << 20
+
+// trim drops the file buffer after an unusually large file, so that a
+// worker does not hold on to it.
+func (sc *scratch) trim() {
+	if cap(sc.data) > keepBuffer {
+		sc.data = nil
+	}
 }
 
 // pngSize returns the width and height a PNG's header declares, if data

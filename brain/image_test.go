@@ -2,6 +2,7 @@ package brain
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -35,7 +36,7 @@ func preprocessBytes(t *testing.T, spec ModelSpec, data []byte) []float32 {
 	pre := newPreprocessor(&spec)
 	out := make([]float32, pre.size())
 	var sc scratch
-	if err := pre.loadTensor(bytes.NewReader(data), limits{}.orDefault(), out, &sc); err != nil {
+	if err := pre.loadTensor(context.Background(), bytes.NewReader(data), limits{}.orDefault(), out, &sc); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -316,7 +317,7 @@ func TestBadImages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sc scratch
-			err := pre.loadTensor(bytes.NewReader(tc.data), tc.lim.orDefault(), make([]float32, pre.size()), &sc)
+			err := pre.loadTensor(context.Background(), bytes.NewReader(tc.data), tc.lim.orDefault(), make([]float32, pre.size()), &sc)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}

@@ -21,7 +21,8 @@ type Metric int
 const (
 	// Cosine is 1 - cos(a, b) between mean-centred vectors (the mean of
 	// all rows is subtracted first), as FiftyOne Brain's default. A row equal
-	// to the mean has distance 1 to every other row.
+	// to the mean has distance 1 to every other row but its copies, which
+	// are at distance 0 as copies are under any metric.
 	Cosine Metric = iota
 	// Euclidean is the L2 distance between the raw vectors.
 	Euclidean
@@ -62,6 +63,10 @@ type Neighbors struct {
 	Indices []int
 	// Distances[i*K+j] is its distance, computed exactly in float64.
 	Distances []float64
+	// Scale is the size of the space the distances live in, against which
+	// rounding noise is judged (ScoreEpsilon): 1 for Cosine, the largest
+	// row norm for Euclidean. 0 counts as 1.
+	Scale float64
 }
 
 // Row returns row i's neighbour indices and distances.
@@ -101,8 +106,14 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 	case metric != Cosine && metric != Euclidean:
 		return nil, fmt.Errorf("brain: KNN: %w %v", ErrUnknownMetric, metric)
 	}
+	if err := CheckVectors(vectors, d, func(row int) string { return fmt.Sprintf("row %d", row) }); err != nil {
+		return nil, fmt.Errorf("brain: KNN: %w", err)
+	}
 	kk := min(k, max(n-1, 0))
-	nb := &Neighbors{N: n, K: kk, Indices: make([]int, n*kk), Distances: make([]float64, n*kk)}
+	nb := &Neighbors{N: n, K: kk, Indices: make([]int, n*kk), Distances: make([]float64, n*kk), Scale: 1}
+	if metric == Euclidean {
+		nb.Scale = maxNorm(vectors, n, d)
+	}
 	if kk == 0 {
 		return nb, ctx.Err()
 	}
@@ -127,10 +138,12 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 	// Exact re-ranking, in parallel over rows.
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
+	var fail firstError
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			defer fail.recoverPanic()
 			type pair struct {
 				j int
 				d float64
@@ -154,6 +167,10 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 					return cmp.Compare(a.j, b.j)
 				})
 				buf = slices.CompactFunc(buf, func(a, b pair) bool { return a.j == b.j })
+				if len(buf) < kk {
+					fail.set(fmt.Errorf("brain: KNN: row %d has %d candidate neighbours, want %d", i, len(buf), kk))
+					return
+				}
 				for t := 0; t < kk; t++ {
 					nb.Indices[i*kk+t] = buf[t].j
 					nb.Distances[i*kk+t] = buf[t].d
@@ -162,10 +179,26 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 		}(w)
 	}
 	wg.Wait()
+	if err := fail.get(); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return nb, nil
+}
+
+// maxNorm is the largest L2 norm of the n rows of v (d values each).
+func maxNorm(v []float32, n, d int) float64 {
+	m := 0.0
+	for i := 0; i < n; i++ {
+		var s float64
+		for _, x := range v[i*d : (i+1)*d] {
+			s += float64(x) * float64(x)
+		}
+		m = max(m, math.Sqrt(s))
+	}
+	return m
 }
 
 // centreAndNormalise returns the rows minus their column mean, scaled to unit
@@ -219,6 +252,9 @@ func exactDistance(raw, unit []float32, norms []float64, n, d int, metric Metric
 		}
 	}
 	return func(i, j int) float64 {
+		if norms[i] == 0 && norms[j] == 0 {
+			return 0 // both equal to the mean: the same vector
+		}
 		if norms[i] == 0 || norms[j] == 0 {
 			return 1
 		}
@@ -290,7 +326,10 @@ func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, e
 				q.Destroy()
 				return nil, err
 			}
-			lists.scanBlock(buf[:bi*bj], bi, bj, lo, lo2, workers)
+			if err := lists.scanBlock(buf[:bi*bj], bi, bj, lo, lo2, workers); err != nil {
+				q.Destroy()
+				return nil, err
+			}
 		}
 		q.Destroy()
 	}
@@ -325,7 +364,9 @@ func knnBlock(n int) int { return max(1, min(n, knnBlockRows)) }
 
 // augment returns [x, |x|², 1] and [-2x, 1, |x|²] rows (d+2 columns) of x
 // after subtracting the column mean (distances do not change, float32
-// cancellation does).
+// cancellation does). Rows whose squared norms would overflow float32 are
+// scaled down first: candidates are ranked by distance, and a common
+// factor does not change the ranking.
 func augment(x []float32, n, d int) (qa, xa []float32) {
 	mean := make([]float64, d)
 	for i := 0; i < n; i++ {
@@ -336,6 +377,18 @@ func augment(x []float32, n, d int) (qa, xa []float32) {
 	for j := range mean {
 		mean[j] /= float64(n)
 	}
+	scale := 1.0
+	big := 0.0
+	for i := 0; i < n; i++ {
+		for j, v := range x[i*d : (i+1)*d] {
+			big = max(big, math.Abs(float64(v)-mean[j]))
+		}
+	}
+	// |x|² of the centred rows stays far below float32's maximum (3.4e38)
+	// when every value is at most 1e15 / sqrt(d).
+	if limit := 1e15 / math.Sqrt(float64(d)); big > limit {
+		scale = limit / big
+	}
 	da := d + 2
 	qa = make([]float32, n*da)
 	xa = make([]float32, n*da)
@@ -343,7 +396,7 @@ func augment(x []float32, n, d int) (qa, xa []float32) {
 		var sq float64
 		q, xr := qa[i*da:(i+1)*da], xa[i*da:(i+1)*da]
 		for j, v := range x[i*d : (i+1)*d] {
-			c := float64(v) - mean[j]
+			c := (float64(v) - mean[j]) * scale
 			sq += c * c
 			q[j] = float32(c)
 			xr[j] = float32(-2 * c)
@@ -410,12 +463,14 @@ func (c *candLists) worst(row int) float32 {
 // lo.. and lo2.. to both rows' lists: by rows for the rows of the first
 // block and, off the diagonal, by columns for the rows of the second. The
 // workers split rows and columns, so no two touch the same list.
-func (c *candLists) scanBlock(dist []float32, bi, bj, lo, lo2, workers int) {
+func (c *candLists) scanBlock(dist []float32, bi, bj, lo, lo2, workers int) error {
 	var wg sync.WaitGroup
+	var fail firstError
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			defer fail.recoverPanic()
 			for r := w * bi / workers; r < (w+1)*bi/workers; r++ {
 				row := dist[r*bj : (r+1)*bj]
 				thr := c.worst(lo + r)
@@ -449,6 +504,7 @@ func (c *candLists) scanBlock(dist []float32, bi, bj, lo, lo2, workers int) {
 		}(w)
 	}
 	wg.Wait()
+	return fail.get()
 }
 
 // indices returns the rows' candidate indices, cand per row, -1 padded.

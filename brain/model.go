@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/fosql/fosql/db"
 )
 
 // Layout is the memory layout of a model's image input.
@@ -36,6 +37,27 @@ const (
 	// BGR puts blue first (models trained with OpenCV or Caffe).
 	BGR ChannelOrder = "BGR"
 )
+
+// Bounds on the model files the brain reads. Both are opened with
+// db.OpenUserFile: only regular files (links followed) are read, so a model
+// path naming a FIFO or a device such as /dev/zero is an error at once.
+const (
+	// MaxModelBytes is the largest ONNX model file accepted: 2 GiB, the
+	// most a protocol buffer message (and so an ONNX file without external
+	// data) can hold.
+	MaxModelBytes = 2 << 30
+	// MaxSpecBytes is the largest model spec (JSON) file accepted.
+	MaxSpecBytes = 1 << 20
+)
+
+// readModelFile reads the ONNX file of spec under MaxModelBytes.
+func readModelFile(spec ModelSpec) ([]byte, error) {
+	data, err := db.ReadUserFile(spec.Path, MaxModelBytes)
+	if err != nil {
+		return nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+	}
+	return data, nil
+}
 
 // ErrBadSpec is wrapped by LoadModel's errors about a ModelSpec that does not
 // fit its model (missing tensors, wrong input shape, bad fields).
@@ -130,9 +152,9 @@ func LoadModel(spec ModelSpec) (*Model, error) {
 	if spec.Path == "" {
 		return nil, fmt.Errorf("%w: no model path", ErrBadSpec)
 	}
-	data, err := os.ReadFile(spec.Path)
+	data, err := readModelFile(spec)
 	if err != nil {
-		return nil, fmt.Errorf("brain: load model %q: %w", spec.Name, err)
+		return nil, err
 	}
 	return loadModelBytes(spec, data)
 }

@@ -439,6 +439,41 @@ func (d *pngDecoder) inflateRows(src io.Reader) error {
 			return err
 		}
 	}
+	if err := d.startInflate(src); err != nil {
+		return err
+	}
+
+	// Buffers grow as needed, and are replaced by smaller ones after a large
+	// image so that one huge file does not stay pinned.
+	rowLen := 1 + int(d.rowBytes())
+	if cap(d.cur) < rowLen || cap(d.cur) > pngKeepRGB && cap(d.cur) > 4*rowLen {
+		d.cur, d.prev = make([]byte, rowLen), make([]byte, rowLen)
+	}
+	cur, prev := d.cur[:rowLen], d.prev[:rowLen]
+	clear(prev)
+	out := d.output()
+	bpp := max(1, d.channels()*int(d.depth)/8)
+	for y := 0; y < d.height; y++ {
+		if _, err := io.ReadFull(d.fr, cur); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return pngError("not enough pixel data")
+			}
+			return pngError("inflate: %v", err)
+		}
+		d.digest.Write(cur)
+		if !pngUnfilter(cur[0], cur[1:], prev[1:], bpp) {
+			return pngError("bad filter type %d", cur[0])
+		}
+		d.convertRow(d.rgb[y*out:(y+1)*out], cur[1:])
+		cur, prev = prev, cur
+	}
+
+	return d.finishInflate(src)
+}
+
+// startInflate checks the zlib header read from src and sets d.fr to
+// inflate the stream that follows.
+func (d *pngDecoder) startInflate(src io.Reader) error {
 	br := src.(io.ByteReader)
 	cmf, err1 := br.ReadByte()
 	flg, err2 := br.ReadByte()
@@ -466,34 +501,12 @@ func (d *pngDecoder) inflateRows(src io.Reader) error {
 		return pngError("inflate: %v", err)
 	}
 	d.digest.Reset()
+	return nil
+}
 
-	// Buffers grow as needed, and are replaced by smaller ones after a large
-	// image so that one huge file does not stay pinned.
-	rowLen := 1 + int(d.rowBytes())
-	if cap(d.cur) < rowLen || cap(d.cur) > pngKeepRGB && cap(d.cur) > 4*rowLen {
-		d.cur, d.prev = make([]byte, rowLen), make([]byte, rowLen)
-	}
-	cur, prev := d.cur[:rowLen], d.prev[:rowLen]
-	clear(prev)
-	out := d.output()
-	bpp := max(1, d.channels()*int(d.depth)/8)
-	for y := 0; y < d.height; y++ {
-		if _, err := io.ReadFull(d.fr, cur); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return pngError("not enough pixel data")
-			}
-			return pngError("inflate: %v", err)
-		}
-		d.digest.Write(cur)
-		if !pngUnfilter(cur[0], cur[1:], prev[1:], bpp) {
-			return pngError("bad filter type %d", cur[0])
-		}
-		d.convertRow(d.rgb[y*out:(y+1)*out], cur[1:])
-		cur, prev = prev, cur
-	}
-
-	// The stream must end here: io.EOF from the deflate reader, then the
-	// Adler-32 of the scanlines.
+// finishInflate checks that the stream ends after the scanlines read: io.EOF
+// from the deflate reader, then the Adler-32 of the scanlines.
+func (d *pngDecoder) finishInflate(src io.Reader) error {
 	tmp := d.tmp[:]
 	for i := 0; ; i++ {
 		n, err := d.fr.Read(tmp[:1])
