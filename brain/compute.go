@@ -26,6 +26,13 @@ import (
 // insights.uniqueness.scalar, .nearest_id and .nearest_dist.
 const UniquenessGroup = "uniqueness"
 
+// The keys of a uniqueness run under UniquenessGroup.
+const (
+	keyScalar      = "scalar"
+	keyNearestID   = "nearest_id"
+	keyNearestDist = "nearest_dist"
+)
+
 // ErrOption reports a bad uniqueness option.
 var ErrOption = errors.New("bad option")
 
@@ -256,11 +263,11 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 
 	rows := make([]db.InsightRow, len(keep))
 	for r, i := range keep {
-		fields := []db.Field{{Name: "scalar", Value: db.Float(ur.Scores[r])}}
+		fields := []db.Field{{Name: keyScalar, Value: db.Float(ur.Scores[r])}}
 		if j := ur.Nearest[r]; j >= 0 {
 			fields = append(fields,
-				db.Field{Name: "nearest_id", Value: db.String(ids[keep[j]].String())},
-				db.Field{Name: "nearest_dist", Value: db.Float(ur.NearestDist[r])})
+				db.Field{Name: keyNearestID, Value: db.String(ids[keep[j]].String())},
+				db.Field{Name: keyNearestDist, Value: db.Float(ur.NearestDist[r])})
 		}
 		rows[r] = db.InsightRow{ID: ids[i], Values: db.Doc(fields...)}
 	}
@@ -544,6 +551,11 @@ type Provider struct {
 
 // Group implements insights.Provider.
 func (p *Provider) Group() string { return UniquenessGroup }
+
+// Keys are the keys a uniqueness run writes for every sample.
+func (p *Provider) Keys() []string {
+	return []string{keyScalar, keyNearestID, keyNearestDist}
+}
 
 // options turns a request's options into ComputeOptions.
 func (p *Provider) options(req insights.Request) (ComputeOptions, error) {

@@ -16,6 +16,14 @@ import (
 // gets count, the number of samples that duplicate it.
 const DuplicatesGroup = "duplicates"
 
+// The keys of a duplicates run under DuplicatesGroup.
+const (
+	keyDupOf    = "of"
+	keyDupDist  = "dist"
+	keyDupExact = "exact"
+	keyDupCount = "count"
+)
+
 // DefaultDuplicateThreshold is the default cosine distance under which a
 // sample duplicates another. With the built-in model it separates planted
 // copies from distinct pictures on the zoo's synthetic sets: no distinct
@@ -210,16 +218,16 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 			j := vs.keep[of]
 			exact := vs.hashes[i] != "" && vs.hashes[i] == vs.hashes[j]
 			fields = []db.Field{
-				{Name: "of", Value: db.String(vs.ids[j].String())},
-				{Name: "dist", Value: db.Float(dups.Dist[r])},
-				{Name: "exact", Value: db.Bool(exact)},
+				{Name: keyDupOf, Value: db.String(vs.ids[j].String())},
+				{Name: keyDupDist, Value: db.Float(dups.Dist[r])},
+				{Name: keyDupExact, Value: db.Bool(exact)},
 			}
 			res.Duplicates++
 			if exact {
 				res.Exact++
 			}
 		} else {
-			fields = []db.Field{{Name: "count", Value: db.Int(int64(count[r]))}}
+			fields = []db.Field{{Name: keyDupCount, Value: db.Int(int64(count[r]))}}
 		}
 		rows[r] = db.InsightRow{ID: vs.ids[i], Values: db.Doc(fields...)}
 	}
@@ -240,6 +248,12 @@ type DuplicatesProvider struct {
 
 // Group implements insights.Provider.
 func (p *DuplicatesProvider) Group() string { return DuplicatesGroup }
+
+// Keys are the keys a duplicates run writes: of, dist and exact on each
+// duplicate, count on each sample that others duplicate.
+func (p *DuplicatesProvider) Keys() []string {
+	return []string{keyDupOf, keyDupDist, keyDupExact, keyDupCount}
+}
 
 // options turns a request's options into DuplicatesOptions.
 func (p *DuplicatesProvider) options(req insights.Request) (DuplicatesOptions, error) {

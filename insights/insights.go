@@ -64,6 +64,9 @@ type Want struct {
 type Provider interface {
 	// Group is the insights group the provider writes, e.g. "uniqueness".
 	Group() string
+	// Keys are the keys the provider writes under its group, e.g.
+	// "scalar": a statement can reject a misspelt one before it runs.
+	Keys() []string
 	// Want resolves a request into the identity of the run it would make,
 	// without computing anything expensive.
 	Want(ctx context.Context, ds *db.Dataset, req Request) (Want, error)
@@ -91,6 +94,17 @@ func (r *Registry) Register(p Provider) {
 	}
 	r.providers[p.Group()] = p
 	r.running[p.Group()] = &sync.Mutex{}
+}
+
+// Keys maps each group that has a provider to the keys it writes.
+func (r *Registry) Keys() map[string][]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string][]string, len(r.providers))
+	for g, p := range r.providers {
+		out[g] = p.Keys()
+	}
+	return out
 }
 
 // Provider returns the provider of a group.

@@ -21,6 +21,8 @@ type countProvider struct {
 
 func (p *countProvider) Group() string { return "fake" }
 
+func (p *countProvider) Keys() []string { return []string{"n"} }
+
 func (p *countProvider) Want(ctx context.Context, ds *db.Dataset, req Request) (Want, error) {
 	k := 3
 	switch v := req.Options["k"].(type) {

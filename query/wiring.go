@@ -39,7 +39,7 @@ func (o *Options) defaultHooks() {
 	if o.Ensure == nil {
 		o.Ensure = reg.Ensure
 		if o.InsightKeys == nil {
-			o.InsightKeys = providerKeys
+			o.InsightKeys = withEmbeddingKey(reg.Keys())
 		}
 	}
 	if o.Compute == nil {
@@ -47,12 +47,13 @@ func (o *Options) defaultHooks() {
 	}
 }
 
-// providerKeys are the keys that the brain's providers write under their
-// groups (embedding is the column of the vectors a run used; see
-// schema.embeddings).
-var providerKeys = map[string][]string{
-	brain.UniquenessGroup: {"scalar", "nearest_id", "nearest_dist", embeddingKey},
-	brain.DuplicatesGroup: {"of", "dist", "exact", "count", embeddingKey},
+// withEmbeddingKey adds to each group's keys the virtual key of the
+// vectors its run used (see schema.embeddings).
+func withEmbeddingKey(keys map[string][]string) map[string][]string {
+	for g, ks := range keys {
+		keys[g] = append(ks, embeddingKey)
+	}
+	return keys
 }
 
 // loadZoo runs LOAD ZOO DATASET through the zoo.
