@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -153,6 +154,16 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 	order := make(chan *scanTask, max(16, 4*opts.Workers))
 	jobs := make(chan *scanTask, opts.Workers)
 	var wg sync.WaitGroup
+	// A panic in the walker or a worker stops the scan with an error
+	// wrapping ErrInternal instead of ending the process.
+	var panicked atomic.Pointer[error]
+	recoverTo := func() {
+		if r := recover(); r != nil {
+			err := Recovered(r)
+			panicked.CompareAndSwap(nil, &err)
+			cancel()
+		}
+	}
 
 	w := &scanWalker{
 		ctx:       ctx,
@@ -170,6 +181,7 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		defer wg.Done()
 		defer close(jobs)
 		defer close(order)
+		defer recoverTo()
 		id := scanIDOf(abs, st)
 		w.visited[id] = abs
 		if w.walkDir(abs, id, entries) {
@@ -180,6 +192,7 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer recoverTo()
 			for {
 				select {
 				case <-ctx.Done():
@@ -203,6 +216,9 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 	err = scanDeliver(ctx, order, opts.BatchSize, found, skipped)
 	cancel()
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		return fmt.Errorf("scan images %s: %w", abs, *p)
+	}
 	return err
 }
 

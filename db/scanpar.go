@@ -115,6 +115,14 @@ func (ds *Dataset) VisitSamples(ctx context.Context, opts SampleScan, visit func
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() {
+					if r := recover(); r != nil {
+						mu.Lock()
+						firstErr = Recovered(r)
+						mu.Unlock()
+						cancel()
+					}
+				}()
 				sc := newPartScanner(ds, txn, groups, opts.IDsOnly)
 				for {
 					i := int(next.Add(1) - 1)
@@ -203,33 +211,7 @@ func (ds *Dataset) scanOrdered(ctx context.Context, txn *badger.Txn, parts []sca
 				if i >= len(parts) {
 					return
 				}
-				out := outs[i]
-				batch := make([]*Sample, 0, scanBatch)
-				send := func() error {
-					select {
-					case out <- batch:
-						batch = make([]*Sample, 0, scanBatch)
-						return nil
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-				}
-				err := sc.scan(ctx, parts[i], func(s *Sample) error {
-					if keep != nil && !keep(s) {
-						return nil
-					}
-					batch = append(batch, s.Clone())
-					if len(batch) == scanBatch {
-						return send()
-					}
-					return nil
-				})
-				if err == nil && len(batch) > 0 {
-					err = send()
-				}
-				errs[i] = err
-				close(out)
-				if err != nil {
+				if !scanOrderedPart(ctx, sc, parts[i], keep, outs[i], &errs[i]) {
 					return
 				}
 			}
@@ -251,6 +233,52 @@ func (ds *Dataset) scanOrdered(ctx context.Context, txn *badger.Txn, parts []sca
 		}
 	}
 	return nil
+}
+
+// scanOrderedPart scans one part of an ordered scan into out, then
+// records its error in *errp and closes out whatever happens: a panic
+// becomes the part's error (wrapping ErrInternal), so the consumer waiting
+// on out is never left waiting. It reports whether the part ended without
+// error.
+func scanOrderedPart(ctx context.Context, sc *partScanner, p scanRange, keep func(*Sample) bool, out chan []*Sample, errp *error) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			*errp = Recovered(r)
+		}
+		close(out)
+		ok = *errp == nil
+	}()
+	*errp = scanPartInto(ctx, sc, p, keep, out)
+	return
+}
+
+// scanPartInto sends the samples of one part that keep keeps (copies) to
+// out in batches.
+func scanPartInto(ctx context.Context, sc *partScanner, p scanRange, keep func(*Sample) bool, out chan<- []*Sample) error {
+	batch := make([]*Sample, 0, scanBatch)
+	send := func() error {
+		select {
+		case out <- batch:
+			batch = make([]*Sample, 0, scanBatch)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := sc.scan(ctx, p, func(s *Sample) error {
+		if keep != nil && !keep(s) {
+			return nil
+		}
+		batch = append(batch, s.Clone())
+		if len(batch) == scanBatch {
+			return send()
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = send()
+	}
+	return err
 }
 
 func scanWorkers(asked, parts int) int {

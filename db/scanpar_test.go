@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -183,6 +185,42 @@ func TestScanErrors(t *testing.T) {
 	}
 	if !errors.Is(last, context.Canceled) {
 		t.Errorf("cancelled scan: %v", last)
+	}
+}
+
+// A panic in a callback that runs on a scan's goroutines fails the scan
+// with ErrInternal; it does not end the process, and the consumer of an
+// ordered scan is not left waiting.
+func TestScanPanicsBecomeErrors(t *testing.T) {
+	ds, _ := scanFixture(t, 300, 50, 100, 150)
+	var calls atomic.Int64
+	err := ds.VisitSamples(ctx, SampleScan{Workers: 2}, func(int, *Sample) error {
+		if calls.Add(1) == 40 {
+			panic("visit broke")
+		}
+		return nil
+	})
+	if !errors.Is(err, ErrInternal) || !strings.Contains(err.Error(), "visit broke") {
+		t.Errorf("VisitSamples with a panicking visit: %v, want ErrInternal", err)
+	}
+	calls.Store(0)
+	var last error
+	n := 0
+	for s, err := range ds.ScanSamples(ctx, SampleScan{Workers: 2}, func(*Sample) bool {
+		if calls.Add(1) == 120 {
+			panic("keep broke")
+		}
+		return true
+	}) {
+		if err != nil {
+			last = err
+			break
+		}
+		_ = s
+		n++
+	}
+	if !errors.Is(last, ErrInternal) || !strings.Contains(last.Error(), "keep broke") {
+		t.Errorf("ScanSamples with a panicking keep: %v after %d samples, want ErrInternal", last, n)
 	}
 }
 

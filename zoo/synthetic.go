@@ -475,7 +475,7 @@ func forEach(ctx context.Context, n int, fn func(i int) error, tick func()) erro
 				if i >= n {
 					return
 				}
-				results <- fn(i)
+				results <- runOne(fn, i)
 			}
 		}()
 	}
@@ -502,6 +502,18 @@ func forEach(ctx context.Context, n int, fn func(i int) error, tick func()) erro
 		return fmt.Errorf("zoo: synthetic: %w", context.Cause(ctx))
 	}
 	return nil
+}
+
+// runOne calls fn(i), returning a panic as an error wrapping
+// db.ErrInternal, so that a bug in one image's generation fails the load
+// instead of ending the process.
+func runOne(fn func(i int) error, i int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = db.Recovered(r)
+		}
+	}()
+	return fn(i)
 }
 
 // writeOriginal draws original k and writes it.
