@@ -150,49 +150,56 @@ func bytesPerPixel(m color.Model) int64 {
 	return 8
 }
 
+// jpegHeaderSegments calls each with the marker and payload of every
+// segment of a JPEG's header, in order, up to its first scan, while each
+// returns true. It stops at the first sign of a damaged header.
+func jpegHeaderSegments(data []byte, each func(marker byte, payload []byte) bool) {
+	i := 2
+	for i+4 <= len(data) && data[i] == 0xFF {
+		m := data[i+1]
+		switch {
+		case m == 0xFF: // fill byte
+			i++
+			continue
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD8): // markers without a length
+			i += 2
+			continue
+		case m == 0xDA || m == 0xD9: // start of scan, end of image
+			return
+		}
+		length := int(binary.BigEndian.Uint16(data[i+2:]))
+		if length < 2 || i+2+length > len(data) || !each(m, data[i+4:i+2+length]) {
+			return
+		}
+		i += 2 + length
+	}
+}
+
 // jpegFrame reads a JPEG's frame header: the number of samples per pixel
 // (1 for gray, 1.5 for 4:2:0 colour, 3 for 4:4:4, 4 for CMYK) and whether
 // the image is progressive. Without a readable header it assumes the
 // worst: three samples, progressive.
 func jpegFrame(data []byte) (samples float64, progressive bool) {
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			break
+	samples, progressive = 3, true
+	jpegHeaderSegments(data, func(m byte, seg []byte) bool {
+		if m < 0xC0 || m > 0xCF || m == 0xC4 || m == 0xC8 || m == 0xCC || len(seg) < 6 {
+			return true // not a start-of-frame segment
 		}
-		m := data[i+1]
-		switch {
-		case m == 0xFF:
-			i++
-			continue
-		case m == 0x01 || (m >= 0xD0 && m <= 0xD8):
-			i += 2
-			continue
-		case m == 0xDA || m == 0xD9:
-			return 3, true
+		n := int(seg[5])
+		if n == 0 || len(seg) < 6+3*n {
+			return false
 		}
-		length := int(binary.BigEndian.Uint16(data[i+2:]))
-		if length < 2 || i+2+length > len(data) {
-			break
+		hmax, vmax, blocks := 1, 1, 0
+		for c := 0; c < n; c++ {
+			h, v := int(seg[6+3*c+1]>>4), int(seg[6+3*c+1]&15)
+			hmax, vmax = max(hmax, h), max(vmax, v)
+			blocks += max(h, 1) * max(v, 1)
 		}
-		seg := data[i+4 : i+2+length]
-		if m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && len(seg) >= 6 {
-			n := int(seg[5])
-			if n == 0 || len(seg) < 6+3*n {
-				break
-			}
-			hmax, vmax, blocks := 1, 1, 0
-			for c := 0; c < n; c++ {
-				h, v := int(seg[6+3*c+1]>>4), int(seg[6+3*c+1]&15)
-				hmax, vmax = max(hmax, h), max(vmax, v)
-				blocks += max(h, 1) * max(v, 1)
-			}
-			progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
-			return float64(blocks) / float64(hmax*vmax), progressive
-		}
-		i += 2 + length
-	}
-	return 3, true
+		samples = float64(blocks) / float64(hmax*vmax)
+		progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
+		return false
+	})
+	return samples, progressive
 }
 
 // jpegSubsampledRestarts reports whether a JPEG is progressive, has
@@ -205,23 +212,15 @@ func jpegSubsampledRestarts(data []byte) bool {
 	if !progressive || samples == 1 || samples == 3 || samples == 4 {
 		return false
 	}
-	for i := 2; i+4 <= len(data) && data[i] == 0xFF; {
-		m := data[i+1]
-		switch {
-		case m == 0xFF:
-			i++
-			continue
-		case m == 0x01 || (m >= 0xD0 && m <= 0xD8):
-			i += 2
-			continue
-		case m == 0xDA || m == 0xD9:
+	restarts := false
+	jpegHeaderSegments(data, func(m byte, seg []byte) bool {
+		if m == 0xDD { // define restart interval
+			restarts = len(seg) >= 2 && binary.BigEndian.Uint16(seg) > 0
 			return false
-		case m == 0xDD:
-			return i+6 <= len(data) && binary.BigEndian.Uint16(data[i+4:]) > 0
 		}
-		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
-	}
-	return false
+		return true
+	})
+	return restarts
 }
 
 // errDecodeTooLarge is wrapped, beside ErrImageTooLarge, by the errors of
