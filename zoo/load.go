@@ -117,7 +117,7 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 			return nil, err
 		}
 		fill = func(ctx context.Context, ds *db.Dataset, added *[]db.ID) error {
-			return fillFashionMNIST(ctx, ds, parts, progressOf(req), added)
+			return fillLabelled(ctx, ds, FashionMNIST, parts, progressOf(req), added)
 		}
 	case needsDownload[req.Name]:
 		return nil, fmt.Errorf("%w: %s is not made offline; this zoo has %v (put the images in a folder and use CREATE DATASET … FROM IMAGES)", ErrNeedsDownload, req.Name, Datasets())
