@@ -31,10 +31,8 @@ var ErrNotInstalled = errors.New("zoo: dataset not installed")
 // FashionMNISTLabels are the class names, by label number.
 var FashionMNISTLabels = [10]string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
 
-var fashionSplits = []idxSplit{
-	{"train", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"},
-	{"test", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"},
-}
+// fashionSplits are Fashion-MNIST's files, named as MNIST's.
+var fashionSplits = mnistSplits
 
 // prepareFashionMNIST checks a request and converts the requested split
 // (or both) to PNG files under the cache, or finds them there.
