@@ -286,10 +286,7 @@ func convertCIFAR(ctx context.Context, c *cifarSpec, src string, parts []*labell
 			}
 			st.records = int(h.Size / rec)
 			split := ref.part.split
-			total := max(c.count[split], done[ref.part])
-			if limit > 0 {
-				total = min(total, limit*len(c.splits[split]))
-			}
+			total := cifarProgressTotal(c, split, state[ref.part], limit)
 			err := convertCIFARFile(ctx, c, tr, name, ref.part.dir, ref.index, st, limit, func() {
 				done[ref.part]++
 				progress("convert "+split, done[ref.part], max(total, done[ref.part]))
@@ -319,6 +316,24 @@ func convertCIFAR(ctx context.Context, c *cifarSpec, src string, parts []*labell
 		}
 	}
 	return nil
+}
+
+// cifarProgressTotal is the number of records a split's conversion
+// writes, as far as the archive has been read: the files not yet seen
+// are counted as the official ones.
+func cifarProgressTotal(c *cifarSpec, split string, files []cifarFileState, limit int) int {
+	total := 0
+	for _, st := range files {
+		n := st.records
+		if !st.seen {
+			n = c.count[split] / len(files)
+		}
+		if limit > 0 {
+			n = min(n, limit)
+		}
+		total += n
+	}
+	return total
 }
 
 // convertCIFARFile converts the first limit (0: all) of st.records records

@@ -405,3 +405,34 @@ func TestCIFARDamagedArchive(t *testing.T) {
 		}
 	}
 }
+
+// A load that fails at ingest, after some pictures went in, leaves no
+// dataset: here a converted picture in the cache was damaged afterwards.
+func TestCIFARFailedIngestLeavesNoDataset(t *testing.T) {
+	ctx := context.Background()
+	store, err := db.Open(db.MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	fx := writeCIFARFixture(t, cifar100Spec, t.TempDir(), []int{2, 5})
+	cache := t.TempDir()
+	req := LoadRequest{Name: CIFAR100, Split: "test", Dataset: "first", CacheDir: cache, Options: map[string]any{"file": fx.path, "verify": false}}
+	if _, err := Load(ctx, store, req); err != nil {
+		t.Fatal(err)
+	}
+	pics, _ := filepath.Glob(filepath.Join(cache, CIFAR100, "*", "test", idxImageName(3)))
+	if len(pics) != 1 {
+		t.Fatalf("converted pictures: %v", pics)
+	}
+	if err := os.WriteFile(pics[0], []byte("not a picture"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req.Dataset = "second"
+	if _, err := Load(ctx, store, req); err == nil || !strings.Contains(err.Error(), "could not be read") {
+		t.Fatalf("loading a damaged conversion: %v", err)
+	}
+	if _, err := store.Dataset("second"); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("the failed load left dataset second (%v)", err)
+	}
+}

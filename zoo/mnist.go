@@ -2,8 +2,10 @@ package zoo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // MNIST is the zoo name of LeCun, Cortes and Burges' MNIST: 70,000
@@ -48,6 +50,15 @@ func mnistSource(name string) sourceFile {
 	return s
 }
 
+// mnistFileNames lists MNIST's files.
+func mnistFileNames() string {
+	var names []string
+	for _, s := range mnistSplits {
+		names = append(names, s.images, s.labels)
+	}
+	return strings.Join(names, ", ")
+}
+
 // prepareMNIST checks a request, finds and checks the requested split's
 // files (or both splits'), and converts them to PNG files under the
 // cache, or finds them there. The file option names the folder that
@@ -83,7 +94,7 @@ func prepareMNIST(ctx context.Context, req LoadRequest) ([]labelledSplit, error)
 		for _, file := range []string{s.images, s.labels} {
 			path, err := locateSource(MNIST, mnistSource(file), opts, home)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w (%s reads the files %s, all four from %s and in one folder)", err, MNIST, mnistFileNames(), mnistAddress)
 			}
 			digest, err := checkSource(MNIST, mnistSource(file), path, opts.verify)
 			if err != nil {

@@ -128,7 +128,7 @@ func checkSource(name string, src sourceFile, path string, verify bool) (string,
 	}
 	const skip = "; WITH (verify = false) reads it anyway"
 	if verify && st.Size() != src.size {
-		return "", fmt.Errorf("zoo: %s: %w: %s is %d bytes; %s%s", name, ErrNotOfficial, path, st.Size(), official, skip)
+		return "", fmt.Errorf("%w for %s: %s is %d bytes; %s%s", ErrNotOfficial, name, path, st.Size(), official, skip)
 	}
 	sum5 := md5.New()
 	var sum256 hash.Hash
@@ -145,11 +145,11 @@ func checkSource(name string, src sourceFile, path string, verify bool) (string,
 		return got, nil
 	}
 	if src.md5 != "" && got != src.md5 {
-		return "", fmt.Errorf("zoo: %s: %w: %s has MD5 %s; %s%s", name, ErrNotOfficial, path, got, official, skip)
+		return "", fmt.Errorf("%w for %s: %s has MD5 %s; %s%s", ErrNotOfficial, name, path, got, official, skip)
 	}
 	if sum256 != nil {
 		if got256 := hex.EncodeToString(sum256.Sum(nil)); got256 != src.sha256 {
-			return "", fmt.Errorf("zoo: %s: %w: %s has SHA-256 %s, the official file's is %s; %s%s", name, ErrNotOfficial, path, got256, src.sha256, official, skip)
+			return "", fmt.Errorf("%w for %s: %s has SHA-256 %s, the official file's is %s; %s%s", ErrNotOfficial, name, path, got256, src.sha256, official, skip)
 		}
 	}
 	return got, nil
