@@ -207,10 +207,10 @@ type cifarFileState struct {
 
 // convertCIFAR reads the archive at src once, as a stream, and writes the
 // pictures of the given splits as PNG files in their folders, with their
-// labels beside them. Each file's first limit records (0: all) are
-// converted under a temporary name; once the archive has been read to
-// its end the pictures are renamed in split order and the split's first
-// limit kept.
+// labels beside them. Each file's first limit records (0: all; fewer
+// when the files before it in the split have been read) are converted
+// under a temporary name; once the archive has been read to its end the
+// pictures are renamed in split order and the split's first limit kept.
 func convertCIFAR(ctx context.Context, c *cifarSpec, src string, parts []*labelledSplit, limit int, progress func(string, int, int)) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("zoo: %s: %s: %w: %s", c.name, src, ErrCorruptSource, fmt.Sprintf(format, args...))
@@ -287,7 +287,14 @@ func convertCIFAR(ctx context.Context, c *cifarSpec, src string, parts []*labell
 			st.records = int(h.Size / rec)
 			split := ref.part.split
 			total := cifarProgressTotal(c, split, state[ref.part], limit)
-			err := convertCIFARFile(ctx, c, tr, name, ref.part.dir, ref.index, st, limit, func() {
+			need := st.records
+			if limit > 0 {
+				need = min(need, limit)
+				if offset, ok := cifarOffset(state[ref.part], ref.index); ok {
+					need = min(need, max(0, limit-offset))
+				}
+			}
+			err := convertCIFARFile(ctx, c, tr, ref.part.dir, ref.index, st, need, func() {
 				done[ref.part]++
 				progress("convert "+split, done[ref.part], max(total, done[ref.part]))
 			})
@@ -336,15 +343,24 @@ func cifarProgressTotal(c *cifarSpec, split string, files []cifarFileState, limi
 	return total
 }
 
-// convertCIFARFile converts the first limit (0: all) of st.records records
-// of one record file, read from r, into PNGs named cifarTempName(file,
-// record) in dir, and keeps their labels in st. The rest of the file is
-// left for the archive reader to skip.
-func convertCIFARFile(ctx context.Context, c *cifarSpec, r io.Reader, name, dir string, file int, st *cifarFileState, limit int, tick func()) error {
-	n := st.records
-	if limit > 0 {
-		n = min(n, limit)
+// cifarOffset is the place in its split of file i's first record, when
+// the files before it have all been read.
+func cifarOffset(files []cifarFileState, i int) (int, bool) {
+	offset := 0
+	for _, st := range files[:i] {
+		if !st.seen {
+			return 0, false
+		}
+		offset += st.records
 	}
+	return offset, true
+}
+
+// convertCIFARFile converts the first n records of one record file, read
+// from r, into PNGs named cifarTempName(file, record) in dir, and keeps
+// their labels in st. The rest of the file is left for the archive
+// reader to skip.
+func convertCIFARFile(ctx context.Context, c *cifarSpec, r io.Reader, dir string, file int, st *cifarFileState, n int, tick func()) error {
 	rec := c.recordBytes()
 	buf := make([]byte, min(n, cifarChunkRecords)*rec)
 	for first := 0; first < n; first += cifarChunkRecords {

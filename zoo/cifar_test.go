@@ -107,9 +107,9 @@ type cifarFixture struct {
 
 // writeCIFARFixture writes a tiny archive of c named as the official one
 // in dir: each record file holds sizes[i] pictures (train files first,
-// then test), written in an order other than the split's so that the
-// reader cannot rely on it.
-func writeCIFARFixture(t *testing.T, c *cifarSpec, dir string, sizes []int) *cifarFixture {
+// then test), in the split's order when inOrder, else the other way
+// round, so that the reader cannot rely on the order.
+func writeCIFARFixture(t *testing.T, c *cifarSpec, dir string, sizes []int, inOrder bool) *cifarFixture {
 	t.Helper()
 	fx := &cifarFixture{path: filepath.Join(dir, c.source.name), splits: map[string][]cifarPicture{}}
 	var members []tarMember
@@ -135,8 +135,7 @@ func writeCIFARFixture(t *testing.T, c *cifarSpec, dir string, sizes []int) *cif
 		members = append(members, tarMember{c.coarseNamesFile, coarseFile})
 	}
 	members = append(members, tarMember{"readme.html", []byte("<p>not read</p>")})
-	// Reverse, so that data_batch_5 comes before data_batch_1.
-	for i, j := 0, len(members)-1; i < j; i, j = i+1, j-1 {
+	for i, j := 0, len(members)-1; i < j && !inOrder; i, j = i+1, j-1 {
 		members[i], members[j] = members[j], members[i]
 	}
 	writeTarGz(t, fx.path, c.folder, members)
@@ -209,15 +208,17 @@ func firstN(splits map[string][]cifarPicture, n int, only string) map[string][]c
 func TestLoadCIFAR(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
-		spec  *cifarSpec
-		sizes []int // pictures per record file, train's then test's
+		spec    *cifarSpec
+		sizes   []int // pictures per record file, train's then test's
+		inOrder bool  // the archive holds the record files in split order
 	}{
-		{cifar10Spec, []int{3, 2, 1, 2, 1, 4}},
-		{cifar100Spec, []int{5, 3}},
+		{cifar10Spec, []int{3, 2, 1, 2, 1, 4}, false},
+		{cifar10Spec, []int{3, 2, 1, 2, 1, 4}, true},
+		{cifar100Spec, []int{5, 3}, false},
 	} {
 		c := tc.spec
-		t.Run(c.name, func(t *testing.T) {
-			fx := writeCIFARFixture(t, c, t.TempDir(), tc.sizes)
+		t.Run(fmt.Sprintf("%s, files in order %v", c.name, tc.inOrder), func(t *testing.T) {
+			fx := writeCIFARFixture(t, c, t.TempDir(), tc.sizes, tc.inOrder)
 			store, err := db.Open(db.MemoryPath, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -275,7 +276,7 @@ func TestCIFARSourceChecks(t *testing.T) {
 	defer store.Close()
 	xdg := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", xdg)
-	fx := writeCIFARFixture(t, cifar10Spec, t.TempDir(), []int{1, 1, 1, 1, 1, 2})
+	fx := writeCIFARFixture(t, cifar10Spec, t.TempDir(), []int{1, 1, 1, 1, 1, 2}, false)
 	for _, tc := range []struct {
 		name  string
 		opts  map[string]any
@@ -359,7 +360,7 @@ func TestCIFARDamagedArchive(t *testing.T) {
 	}
 	defer store.Close()
 	dir := t.TempDir()
-	good := writeCIFARFixture(t, cifar10Spec, dir, []int{40, 1, 1, 1, 1, 40})
+	good := writeCIFARFixture(t, cifar10Spec, dir, []int{40, 1, 1, 1, 1, 40}, false)
 	whole, err := os.ReadFile(good.path)
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +416,7 @@ func TestCIFARFailedIngestLeavesNoDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	fx := writeCIFARFixture(t, cifar100Spec, t.TempDir(), []int{2, 5})
+	fx := writeCIFARFixture(t, cifar100Spec, t.TempDir(), []int{2, 5}, false)
 	cache := t.TempDir()
 	req := LoadRequest{Name: CIFAR100, Split: "test", Dataset: "first", CacheDir: cache, Options: map[string]any{"file": fx.path, "verify": false}}
 	if _, err := Load(ctx, store, req); err != nil {
