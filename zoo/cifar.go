@@ -161,8 +161,11 @@ func prepareCIFAR(ctx context.Context, c *cifarSpec, req LoadRequest) ([]labelle
 		todo[k] = &parts[i]
 	}
 	if err := convertCIFAR(ctx, c, src, todo, opts.limit, progressOf(req)); err != nil {
+		// A half-made conversion is never used (it has no completeMarker);
+		// removing it only frees the space.
 		for _, p := range todo {
-			os.RemoveAll(p.dir) // a half-made conversion is never used; this only frees the space
+			os.RemoveAll(p.dir)
+			os.Remove(filepath.Dir(p.dir)) // when empty
 		}
 		return nil, err
 	}
@@ -213,7 +216,7 @@ type cifarFileState struct {
 // pictures are renamed in split order and the split's first limit kept.
 func convertCIFAR(ctx context.Context, c *cifarSpec, src string, parts []*labelledSplit, limit int, progress func(string, int, int)) error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("zoo: %s: %s: %w: %s", c.name, src, ErrCorruptSource, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w (%s): %s: %s", ErrCorruptSource, c.name, src, fmt.Sprintf(format, args...))
 	}
 	f, _, err := db.OpenUserFile(src, maxSourceBytes)
 	if err != nil {
@@ -367,7 +370,7 @@ func convertCIFARFile(ctx context.Context, c *cifarSpec, r io.Reader, dir string
 		count := min(cifarChunkRecords, n-first)
 		chunk := buf[:count*rec]
 		if _, err := io.ReadFull(r, chunk); err != nil {
-			return fmt.Errorf("record %d: %w", first, err)
+			return fmt.Errorf("in records %d to %d: %w", first, first+count-1, err)
 		}
 		for k := range count {
 			r := chunk[k*rec:]
