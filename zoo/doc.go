@@ -18,9 +18,14 @@
 // [FashionMNIST] is a public collection that loads offline: Debian packages
 // it (dataset-fashion-mnist), and the loader turns its IDX files into PNGs
 // in the cache once, tags each sample with its split and sets
-// ground_truth.label. Loaders for collections that exist only as downloads,
-// such as CIFAR-10, follow the same shape (a directory of image files plus
-// the labels that came with them) and say so when asked for offline.
+// ground_truth.label. [MNIST], [CIFAR10] and [CIFAR100] exist only as
+// downloads, and the zoo never downloads: it reads the publisher's files
+// (MNIST's gzipped IDX files, CIFAR's binary tar.gz) from where the user
+// names them or from the cache folder, checks their size and digests
+// against the official values unless told not to, converts them to PNGs
+// in the same way, and sets the same field (CIFAR-100 also
+// ground_truth.coarse_label). A missing file is an error that names it,
+// its official address and where to put it.
 //
 // # Models
 //

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,10 +22,14 @@ var ErrUnknownDataset = errors.New("zoo: unknown dataset")
 var ErrNeedsDownload = errors.New("zoo: dataset needs a download")
 
 // Datasets lists the datasets Load can load.
-func Datasets() []string { return []string{"synthetic", FashionMNIST} }
+func Datasets() []string { return []string{"synthetic", FashionMNIST, MNIST, CIFAR10, CIFAR100} }
 
-// needsDownload are well-known datasets that exist only as downloads.
-var needsDownload = map[string]bool{"cifar10": true, "cifar100": true, "mnist": true, "coco-2017": true, "imagenet-sample": true}
+// needsDownload are well-known datasets this zoo does not load: they
+// exist only as downloads in formats it does not read.
+var needsDownload = map[string]bool{"coco-2017": true, "imagenet-sample": true}
+
+// cifarSpecs are the CIFAR datasets, by zoo name.
+var cifarSpecs = map[string]*cifarSpec{CIFAR10: cifar10Spec, CIFAR100: cifar100Spec}
 
 // LoadRequest says which zoo dataset to load into which dataset.
 type LoadRequest struct {
@@ -35,10 +40,15 @@ type LoadRequest struct {
 	// can name it without quotes.
 	Dataset string
 	// Options: for synthetic, n (images, default 1000) and seed (default
-	// 1); for fashion-mnist, n (the first n pictures of each split).
+	// 1); for fashion-mnist, n (the first n pictures of each split); for
+	// mnist, cifar10 and cifar100, n, file (the downloaded file, or the
+	// folder that holds it; MNIST's four files in one folder) and verify
+	// (default true: the file's size and digests must be the official
+	// ones; false reads other builds of the files, e.g. tests' own).
 	Options map[string]any
-	// CacheDir holds generated images; "" means $XDG_CACHE_HOME/fosql/zoo
-	// (or ~/.cache/fosql/zoo).
+	// CacheDir holds generated and converted images, and downloaded
+	// files the user put there; "" means $XDG_CACHE_HOME/fosql/zoo (or
+	// ~/.cache/fosql/zoo).
 	CacheDir string
 	// SourceDir is where packaged datasets are read from; "" means
 	// DefaultSourceDir.
@@ -61,12 +71,14 @@ func Splits(name string) []string {
 	switch name {
 	case "synthetic":
 		return syntheticSplits
-	case FashionMNIST:
-		names := make([]string, len(fashionSplits))
-		for i, s := range fashionSplits {
+	case FashionMNIST, MNIST:
+		names := make([]string, len(mnistSplits))
+		for i, s := range mnistSplits {
 			names[i] = s.name
 		}
 		return names
+	case CIFAR10, CIFAR100:
+		return slices.Clone(cifarSpecs[name].order)
 	}
 	return nil
 }
@@ -117,7 +129,21 @@ func Load(ctx context.Context, store *db.DB, req LoadRequest) (*db.Dataset, erro
 			return nil, err
 		}
 		fill = func(ctx context.Context, ds *db.Dataset, added *[]db.ID) error {
-			return fillFashionMNIST(ctx, ds, parts, progressOf(req), added)
+			return fillLabelled(ctx, ds, FashionMNIST, parts, progressOf(req), added)
+		}
+	case req.Name == MNIST || cifarSpecs[req.Name] != nil:
+		var parts []labelledSplit
+		var err error
+		if req.Name == MNIST {
+			parts, err = prepareMNIST(ctx, req)
+		} else {
+			parts, err = prepareCIFAR(ctx, cifarSpecs[req.Name], req)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fill = func(ctx context.Context, ds *db.Dataset, added *[]db.ID) error {
+			return fillLabelled(ctx, ds, req.Name, parts, progressOf(req), added)
 		}
 	case needsDownload[req.Name]:
 		return nil, fmt.Errorf("%w: %s is not made offline; this zoo has %v (put the images in a folder and use CREATE DATASET … FROM IMAGES)", ErrNeedsDownload, req.Name, Datasets())

@@ -63,8 +63,11 @@ func TestLoadSynthetic(t *testing.T) {
 	if n, _ := ds.Count(); n != 60 {
 		t.Fatalf("second load: count %d", n)
 	}
-	if _, err := Load(ctx, store, LoadRequest{Name: "cifar10"}); !errors.Is(err, ErrNeedsDownload) {
-		t.Fatalf("cifar10: %v", err)
+	if _, err := Load(ctx, store, LoadRequest{Name: "coco-2017"}); !errors.Is(err, ErrNeedsDownload) {
+		t.Fatalf("coco-2017: %v", err)
+	}
+	if _, err := Load(ctx, store, LoadRequest{Name: "cifar10", CacheDir: t.TempDir()}); !errors.Is(err, ErrNeedsDownload) {
+		t.Fatalf("cifar10 with an empty cache: %v", err)
 	}
 	if _, err := Load(ctx, store, LoadRequest{Name: "nope"}); !errors.Is(err, ErrUnknownDataset) {
 		t.Fatalf("unknown: %v", err)
