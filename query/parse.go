@@ -786,7 +786,7 @@ func (p *parser) stripSimilarity(toks []token) ([]token, *SimilarityOrder, error
 			case next.isOp(","):
 				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO is the only sort key: nearer samples come first, ties by id")
 			case next.is("ASC") || next.is("DESC"):
-				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO always puts the nearest first; to see the farthest, read the distance _distance")
+				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO puts the nearest first; ASC and DESC do not apply to it")
 			}
 			rest := toks[i+4+sub.i:]
 			out := append(append([]token(nil), toks[:i]...), rest...)

@@ -83,7 +83,7 @@ func (s *Session) bindSimilarity(b *binder, so *SimilarityOrder, a *args) (*simi
 	}
 	for k := range so.Options {
 		if !slices.Contains(similarityOptions, k) {
-			return nil, fmt.Errorf("ORDER BY SIMILARITY TO … WITH (%s = …): %w option (known: %s)", k, ErrUnsupported, strings.Join(similarityOptions, ", "))
+			return nil, fmt.Errorf("ORDER BY SIMILARITY TO … WITH (%s = …): %w: unknown option (known: %s)", k, ErrUnsupported, strings.Join(similarityOptions, ", "))
 		}
 	}
 	own, err := optionValues(so.Options, a)
