@@ -124,6 +124,13 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: dataset %s has no sample with a vector in %s", ErrNoVectors, ds.Name(), s.Model)
 	}
+	s.index(ids, vectors)
+	return s, nil
+}
+
+// index fills the space with the rows of vectors (len(ids) x s.dim),
+// prepared for s.metric.
+func (s *SimilaritySpace) index(ids []db.ID, vectors []float32) {
 	n, d := len(ids), s.dim
 	s.ids = ids
 	s.rows = make(map[db.ID]int, n)
@@ -140,7 +147,6 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 	} else {
 		s.vecs = vectors
 	}
-	return s, nil
 }
 
 // fieldVectors reads the vectors of a list-of-floats field; samples
