@@ -289,8 +289,24 @@ func cosineDistance(a, b []float32, na, nb float64) float64 {
 		sa += x * x
 		sb += y * y
 	}
-	c := 1 - s/math.Sqrt(sa*sb)
+	return cosineFromSums(s, sa, sb)
+}
+
+// cosineFromSums is cosineDistance from the sums it takes over two
+// non-zero rows: a·b, a·a and b·b.
+func cosineFromSums(ab, aa, bb float64) float64 {
+	c := 1 - ab/math.Sqrt(aa*bb)
 	return min(max(c, 0), 2)
+}
+
+// dot64 is a·b summed in float64, in index order (the order
+// cosineDistance sums in, so that sums agree to the bit).
+func dot64(a, b []float32) float64 {
+	var s float64
+	for t := range a {
+		s += float64(a[t]) * float64(b[t])
+	}
+	return s
 }
 
 // knnCandidates returns, for each row, cand candidate neighbours (indices,

@@ -52,6 +52,7 @@ type SimilaritySpace struct {
 	rows   map[db.ID]int
 	vecs   []float32 // len(ids) x dim: unit rows (Cosine) or raw rows
 	norms  []float64 // Cosine: each centred row's length
+	sq     []float64 // Cosine: each unit row's squared length, in float64
 	mean   []float64 // Cosine: the column mean of the raw rows
 	dim    int
 	metric Metric
@@ -91,6 +92,14 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 	if err != nil {
 		return nil, err
 	}
+	// A space read before, with nothing committed since, is the same.
+	epoch, quiet := ds.DB().Epoch()
+	key := spaceKey{store: ds.DB(), dataset: ds.Name(), epoch: epoch, model: want.Model, metric: o.Metric}
+	if quiet {
+		if s := lastSpace.get(key); s != nil {
+			return s, nil
+		}
+	}
 	s := &SimilaritySpace{metric: o.Metric, model: o.Model, data: data}
 	var ids []db.ID
 	var vectors []float32
@@ -125,11 +134,50 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 		return nil, fmt.Errorf("%w: dataset %s has no sample with a vector in %s", ErrNoVectors, ds.Name(), s.Model)
 	}
 	s.index(ids, vectors)
+	if e, still := ds.DB().Epoch(); quiet && still && e == epoch {
+		lastSpace.put(key, s)
+	}
 	return s, nil
 }
 
+// spaceKey names a search space: the dataset, the store's commit epoch it
+// was read in, the embeddings' identity and the metric.
+type spaceKey struct {
+	store   *db.DB
+	dataset string
+	epoch   uint64
+	model   string
+	metric  Metric
+}
+
+// spaceCache keeps the last search space made, so that similarity queries
+// in a row on an unchanged dataset read and centre its embeddings once.
+// One entry bounds the memory to one dataset's embeddings.
+type spaceCache struct {
+	mu    sync.Mutex
+	key   spaceKey
+	space *SimilaritySpace
+}
+
+var lastSpace spaceCache
+
+func (c *spaceCache) get(k spaceKey) *SimilaritySpace {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.space != nil && c.key == k {
+		return c.space
+	}
+	return nil
+}
+
+func (c *spaceCache) put(k spaceKey, s *SimilaritySpace) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key, c.space = k, s
+}
+
 // index fills the space with the rows of vectors (len(ids) x s.dim),
-// prepared for s.metric.
+// prepared for s.metric; it takes vectors over.
 func (s *SimilaritySpace) index(ids []db.ID, vectors []float32) {
 	n, d := len(ids), s.dim
 	s.ids = ids
@@ -137,15 +185,22 @@ func (s *SimilaritySpace) index(ids []db.ID, vectors []float32) {
 	for i, id := range ids {
 		s.rows[id] = i
 	}
+	s.vecs = vectors
 	if s.metric == Cosine {
+		// In place: each value is read before it is written.
 		s.mean = columnMean(vectors, n, d)
-		s.vecs = make([]float32, n*d)
 		s.norms = make([]float64, n)
 		for i := 0; i < n; i++ {
-			s.norms[i] = unitRow(vectors[i*d:(i+1)*d], s.mean, s.vecs[i*d:(i+1)*d])
+			row := vectors[i*d : (i+1)*d]
+			if s.norms[i] = unitRow(row, s.mean, row); s.norms[i] == 0 {
+				clear(row)
+			}
 		}
-	} else {
-		s.vecs = vectors
+		s.sq = make([]float64, n)
+		for i := 0; i < n; i++ {
+			row := vectors[i*d : (i+1)*d]
+			s.sq[i] = dot64(row, row)
+		}
 	}
 }
 
@@ -191,41 +246,51 @@ func fieldVectors(ctx context.Context, ds *db.Dataset, field string) ([]db.ID, [
 	return ids, vectors, dim, nil
 }
 
-// storedVectors reads the embeddings stored in space for every sample; a
+// storedVectors reads the embeddings stored in space, in id order; a
 // sample with none is left out (its image could not be read), unless no
 // sample has one, which is ErrNotEmbedded.
 func storedVectors(ctx context.Context, ds *db.Dataset, space, model string) ([]db.ID, []float32, int, error) {
-	var all []db.ID
-	for smp, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		all = append(all, smp.ID)
-	}
-	stored, err := ds.Embeddings(ctx, space, all)
-	if err != nil {
-		return nil, nil, 0, err
-	}
 	var ids []db.ID
 	var vectors []float32
 	dim := 0
-	for i, v := range stored {
-		if v == nil || CheckVectors(v, len(v), func(int) string { return "" }) != nil {
-			continue
+	count, err := ds.Count()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	err = ds.ScanEmbeddings(ctx, space, func(id db.ID, v []float32) error {
+		if !finite(v) || len(v) == 0 {
+			return nil // made before outputs were checked: a run makes it again
 		}
 		if dim == 0 {
 			dim = len(v)
+			ids = make([]db.ID, 0, count)
+			vectors = make([]float32, 0, int(count)*dim)
 		}
 		if len(v) != dim {
-			return nil, nil, 0, fmt.Errorf("brain: stored embeddings of %s have mixed sizes", model)
+			return fmt.Errorf("brain: stored embeddings of %s have mixed sizes", model)
 		}
-		ids = append(ids, all[i])
+		ids = append(ids, id)
 		vectors = append(vectors, v...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	if len(ids) == 0 && len(all) > 0 {
+	if len(ids) == 0 && count > 0 {
 		return nil, nil, 0, fmt.Errorf("%w: dataset %s has no stored embeddings of model %s", ErrNotEmbedded, ds.Name(), model)
 	}
 	return ids, vectors, dim, nil
+}
+
+// finite reports whether every value of v is finite (a float32 cannot be
+// beyond float32's range).
+func finite(v []float32) bool {
+	for _, x := range v {
+		if x-x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // QuerySample is the query by a sample's own vector, the one its
@@ -295,7 +360,8 @@ func (s *SimilaritySpace) QueryFile(ctx context.Context, path string) (Similarit
 
 // Nearest returns the k candidates nearest to q, nearest first, ties by
 // id ascending, with their distances (exact, float64); k < 0 returns them
-// all in that order. Candidates without a vector in the space are left
+// all in that order. The candidates are distinct ids, in any order (id
+// order is the fastest); those without a vector in the space are left
 // out. It keeps a bounded heap of k per worker over the candidates'
 // distances: no candidate x candidate matrix, and no full sort for a
 // small k.
@@ -304,34 +370,57 @@ func (s *SimilaritySpace) Nearest(ctx context.Context, q SimilarityQuery, candid
 		return nil, nil, ctx.Err()
 	}
 	d := s.dim
+	qq := dot64(q.vec, q.vec)
 	dist := func(i int) float64 {
 		row := s.vecs[i*d : (i+1)*d]
-		if s.metric == Cosine {
-			return cosineDistance(q.vec, row, q.norm, s.norms[i])
+		if s.metric != Cosine {
+			return euclideanDistance(q.vec, row)
 		}
-		return euclideanDistance(q.vec, row)
+		// cosineDistance, with the squared lengths summed once.
+		switch {
+		case q.norm == 0 && s.norms[i] == 0:
+			return 0
+		case q.norm == 0 || s.norms[i] == 0:
+			return 1
+		}
+		return cosineFromSums(dot64(q.vec, row), qq, s.sq[i])
 	}
+	// Candidates in id order (as a scan gives them) are matched to the
+	// rows, also in id order, by a merge; others through the map.
+	sorted := slices.IsSortedFunc(candidates, func(a, b db.ID) int { return bytes.Compare(a[:], b[:]) })
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(candidates)/4096))
 	heaps := make([]*hitHeap, workers)
 	var wg sync.WaitGroup
 	var fail firstError
 	for w := range workers {
 		heaps[w] = &hitHeap{k: k}
+		lo, hi := w*len(candidates)/workers, (w+1)*len(candidates)/workers
 		wg.Add(1)
-		go func(h *hitHeap) {
+		go func(h *hitHeap, part []db.ID) {
 			defer wg.Done()
 			defer fail.recoverPanic()
-			for c := w; c < len(candidates); c += workers {
-				if c%8192 == w && ctx.Err() != nil {
+			row := 0
+			if sorted {
+				row, _ = slices.BinarySearchFunc(s.ids, part[0], func(a, b db.ID) int { return bytes.Compare(a[:], b[:]) })
+			}
+			for c, id := range part {
+				if c&8191 == 0 && ctx.Err() != nil {
 					return
 				}
-				i, ok := s.rows[candidates[c]]
-				if !ok {
-					continue
+				i, ok := 0, false
+				if sorted {
+					for row < len(s.ids) && bytes.Compare(s.ids[row][:], id[:]) < 0 {
+						row++
+					}
+					i, ok = row, row < len(s.ids) && s.ids[row] == id
+				} else {
+					i, ok = s.rows[id]
 				}
-				h.offer(hit{id: candidates[c], dist: dist(i)})
+				if ok {
+					h.offer(hit{id: id, dist: dist(i)})
+				}
 			}
-		}(heaps[w])
+		}(heaps[w], candidates[lo:hi])
 	}
 	wg.Wait()
 	if err := fail.get(); err != nil {

@@ -165,3 +165,35 @@ func TestQueryVector(t *testing.T) {
 		t.Fatal("a sample outside the space was accepted")
 	}
 }
+
+// TestNearestCandidatesInAnyOrder checks that candidates out of id order,
+// or outside the space, give the ranking of the same set in id order.
+func TestNearestCandidatesInAnyOrder(t *testing.T) {
+	const n, d = 10000, 8
+	ids, v := similarityData(n, d)
+	ctx := context.Background()
+	s := &SimilaritySpace{dim: d, metric: Cosine}
+	s.index(ids, slices.Clone(v))
+	q, _ := s.QuerySample(ids[40])
+	var subset []db.ID
+	for i := 0; i < n; i += 2 {
+		subset = append(subset, ids[i])
+	}
+	want, wantDist, err := s.Nearest(ctx, q, subset, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shuffled := slices.Clone(subset)
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	shuffled = append(shuffled, db.ID{0xff})
+	got, gotDist, err := s.Nearest(ctx, q, shuffled, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || !slices.Equal(gotDist, wantDist) {
+		t.Fatalf("shuffled candidates: %v, want %v", got, want)
+	}
+	if got[0] != ids[40] || gotDist[0] != 0 {
+		t.Fatalf("the query sample is not first: %v %v", got[0], gotDist[0])
+	}
+}
