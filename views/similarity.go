@@ -17,9 +17,8 @@ type Ranker interface {
 	String() string
 	// Rank returns the k candidates nearest to the query, nearest first,
 	// ties by id ascending, with their distances; k < 0 means all of
-	// them. The candidates are distinct, in id order when the plan's
-	// source gives that order. It may leave out candidates it has no
-	// vector for.
+	// them. The candidates are distinct, in no particular order. It may
+	// leave out candidates it has no vector for.
 	Rank(ctx context.Context, candidates []db.ID, k int) ([]db.ID, []float64, error)
 }
 
