@@ -27,7 +27,9 @@ func seedStatements(t testing.TB) []string {
 		}
 	}
 	out = append(out, "SELEC id FRM walkthrough", "SELECT id FROM walkthrough WHERE 'dup' IN tags AND ? NOT IN tags",
-		"SELECT `a.b.c.d` FROM w", "SELECT 'unterminated", "/* unterminated", "UPDATE w ADD TAG 'x', 'y' WHERE a.b = 1 LIMIT 3")
+		"SELECT `a.b.c.d` FROM w", "SELECT 'unterminated", "/* unterminated", "UPDATE w ADD TAG 'x', 'y' WHERE a.b = 1 LIMIT 3",
+		"SELECT id, _distance FROM w WHERE n > 1 ORDER BY SIMILARITY TO FILE ? WITH (model = 'm', metric = euclidean) LIMIT 3 OFFSET 1",
+		"SELECT id FROM w ORDER BY SIMILARITY TO")
 	return out
 }
 
