@@ -66,12 +66,6 @@ type SimilaritySpace struct {
 	Model string
 }
 
-// Metric is the space's distance.
-func (s *SimilaritySpace) Metric() Metric { return s.metric }
-
-// Len is the number of samples with a vector.
-func (s *SimilaritySpace) Len() int { return len(s.ids) }
-
 // SimilarityQuery is one query vector, prepared for a space.
 type SimilarityQuery struct {
 	vec  []float32
