@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -71,7 +72,7 @@ func (n *similarityNode) run(ctx context.Context, ex *execEnv, _ int64, yield fu
 	if err != nil {
 		return err
 	}
-	ids := slices.Concat(parts...)
+	ids := mergeParts(parts)
 	parts = nil
 	ranked, dists, err := n.r.Rank(ctx, ids, int(n.k))
 	if err != nil {
@@ -93,6 +94,33 @@ func (n *similarityNode) run(ctx context.Context, ex *execEnv, _ int64, yield fu
 	}
 	_, err = f.flush()
 	return err
+}
+
+// mergeParts merges the parallel scan's parts into one list in id order
+// (a ranker matches ids in order to its rows fastest) when each part is
+// in id order, as a scan's parts are; otherwise it concatenates them.
+func mergeParts(parts [][]db.ID) []db.ID {
+	less := func(a, b db.ID) int { return bytes.Compare(a[:], b[:]) }
+	n := 0
+	for _, p := range parts {
+		if !slices.IsSortedFunc(p, less) {
+			return slices.Concat(parts...)
+		}
+		n += len(p)
+	}
+	out := make([]db.ID, 0, n)
+	heads := make([]int, len(parts))
+	for len(out) < n {
+		best := -1
+		for w, p := range parts {
+			if heads[w] < len(p) && (best < 0 || less(p[heads[w]], parts[best][heads[best]]) < 0) {
+				best = w
+			}
+		}
+		out = append(out, parts[best][heads[best]])
+		heads[best]++
+	}
+	return out
 }
 
 // Distances holds the distances that similarity stages gave the samples

@@ -94,3 +94,24 @@ func TestSortBySimilarity(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeParts checks that parts in id order are merged into one list
+// in id order, and that parts out of order are kept as they are.
+func TestMergeParts(t *testing.T) {
+	id := func(b byte) db.ID { return db.ID{11: b} }
+	cases := []struct {
+		name  string
+		parts [][]db.ID
+		want  []db.ID
+	}{
+		{"none", nil, []db.ID{}},
+		{"one", [][]db.ID{{id(1), id(4)}}, []db.ID{id(1), id(4)}},
+		{"interleaved", [][]db.ID{{id(1), id(4), id(9)}, {}, {id(2), id(3), id(10)}}, []db.ID{id(1), id(2), id(3), id(4), id(9), id(10)}},
+		{"a part out of order", [][]db.ID{{id(5), id(1)}, {id(2)}}, []db.ID{id(5), id(1), id(2)}},
+	}
+	for _, tc := range cases {
+		if got := mergeParts(tc.parts); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
