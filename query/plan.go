@@ -268,11 +268,11 @@ func (b *binder) star() []outCol {
 // selectColumn binds one item of the select list.
 func (b *binder) selectColumn(e sqlparser.Expr, tagGroup bool) (outCol, error) {
 	if col := colOf(e); col != nil && col.Qualifier.IsEmpty() && col.Name.String() == distanceColumn {
-		if _, known := b.sc.kinds(distanceColumn); !known || b.similar {
-			if !b.similar {
-				return outCol{}, fmt.Errorf("%w: %s is the distance of ORDER BY SIMILARITY TO, and this query has none", ErrUnknownField, distanceColumn)
-			}
+		if b.similar {
 			return outCol{Column: Column{Name: distanceColumn, Type: TypeFloat}, kind: colDistance}, nil
+		}
+		if _, known := b.sc.kinds(distanceColumn); !known {
+			return outCol{}, fmt.Errorf("%w: %s is the distance of ORDER BY SIMILARITY TO, and this query has none", ErrUnknownField, distanceColumn)
 		}
 	}
 	if col := colOf(e); col != nil {
