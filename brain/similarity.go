@@ -88,7 +88,7 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 	}
 	// A space read before, with nothing committed since, is the same.
 	epoch, quiet := ds.DB().Epoch()
-	key := spaceKey{store: ds.DB(), dataset: ds.Name(), epoch: epoch, model: want.Model, metric: o.Metric}
+	key := spaceKey{store: ds.DB(), dataset: ds.Name(), epoch: epoch, model: want.Model, metric: o.Metric, embed: req.Embed}
 	if quiet {
 		if s := lastSpace.get(key); s != nil {
 			return s, nil
@@ -135,13 +135,15 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 }
 
 // spaceKey names a search space: the dataset, the store's commit epoch it
-// was read in, the embeddings' identity and the metric.
+// was read in, the embeddings' identity, the metric, and whether samples
+// missing an embedding were embedded.
 type spaceKey struct {
 	store   *db.DB
 	dataset string
 	epoch   uint64
 	model   string
 	metric  Metric
+	embed   bool
 }
 
 // spaceCache keeps the last search space made, so that similarity queries
