@@ -205,9 +205,52 @@ func TestSimilarityMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// TestSimilarityPlanWindow checks, through EXPLAIN, that a LIMIT after
-// ORDER BY SIMILARITY TO keeps only offset + limit nearest samples, after
-// the filters, and that _distance is projected.
+// TestSimilaritySeesWrites checks that a query after a write searches the
+// dataset as it is now: a sample added with a copy of the query's vector
+// comes right after the query sample, at distance 0, and a deleted sample
+// is gone.
+func TestSimilaritySeesWrites(t *testing.T) {
+	ctx := context.Background()
+	f := newSimilarityFixture(t)
+	if _, err := f.d.Exec(ctx, "COMPUTE UNIQUENESS ON vecs WITH (embeddings = 'v')"); err != nil {
+		t.Fatal(err)
+	}
+	q := "SELECT id, filepath, _distance FROM vecs ORDER BY SIMILARITY TO ? LIMIT 2"
+	first, err := f.d.Query(ctx, q, f.ids[20])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := f.d.Store().Dataset("vecs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, err := ds.Add(ctx, []db.NewSample{{Filepath: "/copy_of_20.png", Fields: db.Doc(db.Field{Name: "v", Value: db.Floats(f.vecs[20])})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.d.Query(ctx, q, f.ids[20])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows[1][0].AsString() != added[0].String() || res.Rows[1][2].AsFloat() != 0 {
+		t.Fatalf("after adding a copy: %v (before: %v)", res.Rows, first.Rows)
+	}
+	if _, err := f.d.Exec(ctx, "DELETE FROM vecs WHERE filepath = '/copy_of_20.png'"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.d.Query(ctx, q, f.ids[20])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(res.Rows, first.Rows, func(a, b []db.Value) bool { return a[0].AsString() == b[0].AsString() }) {
+		t.Fatalf("after deleting the copy: %v, before adding it: %v", res.Rows, first.Rows)
+	}
+}
+
+// TestSimilarityExplain checks, through EXPLAIN, that a LIMIT after ORDER
+// BY SIMILARITY TO keeps only offset + limit nearest samples, after the
+// filters, that _distance is projected, and that a FILE query embeds
+// nothing to explain itself.
 func TestSimilarityExplain(t *testing.T) {
 	ctx := context.Background()
 	f := newSimilarityFixture(t)
@@ -382,6 +425,25 @@ func TestSimilarityToFile(t *testing.T) {
 		if res.Rows[i][1].AsFloat() < res.Rows[i-1][1].AsFloat() || res.Rows[i][1].AsFloat() <= 0 {
 			t.Fatalf("distances to an outside image: %v", res.Rows)
 		}
+	}
+	// A model named in the query: the samples are embedded with it (and
+	// stored) without a uniqueness run.
+	if _, err := d.Exec(ctx, "CREATE DATASET fresh FROM IMAGES ? RECURSIVE", filepath.Join(root, "data")); err != nil {
+		t.Fatal(err)
+	}
+	res, err = d.Query(ctx, "SELECT filepath, _distance FROM fresh ORDER BY SIMILARITY TO FILE ? WITH (model = 'builtin') LIMIT 1", copyOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0].AsString() != copyOf || res.Rows[0][1].AsFloat() > 1e-6 {
+		t.Fatalf("query with the model named: %v", res.Rows)
+	}
+	fresh, err := d.Store().Dataset("fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := fresh.Runs(); len(r) != 0 {
+		t.Fatalf("a query naming its model made runs: %v", r)
 	}
 	// A file that is not an image.
 	bad := filepath.Join(root, "data", "bad", "notes.png")
