@@ -396,7 +396,7 @@ func (s *SimilaritySpace) Nearest(ctx context.Context, q SimilarityQuery, candid
 			defer wg.Done()
 			defer fail.recoverPanic()
 			row := 0
-			if sorted {
+			if sorted && len(part) > 0 {
 				row, _ = slices.BinarySearchFunc(s.ids, part[0], func(a, b db.ID) int { return bytes.Compare(a[:], b[:]) })
 			}
 			for c, id := range part {
