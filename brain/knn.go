@@ -204,6 +204,17 @@ func maxNorm(v []float32, n, d int) float64 {
 // centreAndNormalise returns the rows minus their column mean, scaled to unit
 // length (zero rows stay zero), and the centred rows' float64 norms.
 func centreAndNormalise(v []float32, n, d int) ([]float32, []float64) {
+	mean := columnMean(v, n, d)
+	out := make([]float32, n*d)
+	norms := make([]float64, n)
+	for i := 0; i < n; i++ {
+		norms[i] = unitRow(v[i*d:(i+1)*d], mean, out[i*d:(i+1)*d])
+	}
+	return out, norms
+}
+
+// columnMean is the float64 mean of the n rows of v (d values each).
+func columnMean(v []float32, n, d int) []float64 {
 	mean := make([]float64, d)
 	for i := 0; i < n; i++ {
 		row := v[i*d : (i+1)*d]
@@ -214,26 +225,26 @@ func centreAndNormalise(v []float32, n, d int) ([]float32, []float64) {
 	for j := range mean {
 		mean[j] /= float64(n)
 	}
-	out := make([]float32, n*d)
-	norms := make([]float64, n)
-	for i := 0; i < n; i++ {
-		row := v[i*d : (i+1)*d]
-		var s float64
-		for j, x := range row {
-			c := float64(x) - mean[j]
-			s += c * c
-		}
-		norm := math.Sqrt(s)
-		norms[i] = norm
-		if norm == 0 {
-			continue
-		}
-		o := out[i*d : (i+1)*d]
-		for j, x := range row {
-			o[j] = float32((float64(x) - mean[j]) / norm)
-		}
+	return mean
+}
+
+// unitRow writes row minus mean, scaled to unit length, into out (left as
+// it is, zero for a fresh slice, when the centred row is zero) and returns
+// the centred row's length.
+func unitRow(row []float32, mean []float64, out []float32) float64 {
+	var s float64
+	for j, x := range row {
+		c := float64(x) - mean[j]
+		s += c * c
 	}
-	return out, norms
+	norm := math.Sqrt(s)
+	if norm == 0 {
+		return 0
+	}
+	for j, x := range row {
+		out[j] = float32((float64(x) - mean[j]) / norm)
+	}
+	return norm
 }
 
 // exactDistance returns the float64 distance between rows i and j. For
@@ -242,33 +253,60 @@ func centreAndNormalise(v []float32, n, d int) ([]float32, []float64) {
 func exactDistance(raw, unit []float32, norms []float64, n, d int, metric Metric) func(i, j int) float64 {
 	if metric == Euclidean {
 		return func(i, j int) float64 {
-			a, b := raw[i*d:(i+1)*d], raw[j*d:(j+1)*d]
-			var s float64
-			for t := range a {
-				e := float64(a[t]) - float64(b[t])
-				s += e * e
-			}
-			return math.Sqrt(s)
+			return euclideanDistance(raw[i*d:(i+1)*d], raw[j*d:(j+1)*d])
 		}
 	}
 	return func(i, j int) float64 {
-		if norms[i] == 0 && norms[j] == 0 {
-			return 0 // both equal to the mean: the same vector
-		}
-		if norms[i] == 0 || norms[j] == 0 {
-			return 1
-		}
-		a, b := unit[i*d:(i+1)*d], unit[j*d:(j+1)*d]
-		var s, na, nb float64
-		for t := range a {
-			x, y := float64(a[t]), float64(b[t])
-			s += x * y
-			na += x * x
-			nb += y * y
-		}
-		c := 1 - s/math.Sqrt(na*nb)
-		return min(max(c, 0), 2)
+		return cosineDistance(unit[i*d:(i+1)*d], unit[j*d:(j+1)*d], norms[i], norms[j])
 	}
+}
+
+// euclideanDistance is the L2 distance between a and b, in float64.
+func euclideanDistance(a, b []float32) float64 {
+	var s float64
+	for t := range a {
+		e := float64(a[t]) - float64(b[t])
+		s += e * e
+	}
+	return math.Sqrt(s)
+}
+
+// cosineDistance is 1 - cos between two centred rows given at unit length
+// (a and b) with their lengths before scaling (na, nb), in float64 and
+// clamped to [0, 2]. A zero row is the mean itself: at distance 0 from
+// another zero row and 1 from any other.
+func cosineDistance(a, b []float32, na, nb float64) float64 {
+	if na == 0 && nb == 0 {
+		return 0 // both equal to the mean: the same vector
+	}
+	if na == 0 || nb == 0 {
+		return 1
+	}
+	var s, sa, sb float64
+	for t := range a {
+		x, y := float64(a[t]), float64(b[t])
+		s += x * y
+		sa += x * x
+		sb += y * y
+	}
+	return cosineFromSums(s, sa, sb)
+}
+
+// cosineFromSums is cosineDistance from the sums it takes over two
+// non-zero rows: a·b, a·a and b·b.
+func cosineFromSums(ab, aa, bb float64) float64 {
+	c := 1 - ab/math.Sqrt(aa*bb)
+	return min(max(c, 0), 2)
+}
+
+// dot64 is a·b summed in float64, in index order (the order
+// cosineDistance sums in, so that sums agree to the bit).
+func dot64(a, b []float32) float64 {
+	var s float64
+	for t := range a {
+		s += float64(a[t]) * float64(b[t])
+	}
+	return s
 }
 
 // knnCandidates returns, for each row, cand candidate neighbours (indices,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -112,4 +113,46 @@ func (ds *Dataset) Embeddings(ctx context.Context, space string, ids []ID) ([][]
 		return nil
 	})
 	return out, err
+}
+
+// ScanEmbeddings calls fn with every vector stored in a space, in id
+// order, from one snapshot; the vector is valid only during the call. The
+// first error fn returns stops the scan and is returned.
+func (ds *Dataset) ScanEmbeddings(ctx context.Context, space string, fn func(id ID, v []float32) error) error {
+	p := binary.BigEndian.AppendUint64(dsPrefix(tagEmbed, ds.id), spaceID(space))
+	return ds.db.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		n := 0
+		var v []float32
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n++; n&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			item := it.Item()
+			var id ID
+			if copy(id[:], item.Key()[len(p):]) != len(id) {
+				return ErrCorrupt
+			}
+			err := item.Value(func(b []byte) error {
+				if len(b)%4 != 0 {
+					return ErrCorrupt
+				}
+				v = slices.Grow(v[:0], len(b)/4)[:len(b)/4]
+				for j := range v {
+					v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := fn(id, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -19,6 +19,10 @@ type binder struct {
 	ds   *db.Dataset
 	sc   *schema
 	args *args
+	// similar is set for a SELECT … ORDER BY SIMILARITY TO, whose rows
+	// ranker orders (nil while the names are only checked).
+	similar bool
+	ranker  views.Ranker
 }
 
 // rawPath is the dotted path a column reference names, as written.

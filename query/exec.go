@@ -15,6 +15,7 @@ import (
 
 	"github.com/xwb1989/sqlparser"
 
+	"github.com/fosql/fosql/brain"
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
 )
@@ -81,6 +82,11 @@ type Options struct {
 	// shape of insights.Registry.Run. Nil: COMPUTE fails with
 	// ErrNotAvailable.
 	Compute func(ctx context.Context, ds *db.Dataset, group string, req insights.Request, progress func(insights.Progress)) error
+
+	// Similarity gathers the embeddings that ORDER BY SIMILARITY TO
+	// searches; it has the shape of (*brain.Provider).Similarity. Nil:
+	// such a query fails with ErrNotAvailable.
+	Similarity func(ctx context.Context, ds *db.Dataset, req brain.SimilarityRequest) (*brain.SimilaritySpace, error)
 
 	// LoadZoo runs LOAD ZOO DATASET: it creates (or fills) a dataset in
 	// store and returns it. Nil: LOAD ZOO fails with ErrNotAvailable.
@@ -509,6 +515,11 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 	}
 	exprs = append(exprs, st.ast.Where, st.ast.GroupBy, st.ast.Having, st.ast.OrderBy)
 	paths := collectPaths(exprs...)
+	if st.Similarity != nil && similarityNeedsRun(st.Similarity) && s.db.opts.Ensure != nil {
+		// The embeddings searched are those of the last uniqueness run:
+		// a computed column, made or checked as naming it would.
+		paths = append(paths, db.FieldInsights+"."+uniquenessGroup+".scalar")
+	}
 	b, groups, err := s.prepareInsights(ctx, b, paths, name, alias, a, false)
 	if err != nil {
 		return nil, nil, nil, err
@@ -517,12 +528,19 @@ func (s *Session) bindSelectNow(ctx context.Context, st *Select, a *args, ensure
 		// Every name and value is checked against the schema as it is
 		// before a computed column's job starts; the statement is bound
 		// again afterwards, when the job may have added fields.
+		b.similar = st.Similarity != nil
 		if _, err := b.bindSelect(st.ast); err != nil {
 			return nil, nil, nil, err
 		}
 		if b, groups, err = s.prepareInsights(ctx, b, paths, name, alias, a, true); err != nil {
 			return nil, nil, nil, err
 		}
+	}
+	if st.Similarity != nil {
+		if b.ranker, err = s.bindSimilarity(b, st.Similarity, a); err != nil {
+			return nil, nil, nil, err
+		}
+		b.similar = true
 	}
 	p, err := b.bindSelect(st.ast)
 	if err != nil {

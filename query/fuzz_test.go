@@ -27,7 +27,9 @@ func seedStatements(t testing.TB) []string {
 		}
 	}
 	out = append(out, "SELEC id FRM walkthrough", "SELECT id FROM walkthrough WHERE 'dup' IN tags AND ? NOT IN tags",
-		"SELECT `a.b.c.d` FROM w", "SELECT 'unterminated", "/* unterminated", "UPDATE w ADD TAG 'x', 'y' WHERE a.b = 1 LIMIT 3")
+		"SELECT `a.b.c.d` FROM w", "SELECT 'unterminated", "/* unterminated", "UPDATE w ADD TAG 'x', 'y' WHERE a.b = 1 LIMIT 3",
+		"SELECT id, _distance FROM w WHERE n > 1 ORDER BY SIMILARITY TO FILE ? WITH (model = 'm', metric = euclidean) LIMIT 3 OFFSET 1",
+		"SELECT id FROM w ORDER BY SIMILARITY TO")
 	return out
 }
 
@@ -63,8 +65,8 @@ var (
 
 // FuzzExec: running any statement on a small database never panics (a
 // recovered panic shows as ErrInternal). Statements that read or write
-// files outside the fixture (FROM IMAGES, INTO OUTFILE, INSERT) are
-// skipped.
+// files outside the fixture (FROM IMAGES, INTO OUTFILE, INSERT,
+// SIMILARITY TO FILE) are skipped.
 func FuzzExec(f *testing.F) {
 	for _, s := range seedStatements(f) {
 		f.Add(s)
@@ -86,7 +88,7 @@ func FuzzExec(f *testing.F) {
 			return
 		}
 		for _, tk := range toks {
-			if tk.is("IMAGES") || tk.is("OUTFILE") || tk.is("INSERT") {
+			if tk.is("IMAGES") || tk.is("OUTFILE") || tk.is("INSERT") || tk.is("FILE") {
 				return
 			}
 		}

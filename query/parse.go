@@ -120,11 +120,23 @@ type Explain struct {
 	Statement Statement
 }
 
-// Select is a SELECT statement, with an optional INTO OUTFILE 'file'.
+// Select is a SELECT statement, with an optional INTO OUTFILE 'file' and
+// an optional ORDER BY SIMILARITY TO.
 type Select struct {
 	stmtBase
-	Outfile *Literal
-	ast     *sqlparser.Select
+	Outfile    *Literal
+	Similarity *SimilarityOrder
+	ast        *sqlparser.Select
+}
+
+// SimilarityOrder is ORDER BY SIMILARITY TO 'sample id' or ORDER BY
+// SIMILARITY TO FILE 'image' [WITH (model = …, metric = …, embeddings = …)]:
+// the samples nearest to the query first (FiftyOne Brain's
+// sort_by_similarity). It is the only sort key of its SELECT.
+type SimilarityOrder struct {
+	Query   Literal // a sample id, or with File an image file's path
+	File    bool
+	Options map[string]Literal
 }
 
 // Insert is INSERT INTO dataset (columns…) VALUES (…), ….
@@ -659,11 +671,15 @@ func (p *parser) updateTags(b stmtBase) (Statement, error) {
 func (p *parser) standard(b stmtBase) (Statement, error) {
 	toks := p.toks[p.i:]
 	var outfile *Literal
+	var similar *SimilarityOrder
 	isSelect := toks[0].is("SELECT") || toks[0].isOp("(")
 	if isSelect {
 		var err error
 		toks, outfile, err = p.stripOutfile(toks)
 		if err != nil {
+			return nil, err
+		}
+		if toks, similar, err = p.stripSimilarity(toks); err != nil {
 			return nil, err
 		}
 	}
@@ -677,7 +693,7 @@ func (p *parser) standard(b stmtBase) (Statement, error) {
 	}
 	switch t := ast.(type) {
 	case *sqlparser.Select:
-		return &Select{stmtBase: b, Outfile: outfile, ast: t}, nil
+		return &Select{stmtBase: b, Outfile: outfile, Similarity: similar, ast: t}, nil
 	case *sqlparser.Insert:
 		if t.Action != sqlparser.InsertStr {
 			return nil, fmt.Errorf("REPLACE: %w (use INSERT, or UPDATE … SET)", ErrUnsupported)
@@ -731,6 +747,50 @@ func (p *parser) stripOutfile(toks []token) ([]token, *Literal, error) {
 			}
 			out := append(append([]token(nil), toks[:i]...), toks[i+3:]...)
 			return out, &lit, nil
+		}
+	}
+	return toks, nil, nil
+}
+
+// stripSimilarity removes ORDER BY SIMILARITY TO [FILE] value [WITH (…)]
+// from a SELECT's tokens (at parenthesis depth 0) and returns it; the
+// grammar of sqlparser has no place for it.
+func (p *parser) stripSimilarity(toks []token) ([]token, *SimilarityOrder, error) {
+	depth := 0
+	for i := 0; i+3 < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			depth--
+		case depth == 0 && t.is("ORDER") && toks[i+1].is("BY") && toks[i+2].is("SIMILARITY") && toks[i+3].is("TO"):
+			sub := &parser{script: p.script, toks: toks[i+4:]}
+			so := &SimilarityOrder{File: sub.accept("FILE")}
+			lit, err := sub.literal(false)
+			if err != nil {
+				return nil, nil, err
+			}
+			if lit.Param == 0 && lit.Name == "" && lit.Value.Kind() != db.KindString {
+				what := "a sample id"
+				if so.File {
+					what = "an image file's path"
+				}
+				return nil, nil, sub.errAt(sub.toks[sub.i-1], "expected "+what+" in quotes")
+			}
+			so.Query = lit
+			if so.Options, err = sub.options(); err != nil {
+				return nil, nil, err
+			}
+			switch next := sub.peek(); {
+			case next.isOp(","):
+				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO is the only sort key: nearer samples come first, ties by id")
+			case next.is("ASC") || next.is("DESC"):
+				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO puts the nearest first; ASC and DESC do not apply to it")
+			}
+			rest := toks[i+4+sub.i:]
+			out := append(append([]token(nil), toks[:i]...), rest...)
+			return out, so, nil
 		}
 	}
 	return toks, nil, nil

@@ -219,3 +219,62 @@ func TestParseErrorsAreSyntaxErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSimilarity checks ORDER BY SIMILARITY TO: the query, FILE,
+// options and placeholders are taken out, and the rest of the SELECT is
+// parsed as it stands; a field named similarity still sorts.
+func TestParseSimilarity(t *testing.T) {
+	tests := []struct {
+		sql       string
+		want      *SimilarityOrder
+		where     string // the rest, as sqlparser prints it: WHERE, ORDER BY, LIMIT
+		outfile   bool
+		explained bool
+		fails     bool // only at depth 0: inside a subquery it is a syntax error
+	}{
+		{sql: "SELECT id FROM w ORDER BY SIMILARITY TO '0123456789abcdef01234567' LIMIT 10",
+			want: &SimilarityOrder{Query: Literal{Value: db.String("0123456789abcdef01234567")}}, where: " limit 10"},
+		{sql: "select id from w where n > 1 order by similarity to file 'q.jpg' with (model = 'm', metric = euclidean) limit 5 offset 2",
+			want: &SimilarityOrder{Query: Literal{Value: db.String("q.jpg")}, File: true, Options: map[string]Literal{
+				"model": {Value: db.String("m")}, "metric": {Value: db.String("euclidean")}}},
+			where: " where n > 1 limit 2, 5"},
+		{sql: "SELECT id FROM w WHERE 'dup' IN tags ORDER BY SIMILARITY TO ? LIMIT ? INTO OUTFILE 'o.csv'",
+			want:  &SimilarityOrder{Query: Literal{Param: 1}},
+			where: " where fosql_contains(tags, 'dup') limit :fosqlarg2", outfile: true},
+		{sql: "EXPLAIN SELECT id FROM w ORDER BY SIMILARITY TO :q",
+			want: &SimilarityOrder{Query: Literal{Name: "q"}}, explained: true},
+		{sql: "SELECT id FROM w ORDER BY similarity DESC", where: " order by similarity desc"},
+		{sql: "SELECT id FROM w WHERE a IN (SELECT b FROM v ORDER BY SIMILARITY TO 'x')", fails: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			sts, err := Parse(tt.sql)
+			if tt.fails {
+				if !errors.Is(err, ErrSyntax) {
+					t.Fatalf("got %v, want a syntax error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := sts[0]
+			if tt.explained {
+				st = st.(*Explain).Statement
+			}
+			sel := st.(*Select)
+			if !reflect.DeepEqual(sel.Similarity, tt.want) {
+				t.Fatalf("similarity %+v, want %+v", sel.Similarity, tt.want)
+			}
+			if (sel.Outfile != nil) != tt.outfile {
+				t.Fatalf("outfile %v", sel.Outfile)
+			}
+			if tt.where != "" {
+				rest := sqlparser.String(sel.ast.Where) + sqlparser.String(sel.ast.OrderBy) + sqlparser.String(sel.ast.Limit)
+				if rest != tt.where {
+					t.Fatalf("rest %q, want %q", rest, tt.where)
+				}
+			}
+		})
+	}
+}

@@ -15,10 +15,11 @@ import (
 type colKind uint8
 
 const (
-	colField colKind = iota // a field path of each sample
-	colTag                  // the tag being grouped by (GROUP BY tag)
-	colAgg                  // an aggregate
-	colConst                // a constant
+	colField    colKind = iota // a field path of each sample
+	colTag                     // the tag being grouped by (GROUP BY tag)
+	colAgg                     // an aggregate
+	colConst                   // a constant
+	colDistance                // the distance of ORDER BY SIMILARITY TO
 )
 
 // The pseudo-column that unnests tags: GROUP BY tag gives one group per tag.
@@ -52,6 +53,8 @@ func (c outCol) describe() string {
 		return c.fn + "(" + arg + ")"
 	case colConst:
 		return describeValue(c.value)
+	case colDistance:
+		return distanceColumn
 	}
 	return c.path
 }
@@ -98,6 +101,9 @@ type selectPlan struct {
 	limit    int // -1: none; applied to rows when not pushed into the view
 	pushed   bool
 	notes    []string // extra EXPLAIN lines
+	// distances: the view orders by similarity, whose distances the
+	// _distance column shows.
+	distances bool
 }
 
 var aggregates = map[string]bool{"count": true, "min": true, "max": true, "avg": true, "sum": true}
@@ -162,6 +168,9 @@ func (b *binder) bindSelect(sel *sqlparser.Select) (*selectPlan, error) {
 	if p.offset, p.limit, err = b.limit(sel.Limit); err != nil {
 		return nil, err
 	}
+	if b.similar && p.mode != modeRows {
+		return nil, fmt.Errorf("ORDER BY SIMILARITY TO with GROUP BY or aggregates: %w; it orders the rows of samples", ErrUnsupported)
+	}
 	if p.mode == modeRows {
 		for _, c := range p.cols {
 			if c.kind == colTag {
@@ -177,6 +186,10 @@ func (b *binder) bindSelect(sel *sqlparser.Select) (*selectPlan, error) {
 		}
 		if len(keys) > 0 {
 			p.view = p.view.SortByKeys(keys...)
+		}
+		if b.ranker != nil {
+			p.view = p.view.SortBySimilarity(b.ranker)
+			p.distances = true
 		}
 		if !p.distinct {
 			if p.offset > 0 {
@@ -254,6 +267,14 @@ func (b *binder) star() []outCol {
 
 // selectColumn binds one item of the select list.
 func (b *binder) selectColumn(e sqlparser.Expr, tagGroup bool) (outCol, error) {
+	if col := colOf(e); col != nil && col.Qualifier.IsEmpty() && col.Name.String() == distanceColumn {
+		if b.similar {
+			return outCol{Column: Column{Name: distanceColumn, Type: TypeFloat}, kind: colDistance}, nil
+		}
+		if _, known := b.sc.kinds(distanceColumn); !known {
+			return outCol{}, fmt.Errorf("%w: %s is the distance of ORDER BY SIMILARITY TO, and this query has none", ErrUnknownField, distanceColumn)
+		}
+	}
 	if col := colOf(e); col != nil {
 		if tagGroup && b.isTagColumn(col) {
 			return outCol{Column: Column{Name: tagColumn, Type: TypeString}, kind: colTag}, nil

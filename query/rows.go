@@ -344,11 +344,15 @@ func (p *selectPlan) runRows(ctx context.Context, res *Result) error {
 // eachRow makes the rows of the view's samples in order, until fn returns
 // false.
 func (p *selectPlan) eachRow(ctx context.Context, fn func(row []db.Value) bool) error {
+	var dists *views.Distances
+	if p.distances {
+		ctx, dists = views.WithDistances(ctx)
+	}
 	for s, err := range p.view.Iter(ctx) {
 		if err != nil {
 			return err
 		}
-		row, err := p.row(ctx, s)
+		row, err := p.row(ctx, s, dists)
 		if err != nil {
 			return err
 		}
@@ -359,8 +363,9 @@ func (p *selectPlan) eachRow(ctx context.Context, fn func(row []db.Value) bool) 
 	return ctx.Err()
 }
 
-// row makes the result row of one sample.
-func (p *selectPlan) row(ctx context.Context, s *db.Sample) ([]db.Value, error) {
+// row makes the result row of one sample; dists holds the distances of a
+// similarity order.
+func (p *selectPlan) row(ctx context.Context, s *db.Sample, dists *views.Distances) ([]db.Value, error) {
 	row := make([]db.Value, len(p.cols))
 	for i, c := range p.cols {
 		switch {
@@ -374,6 +379,11 @@ func (p *selectPlan) row(ctx context.Context, s *db.Sample) ([]db.Value, error) 
 			row[i] = s.Get(c.path)
 		case c.kind == colConst:
 			row[i] = c.value
+		case c.kind == colDistance:
+			row[i] = db.Null()
+			if d, ok := dists.Of(s.ID); ok {
+				row[i] = db.Float(d)
+			}
 		}
 	}
 	return row, nil

@@ -22,20 +22,17 @@ func (o *Options) defaultHooks() {
 	if o.LoadZoo == nil {
 		o.LoadZoo = loadZoo
 	}
+	progress := o.Progress
+	uniqueness := &brain.Provider{OnSkip: onSkip(progress, "compute uniqueness")}
+	if o.Similarity == nil {
+		o.Similarity = uniqueness.Similarity
+	}
 	if o.Ensure != nil && o.Compute != nil {
 		return
 	}
-	progress := o.Progress
 	reg := &insights.Registry{}
-	onSkip := func(op string) func(id db.ID, path string, err error) {
-		return func(id db.ID, path string, err error) {
-			if progress != nil {
-				progress(Progress{Op: op, Phase: "skip", Detail: fmt.Sprintf("%s: %v", path, err)})
-			}
-		}
-	}
-	reg.Register(&brain.Provider{OnSkip: onSkip("compute uniqueness")})
-	reg.Register(&brain.DuplicatesProvider{Models: brain.Provider{OnSkip: onSkip("compute duplicates")}})
+	reg.Register(uniqueness)
+	reg.Register(&brain.DuplicatesProvider{Models: brain.Provider{OnSkip: onSkip(progress, "compute duplicates")}})
 	if o.Ensure == nil {
 		o.Ensure = reg.Ensure
 		if o.InsightKeys == nil {
@@ -44,6 +41,15 @@ func (o *Options) defaultHooks() {
 	}
 	if o.Compute == nil {
 		o.Compute = reg.Run
+	}
+}
+
+// onSkip reports, through progress, an image that op could not embed.
+func onSkip(progress func(Progress), op string) func(id db.ID, path string, err error) {
+	return func(id db.ID, path string, err error) {
+		if progress != nil {
+			progress(Progress{Op: op, Phase: "skip", Detail: fmt.Sprintf("%s: %v", path, err)})
+		}
 	}
 }
 

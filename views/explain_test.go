@@ -58,6 +58,8 @@ func TestExplainGolden(t *testing.T) {
 		{"exists", New(f.ds).Exists("insights.u.scalar").NotExists("label")},
 		{"sort_then_select_ordered_after_skip", New(f.ds).SortBy("label", Asc).Skip(1).SelectOrdered(a, b)},
 		{"sort_by_id", New(f.ds).SortBy("id", Asc).Limit(3)},
+		{"similarity_top10_tags", New(f.ds).MatchTags("dup").SortBySimilarity(&lastByteRanker{}).Skip(2).Limit(10)},
+		{"similarity_filter_no_limit", New(f.ds).SortBySimilarity(&lastByteRanker{}).Match(Exists{Path: "label"}).SelectFields("label")},
 	}
 	seen := map[string]bool{}
 	for _, tc := range cases {

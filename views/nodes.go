@@ -252,6 +252,9 @@ func annotate(n Node, needRows, needInsights bool) {
 	case *sortNode:
 		x.fetch, x.noInsights = needRows, !needInsights
 		annotate(x.input, true, keysReadInsights(x.order.keys))
+	case *similarityNode:
+		x.fetch, x.noInsights = needRows, !needInsights
+		annotate(x.input, false, false)
 	default:
 		for _, in := range n.Inputs() {
 			annotate(in, needRows, needInsights)

@@ -172,6 +172,11 @@ func normalize(stages []Stage) (*logical, error) {
 				}
 			}
 			fresh().order = sortOrder{keys: resolveKeys(keys, l.mask)}
+		case SimilarityStage:
+			if s.Ranker == nil {
+				return nil, fmt.Errorf("stage %d: %w: sort_by_similarity without a query", i+1, ErrInvalid)
+			}
+			fresh().order = similarityOrder{r: s.Ranker}
 		case MatchTagsStage:
 			filter(exprPred{tagsExpr(s)})
 		case LimitStage:
@@ -318,6 +323,12 @@ func (p *planner) physical(l *logical, why purpose) Node {
 			switch o := o.(type) {
 			case idsOrder:
 				n = &reorderNode{sel: o.sel, input: n}
+			case similarityOrder:
+				k := int64(-1)
+				if b.cnt >= 0 {
+					k = satAdd(b.off, b.cnt)
+				}
+				n = &similarityNode{r: o.r, k: k, input: n}
 			default:
 				if b.cnt >= 0 {
 					n = &heapNode{order: o, k: satAdd(b.off, b.cnt), input: n}
