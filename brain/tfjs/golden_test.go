@@ -1,0 +1,143 @@
+package tfjs_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fosql/fosql/brain"
+	"github.com/fosql/fosql/brain/tfjs"
+)
+
+// The golden file testdata/golden-tfjs.json holds what TensorFlow.js 4.22.0
+// (wasm backend) computes with nsfwjs@4.4.0's mobilenet_v2_mid on the PNGs
+// beside it; scripts/golden-tfjs.sh (make golden) rewrites it.
+const goldenFile = "testdata/golden-tfjs.json"
+
+// featureNode is the 1792-d pooled feature before the classifier head.
+const featureNode = "StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/" +
+	"StatefulPartitionedCall/predict/feature_vector/SpatialSqueeze"
+
+type golden struct {
+	TFJS        string `json:"tfjs"`
+	FeatureNode string `json:"feature_node"`
+	ScoresNode  string `json:"scores_node"`
+	Images      []struct {
+		Image     string    `json:"image"`
+		Embedding []float64 `json:"embedding"`
+		Scores    []float64 `json:"scores"`
+	} `json:"images"`
+}
+
+// nsfwjsDir is where `make setup` unpacks nsfwjs's TensorFlow.js model.
+func nsfwjsDir(t *testing.T) string {
+	t.Helper()
+	base, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("no cache folder: %v", err)
+	}
+	dir := filepath.Join(base, "fosql", "models", "mobilenet-v2", "tfjs")
+	if _, err := os.Stat(filepath.Join(dir, "model.min.js")); err != nil {
+		t.Fatalf("nsfwjs's model is not in the cache (run `make setup`): %v", err)
+	}
+	return dir
+}
+
+// TestGoldenTFJS converts nsfwjs's model and checks that fosql, through
+// ONNX Runtime and its own image pipeline, gives TensorFlow.js's 1792-d
+// features and class scores: per image, the largest absolute difference is
+// at most 1e-3 times the largest absolute value of TensorFlow.js's vector,
+// and the top class is the same.
+func TestGoldenTFJS(t *testing.T) {
+	raw, err := os.ReadFile(goldenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want golden
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatalf("%s: %v", goldenFile, err)
+	}
+	if want.FeatureNode != featureNode || len(want.Images) < 3 {
+		t.Fatalf("%s: feature node %q, %d images", goldenFile, want.FeatureNode, len(want.Images))
+	}
+	m, err := tfjs.ReadDir(nsfwjsDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := tfjs.Convert(m, tfjs.Options{Outputs: []tfjs.Output{{Name: "embedding", Node: featureNode}, {Name: "scores", Node: want.ScoresNode}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := tfjs.Marshal(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mobilenet-v2.onnx")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]brain.Item, len(want.Images))
+	for i, img := range want.Images {
+		items[i] = brain.Item{ID: img.Image, Media: brain.File(filepath.Join("testdata", img.Image))}
+	}
+	for _, out := range []string{"embedding", "scores"} {
+		spec := brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 224, Height: 224, Layout: brain.NHWC, Output: out}
+		model, err := brain.LoadModel(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
+		model.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Skipped) > 0 {
+			t.Fatalf("%s: skipped %v", out, got.Skipped[0].Err)
+		}
+		for i, img := range want.Images {
+			ref := img.Embedding
+			if out == "scores" {
+				ref = img.Scores
+			}
+			vec := got.Vector(i)
+			if len(vec) != len(ref) {
+				t.Fatalf("%s of %s: %d values, TensorFlow.js %d", out, img.Image, len(vec), len(ref))
+			}
+			var maxRef, maxDiff float64
+			for j, r := range ref {
+				maxRef = math.Max(maxRef, math.Abs(r))
+				maxDiff = math.Max(maxDiff, math.Abs(float64(vec[j])-r))
+			}
+			t.Logf("%s of %s: largest difference %.3g, largest value %.3g", out, img.Image, maxDiff, maxRef)
+			if !(maxDiff <= 1e-3*maxRef) {
+				t.Errorf("%s of %s: largest difference %.3g > 1e-3 x %.3g", out, img.Image, maxDiff, maxRef)
+			}
+			if out == "scores" && argmax32(vec) != argmax64(ref) {
+				t.Errorf("top class of %s: %d, TensorFlow.js %d", img.Image, argmax32(vec), argmax64(ref))
+			}
+		}
+	}
+}
+
+func argmax32(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func argmax64(v []float64) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
