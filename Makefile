@@ -1,12 +1,20 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet
+.PHONY: setup test demo bench fuzz vet golden
 
-# setup: Go modules and ONNX Runtime's library (cached; safe to run again).
+# setup: Go modules, ONNX Runtime's library and the pretrained CNN
+# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
+# safe to run again.
 setup:
 	$(GO) mod download
 	./scripts/setup-onnxruntime.sh
+	GO=$(GO) ./scripts/setup-mobilenet.sh
+
+# golden: rewrite brain/tfjs's golden file with TensorFlow.js itself (needs
+# node and the npm registry once; make test only compares with the file).
+golden: setup
+	./scripts/golden-tfjs.sh
 
 # test: every package's tests, plus a short fuzz of the SQL front end and
 # of the PNG decoder. The fuzz budgets are execution counts (about 5 s

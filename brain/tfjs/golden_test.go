@@ -14,7 +14,8 @@ import (
 
 // The golden file testdata/golden-tfjs.json holds what TensorFlow.js 4.22.0
 // (wasm backend) computes with nsfwjs@4.4.0's mobilenet_v2_mid on the PNGs
-// beside it; scripts/golden-tfjs.sh (make golden) rewrites it.
+// beside it; `make golden` (scripts/golden-tfjs.sh, which runs
+// scripts/golden-tfjs.js under node) rewrites it.
 const goldenFile = "testdata/golden-tfjs.json"
 
 // featureNode is the 1792-d pooled feature before the classifier head.
