@@ -49,40 +49,61 @@ type Node struct {
 // depends on the attribute's type. S holds base64 (as in TensorFlow's JSON).
 type Attr struct {
 	S      string       `json:"s"`
-	I      flexInt      `json:"i"`
+	I      Int          `json:"i"`
 	F      float64      `json:"f"`
 	B      bool         `json:"b"`
 	Type   string       `json:"type"`
-	Shape  *tensorShape `json:"shape"`
-	Tensor *struct {
-		Dtype       string      `json:"dtype"`
-		TensorShape tensorShape `json:"tensorShape"`
-	} `json:"tensor"`
-	List *struct {
-		S []string  `json:"s"`
-		I []flexInt `json:"i"`
-		F []float64 `json:"f"`
-	} `json:"list"`
+	Shape  *TensorShape `json:"shape"`
+	Tensor *TensorAttr  `json:"tensor"`
+	List   *ListAttr    `json:"list"`
 }
 
-type tensorShape struct {
-	Dim []struct {
-		Size flexInt `json:"size"`
-	} `json:"dim"`
-	UnknownRank bool `json:"unknownRank"`
+// TensorAttr describes a Const node's tensor (its values are in the
+// weights).
+type TensorAttr struct {
+	Dtype       string      `json:"dtype"`
+	TensorShape TensorShape `json:"tensorShape"`
 }
 
-// flexInt reads an integer written either as a JSON number or as a string
+// ListAttr is a list-valued attribute.
+type ListAttr struct {
+	S []string  `json:"s"`
+	I []Int     `json:"i"`
+	F []float64 `json:"f"`
+}
+
+// TensorShape is a shape attribute; a size of -1 is unknown.
+type TensorShape struct {
+	Dim         []Dim `json:"dim"`
+	UnknownRank bool  `json:"unknownRank"`
+}
+
+// Dim is one dimension of a TensorShape.
+type Dim struct {
+	Size Int `json:"size"`
+}
+
+// ShapeOf returns the TensorShape with the given sizes.
+func ShapeOf(sizes ...int64) *TensorShape {
+	s := &TensorShape{}
+	for _, d := range sizes {
+		s.Dim = append(s.Dim, Dim{Size: Int(d)})
+	}
+	return s
+}
+
+// Int reads an integer written either as a JSON number or as a string
 // (TensorFlow's JSON writes int64 values as strings).
-type flexInt int64
+type Int int64
 
-func (f *flexInt) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Int) UnmarshalJSON(b []byte) error {
 	s := string(bytes.Trim(b, `"`))
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return fmt.Errorf("integer %s: %w", b, err)
 	}
-	*f = flexInt(v)
+	*f = Int(v)
 	return nil
 }
 
@@ -120,7 +141,7 @@ func (a Attr) strs() []string {
 }
 
 // dims returns a shape attribute's dimensions (-1 for unknown).
-func (s *tensorShape) dims() []int64 {
+func (s *TensorShape) dims() []int64 {
 	if s == nil {
 		return nil
 	}
