@@ -47,6 +47,10 @@ var ErrNoVectors = errors.New("brain: no embeddings")
 type ComputeOptions struct {
 	// Model is the model to embed with; nil means the built-in model.
 	Model *ModelSpec
+	// ModelName is the name Model was asked for by (a model zoo name such
+	// as mobilenet-v2); the run's options record it instead of the file
+	// path. Empty records the path.
+	ModelName string
 	// EmbeddingsField names a list-of-floats field holding vectors made
 	// elsewhere (FiftyOne's embeddings= argument); no model runs then.
 	EmbeddingsField string
@@ -141,6 +145,9 @@ func (o ComputeOptions) identity(opts map[string]any) (insights.Want, ModelSpec,
 	opts["model"] = spec.Name
 	if spec.Path != "" {
 		opts["model"] = spec.Path
+	}
+	if o.ModelName != "" && o.Model != nil {
+		opts["model"] = o.ModelName
 	}
 	js, _ := json.Marshal(opts)
 	return insights.Want{Model: id, Options: js}, spec, data, nil
@@ -573,7 +580,7 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			if !ok {
 				return o, fmt.Errorf("%w: model must be a string", ErrOption)
 			}
-			if name == "" || name == "builtin" || name == DescriptorName {
+			if name == "" || strings.EqualFold(name, "builtin") || strings.EqualFold(name, DescriptorName) {
 				continue
 			}
 			spec, err := p.resolve(name)
@@ -581,6 +588,9 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 				return o, err
 			}
 			o.Model = &spec
+			if spec.Path != name {
+				o.ModelName = spec.Name
+			}
 		case "k":
 			n, ok := asInt(v)
 			if !ok || n < 1 || n > MaxK {

@@ -318,6 +318,8 @@ func (s *Session) exec(ctx context.Context, st Statement, a *args, stream bool) 
 	switch t := st.(type) {
 	case *ShowDatasets:
 		return s.showDatasets(ctx)
+	case *ShowModels:
+		return showModels(), nil
 	case *DescribeDataset:
 		return s.describe(ctx, t)
 	case *CreateDataset:

@@ -13,7 +13,7 @@ import (
 )
 
 // Statement is one parsed statement. The concrete types are *ShowDatasets,
-// *DescribeDataset, *CreateDataset, *DropDataset, *LoadZoo, *Compute,
+// *ShowModels, *DescribeDataset, *CreateDataset, *DropDataset, *LoadZoo, *Compute,
 // *SetVariable, *Explain, *Select, *Insert, *Update, *UpdateTags and
 // *Delete.
 type Statement interface {
@@ -63,6 +63,10 @@ func QuoteString(s string) string {
 
 // ShowDatasets is SHOW DATASETS: the datasets with their sample counts.
 type ShowDatasets struct{ stmtBase }
+
+// ShowModels is SHOW MODELS: the model zoo's models, with their sizes,
+// licences and whether each is present.
+type ShowModels struct{ stmtBase }
 
 // DescribeDataset is DESCRIBE name: the dataset's summary as rows.
 type DescribeDataset struct {
@@ -463,8 +467,11 @@ func (p *parser) statement() (Statement, error) {
 	switch {
 	case first.is("SHOW"):
 		p.i++
+		if p.accept("MODELS") {
+			return &ShowModels{b}, p.done()
+		}
 		if !p.accept("DATASETS") && !p.accept("TABLES") {
-			return nil, p.errAt(p.peek(), "expected DATASETS")
+			return nil, p.errAt(p.peek(), "expected DATASETS or MODELS")
 		}
 		return &ShowDatasets{b}, p.done()
 	case first.is("DESCRIBE") || first.is("DESC") || first.is("EXPLAIN"):
