@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -718,6 +719,11 @@ func (s *Session) describe(ctx context.Context, t *DescribeDataset) (*Result, er
 		}
 		add("field", f.Path, strings.Join(kinds, ", "))
 	}
+	for _, r := range sum.Runs {
+		if model := embeddingModel(r); model != "" {
+			add("field", db.FieldInsights+"."+r.Key+"."+embeddingKey, "list (embeddings of model "+model+")")
+		}
+	}
 	for _, ix := range sum.Indexes {
 		add("index", ix, "")
 	}
@@ -742,6 +748,21 @@ func (s *Session) describe(ctx context.Context, t *DescribeDataset) (*Result, er
 		add("run", r.Key, v)
 	}
 	return res, nil
+}
+
+// embeddingModel is the model whose embeddings a complete run used, as its
+// options name it; "" for a run that used a field's vectors or no model.
+func embeddingModel(r db.RunRecord) string {
+	if r.Status != db.RunComplete || r.Model == "" || strings.HasPrefix(r.Model, "field:") {
+		return ""
+	}
+	var opts struct {
+		Model string `json:"model"`
+	}
+	if json.Unmarshal(r.Options, &opts) != nil {
+		return ""
+	}
+	return opts.Model
 }
 
 func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) (*Result, error) {
