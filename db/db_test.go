@@ -645,6 +645,31 @@ func TestEmbeddingsStoredPerSpace(t *testing.T) {
 	}
 }
 
+// TestLongEmbeddingsFitTransactions stores 1,500 vectors of a CNN's length
+// (1792 floats, 10.7 MB) in one call: more than one Badger transaction holds.
+func TestLongEmbeddingsFitTransactions(t *testing.T) {
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "long")
+	const n, dim = 1500, 1792
+	ids := addN(t, ds, n, nil)
+	vecs := make([]float32, n*dim)
+	for i := range vecs {
+		vecs[i] = float32(i % 977)
+	}
+	if err := ds.PutEmbeddings(ctx, "cnn", ids, vecs, dim); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ds.Embeddings(ctx, "cnn", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		if !slices.Equal(got[i], vecs[i*dim:(i+1)*dim]) {
+			t.Fatalf("vector %d read back wrong", i)
+		}
+	}
+}
+
 func TestIndexScanFrom(t *testing.T) {
 	d, _ := openTemp(t)
 	ds := mustDataset(t, d, "from")

@@ -34,11 +34,18 @@ func (ds *Dataset) PutEmbeddings(ctx context.Context, space string, ids []ID, ve
 		return fmt.Errorf("db: PutEmbeddings: %d ids, %d values, dim %d: %w", len(ids), len(vectors), dim, ErrInvalid)
 	}
 	sp := spaceID(space)
-	for start := 0; start < len(ids); start += writeBatch {
+	// A transaction holds at most half of Badger's batch size in vectors,
+	// so long vectors (a CNN's 1792 floats) are written in smaller
+	// transactions than short ones.
+	per := writeBatch
+	if n := int(ds.db.bdb.MaxBatchSize() / 2 / int64(dim*4+embedEntryOverhead)); n < per {
+		per = max(n, 1)
+	}
+	for start := 0; start < len(ids); start += per {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		end := min(start+writeBatch, len(ids))
+		end := min(start+per, len(ids))
 		err := ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
 			m, err := ds.db.loadMeta(txn, ds.id)
 			if err != nil {
@@ -75,6 +82,10 @@ func (ds *Dataset) PutEmbeddings(ctx context.Context, space string, ids []ID, ve
 	}
 	return nil
 }
+
+// embedEntryOverhead bounds the bytes an embedding's entry adds to a
+// transaction besides its vector: key, sample check and Badger's metadata.
+const embedEntryOverhead = 128
 
 // Embeddings reads the stored vectors of ids in a space; an id without one
 // gets nil.
