@@ -1,6 +1,6 @@
 // Package zoo is fosql's collection of ready-made data: dataset loaders that
-// put a known set of images on disk, and (later) a registry of image models
-// that can replace the built-in descriptor.
+// put a known set of images on disk, and a registry of image models that can
+// replace the built-in descriptor.
 //
 // # Datasets
 //
@@ -29,8 +29,14 @@
 //
 // # Models
 //
-// A registry of well-known ONNX image models (their input specification and
-// download address, for machines that have a network) will live here too,
-// so that the brain can swap its built-in descriptor for a learned one by
-// name.
+// Models lists the image models fosql knows: the built-in descriptor, the
+// pretrained CNN mobilenet-v2 that `make setup` converts from nsfwjs's
+// TensorFlow.js model into the cache, and well-known ONNX models (ResNet-50,
+// CLIP ViT-B/32's image encoder) with their download addresses for machines
+// that have a network. Each entry gives the embedding size, the input
+// specification (size, layout, mean/std, tensor names) and the licence;
+// ModelInfo.Path is where its file lives under ModelDir, and ModelInfo.Check
+// says, when the file is missing, where to put it and how to get it. The
+// zoo only describes models: the query layer turns an entry into the
+// brain's model spec.
 package zoo
