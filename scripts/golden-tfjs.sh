@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tfjs=4.22.0
 base=${XDG_CACHE_HOME:-$HOME/.cache}/fosql
-model=$base/models/mobilenet-v2/tfjs
+model=${FOSQL_MODELS:-$base/models}/mobilenet-v2/tfjs
 node_dir=$base/node/tfjs-$tfjs
 [ -s "$model/model.min.js" ] || { echo "golden: nsfwjs's model is not in the cache: run make setup" >&2; exit 1; }
 command -v node >/dev/null || { echo "golden: node is needed (apt-get install nodejs npm)" >&2; exit 1; }

@@ -7,12 +7,13 @@
 # unpacked to $cache/tfjs, and fosql's converter (cmd/tfjs2onnx) writes
 # $cache/mobilenet-v2.onnx with two outputs, `embedding` (the 1792-d pooled
 # feature) and `scores` (the 5 classes of nsfwjs's head), and its model spec
-# beside it. A second run finds them and does nothing.
+# beside it. A second run finds them and does nothing. The model folder is
+# $FOSQL_MODELS when set, as for fosql itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=4.4.0
 sha256=585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/fosql/models/mobilenet-v2
+cache=${FOSQL_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/fosql/models}/mobilenet-v2
 onnx=$cache/mobilenet-v2.onnx
 spec=$onnx.json
 feature=StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/feature_vector/SpatialSqueeze

@@ -18,11 +18,7 @@ import (
 // image per thread (the "per core" figure of BENCHMARKS.md). It reads the
 // model `make setup` wrote.
 func BenchmarkMobileNetV2(b *testing.B) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(base, "fosql", "models", "mobilenet-v2", "mobilenet-v2.onnx"))
+	data, err := os.ReadFile(filepath.Join(modelDir(b), "mobilenet-v2", "mobilenet-v2.onnx"))
 	if err != nil {
 		b.Fatalf("run `make setup`: %v", err)
 	}

@@ -33,14 +33,24 @@ type golden struct {
 	} `json:"images"`
 }
 
+// modelDir is the model folder of fosql's model zoo: $FOSQL_MODELS, else
+// fosql/models in the user's cache folder.
+func modelDir(tb testing.TB) string {
+	tb.Helper()
+	if d := os.Getenv("FOSQL_MODELS"); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		tb.Fatalf("no cache folder: %v", err)
+	}
+	return filepath.Join(base, "fosql", "models")
+}
+
 // nsfwjsDir is where `make setup` unpacks nsfwjs's TensorFlow.js model.
 func nsfwjsDir(t *testing.T) string {
 	t.Helper()
-	base, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatalf("no cache folder: %v", err)
-	}
-	dir := filepath.Join(base, "fosql", "models", "mobilenet-v2", "tfjs")
+	dir := filepath.Join(modelDir(t), "mobilenet-v2", "tfjs")
 	if _, err := os.Stat(filepath.Join(dir, "model.min.js")); err != nil {
 		t.Fatalf("nsfwjs's model is not in the cache (run `make setup`): %v", err)
 	}
