@@ -18,6 +18,8 @@ func TestParseDatasetStatements(t *testing.T) {
 	}{
 		{"SHOW DATASETS", &ShowDatasets{}},
 		{"show tables", &ShowDatasets{}},
+		{"SHOW MODELS", &ShowModels{}},
+		{"show Models", &ShowModels{}},
 		{"DESCRIBE walkthrough", &DescribeDataset{Dataset: "walkthrough"}},
 		{"desc dataset `my-ds`", &DescribeDataset{Dataset: "my-ds"}},
 		{"DESCRIBE dataset", &DescribeDataset{Dataset: "dataset"}},
@@ -207,6 +209,7 @@ func TestParseErrorsAreSyntaxErrors(t *testing.T) {
 		"SELECT id FROM w INTO OUTFILE",
 		"EXPLAIN",
 		"SHOW",
+		"SHOW MODELS extra",
 	} {
 		_, err := Parse(sql)
 		var se *SyntaxError
