@@ -13,7 +13,9 @@
 //     energy, all made mirror-symmetric) that this package writes as an
 //     ONNX graph in Go, so it needs no download. LoadModel loads any ONNX
 //     image model from a file, given a ModelSpec: input size, layout (NCHW
-//     or NHWC), channel order, scale/mean/std, and the embedding tensor —
+//     or NHWC), channels (RGB, BGR, or GRAY: one channel of BT.601 luma),
+//     scale/mean/std, a fixed batch (read from the model; batch 1 is fed
+//     one image at a time), and the embedding tensor —
 //     a graph output or an intermediate tensor, which the loader exposes as
 //     an extra output by editing the graph. (*Model).Identity hashes the
 //     model bytes and the spec, so stored embeddings can be checked for

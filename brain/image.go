@@ -150,12 +150,15 @@ type preprocessor struct {
 	width, height int
 	layout        Layout
 	bgr           bool
-	// lut[c][v] is the normalised value of 8-bit level v in RGB channel c.
+	// gray: one channel, the luma of each pixel (see GRAY).
+	gray bool
+	// lut[c][v] is the normalised value of 8-bit level v in RGB channel c;
+	// a gray preprocessor uses lut[0] for luma levels.
 	lut [3][256]float32
 }
 
 func newPreprocessor(s *ModelSpec) *preprocessor {
-	p := &preprocessor{width: s.Width, height: s.Height, layout: s.Layout, bgr: s.Channels == BGR}
+	p := &preprocessor{width: s.Width, height: s.Height, layout: s.Layout, bgr: s.Channels == BGR, gray: s.Channels == GRAY}
 	scale := s.Scale
 	if scale == 0 {
 		scale = 1.0 / 255
@@ -172,8 +175,33 @@ func newPreprocessor(s *ModelSpec) *preprocessor {
 	return p
 }
 
+// channels is the number of channels of one image's tensor.
+func (p *preprocessor) channels() int {
+	if p.gray {
+		return 1
+	}
+	return 3
+}
+
 // size is the number of float32 values of one image's tensor.
-func (p *preprocessor) size() int { return 3 * p.width * p.height }
+func (p *preprocessor) size() int { return p.channels() * p.width * p.height }
+
+// luma is the 8-bit ITU-R BT.601 luma of an RGB pixel in 16-bit fixed
+// point, rounded (see GRAY): a grey pixel keeps its level.
+func luma(r, g, b uint8) uint8 {
+	return uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 1<<15) >> 16)
+}
+
+// lumaInPlace turns n packed RGB pixels into n luma bytes, overwriting the
+// front of rgb, and returns them.
+func lumaInPlace(rgb []uint8, n int) []uint8 {
+	out := rgb[:n]
+	for i := range out {
+		px := rgb[3*i : 3*i+3 : 3*i+3]
+		out[i] = luma(px[0], px[1], px[2])
+	}
+	return out
+}
 
 // scratch holds one worker's reusable buffers: the resize target, the
 // kernel scaler of the last source size it saw (datasets often share one
@@ -278,6 +306,10 @@ func grow[T any](buf *[]T, n int) []T {
 // interpolation), then the source is enlarged bilinearly in float32, rows
 // first, then columns.
 func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int, sc *scratch) {
+	if p.gray {
+		p.fillSmallGray(dst, lumaInPlace(rgb, sw*sh), sw, sh, orient, sc)
+		return
+	}
 	w, h := p.width, p.height
 	rw, rh := w, h
 	if swapsAxes(orient) {
@@ -358,9 +390,62 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 	}
 }
 
+// fillSmallGray is fillSmall for a gray preprocessor: luma holds sw x sh
+// luma levels. One channel is laid out alike in NCHW and NHWC.
+func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient int, sc *scratch) {
+	w, h := p.width, p.height
+	rw, rh := w, h
+	if swapsAxes(orient) {
+		rw, rh = h, w
+	}
+	if len(sc.tx.w) != rw || sc.tsw != sw {
+		sc.tx, sc.tsw = bilinearTaps(rw, sw), sw
+	}
+	if len(sc.ty.w) != rh || sc.tsh != sh {
+		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
+	}
+	rows := grow(&sc.rows, sh*rw)
+	lut := &p.lut[0]
+	i0, i1, tw := sc.tx.i0[:rw], sc.tx.i1[:rw], sc.tx.w[:rw]
+	for y := 0; y < sh; y++ {
+		in := luma[y*sw : (y+1)*sw]
+		o := rows[y*rw : (y+1)*rw]
+		for x := range o {
+			v := lut[in[i0[x]]]
+			o[x] = v + (lut[in[i1[x]]]-v)*tw[x]
+		}
+	}
+	// The enlarged plane goes straight into dst unless an orientation
+	// remaps it.
+	plane := dst
+	if orient != 1 {
+		plane = grow(&sc.planes, rw*rh)
+	}
+	for y, wt := range sc.ty.w {
+		i0, i1 := int(sc.ty.i0[y]), int(sc.ty.i1[y])
+		r0, r1 := rows[i0*rw:(i0+1)*rw], rows[i1*rw:(i1+1)*rw]
+		out := plane[y*rw : (y+1)*rw]
+		if wt == 0 || i0 == i1 {
+			copy(out, r0)
+			continue
+		}
+		lerpRow(out, r0, r1, wt)
+	}
+	if orient == 1 {
+		return
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx, sy := orientedSource(orient, x, y, w, h)
+			dst[y*w+x] = plane[sy*rw+sx]
+		}
+	}
+}
+
 // fill resizes img (after EXIF orientation orient) to the model input and
 // writes the normalised tensor into dst (len p.size()). Transparent pixels
-// are composited over white; gray and paletted images become RGB. Images
+// are composited over white; gray and paletted images become RGB, and RGB
+// becomes luma for a gray preprocessor. Images
 // no larger than the input are enlarged bilinearly (fillSmall); larger
 // ones are box-filtered (boxShrink) and then resampled with resizeKernel.
 func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scratch) {
@@ -388,6 +473,24 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 		ci = [3]int{2, 1, 0}
 	}
 	lr, lg, lb := &p.lut[0], &p.lut[1], &p.lut[2]
+	if p.gray {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				sx, sy := x, y
+				if orient != 1 {
+					sx, sy = orientedSource(orient, x, y, w, h)
+				}
+				o := sy*small.Stride + 4*sx
+				pr, pg, pb := small.Pix[o], small.Pix[o+1], small.Pix[o+2]
+				if a := small.Pix[o+3]; a != 0xff {
+					t := 0xff - int(a)
+					pr, pg, pb = uint8(min(0xff, int(pr)+t)), uint8(min(0xff, int(pg)+t)), uint8(min(0xff, int(pb)+t))
+				}
+				dst[y*w+x] = lr[luma(pr, pg, pb)]
+			}
+		}
+		return
+	}
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			sx, sy := x, y

@@ -36,7 +36,23 @@ const (
 	RGB ChannelOrder = "RGB"
 	// BGR puts blue first (models trained with OpenCV or Caffe).
 	BGR ChannelOrder = "BGR"
+	// GRAY is one luminance channel (greyscale models such as MNIST
+	// classifiers). Each pixel, after transparency is composited over white,
+	// becomes the 8-bit luma of ITU-R BT.601,
+	// L = (19595 R + 38470 G + 7471 B + 32768) >> 16 — the weights 0.299,
+	// 0.587, 0.114 in 16-bit fixed point, rounded, as Pillow's
+	// convert("L") computes it — so a grey pixel keeps its level. Mean and
+	// Std then take one value each.
+	GRAY ChannelOrder = "GRAY"
 )
+
+// count is the number of colour channels of the order: 1 for GRAY, else 3.
+func (c ChannelOrder) count() int {
+	if c == GRAY {
+		return 1
+	}
+	return 3
+}
 
 // Bounds on the model files the brain reads. Both are opened with
 // db.OpenUserFile: only regular files (links followed) are read, so a model
@@ -66,7 +82,9 @@ var ErrBadSpec = errors.New("brain: bad model spec")
 // ModelSpec tells how to feed an ONNX image model and where to read its
 // embedding. An input pixel of 8-bit level v in colour channel c becomes
 // (v*Scale - Mean[c]) / Std[c]; Mean and Std are always given in R, G, B
-// order, whatever Channels says.
+// order, whatever Channels says. A GRAY model has one channel, the
+// pixel's luma (see GRAY), normalised by Mean[0] and Std[0]; its other
+// Mean and Std entries must be 0 (in JSON, one-element lists).
 type ModelSpec struct {
 	// Name labels the model in run records and messages.
 	Name string `json:"name"`
@@ -77,12 +95,14 @@ type ModelSpec struct {
 	Height int `json:"height"`
 	// Layout is NCHW or NHWC; empty means NCHW.
 	Layout Layout `json:"layout"`
-	// Channels is RGB or BGR; empty means RGB.
+	// Channels is RGB, BGR or GRAY (one luminance channel); empty means
+	// RGB.
 	Channels ChannelOrder `json:"channels"`
 	// Scale multiplies 8-bit pixel levels before Mean and Std apply; 0 means
 	// 1/255 (levels in [0, 1]).
 	Scale float32 `json:"scale"`
-	// Mean and Std normalise each channel; a zero Std counts as 1.
+	// Mean and Std normalise each channel; a zero Std counts as 1. GRAY
+	// uses only the first entry of each.
 	Mean [3]float32 `json:"mean"`
 	Std  [3]float32 `json:"std"`
 	// Input is the image input tensor; empty means the graph's only input.
@@ -94,7 +114,7 @@ type ModelSpec struct {
 	// FixedBatch is the batch size the model requires when its batch axis is
 	// fixed; 0 reads it from the model (a numeric first input dimension is
 	// fixed, a symbolic one dynamic). A fixed-batch model's last batch is
-	// padded.
+	// padded; a batch of 1 is fed one image at a time.
 	FixedBatch int `json:"fixed_batch"`
 }
 
@@ -109,7 +129,10 @@ func (s ModelSpec) normalise() (ModelSpec, error) {
 	if s.Scale == 0 {
 		s.Scale = 1.0 / 255
 	}
-	for c := range s.Std {
+	if s.Channels == GRAY && (s.Mean[1] != 0 || s.Mean[2] != 0 || s.Std[1] != 0 || s.Std[2] != 0) {
+		return s, fmt.Errorf("%w: channels GRAY take one mean and one std, spec gives mean %v, std %v", ErrBadSpec, s.Mean, s.Std)
+	}
+	for c := range s.Channels.count() {
 		if s.Std[c] == 0 {
 			s.Std[c] = 1
 		}
@@ -119,8 +142,8 @@ func (s ModelSpec) normalise() (ModelSpec, error) {
 		return s, fmt.Errorf("%w: input size %dx%d", ErrBadSpec, s.Width, s.Height)
 	case s.Layout != NCHW && s.Layout != NHWC:
 		return s, fmt.Errorf("%w: layout %q (want NCHW or NHWC)", ErrBadSpec, s.Layout)
-	case s.Channels != RGB && s.Channels != BGR:
-		return s, fmt.Errorf("%w: channel order %q (want RGB or BGR)", ErrBadSpec, s.Channels)
+	case s.Channels != RGB && s.Channels != BGR && s.Channels != GRAY:
+		return s, fmt.Errorf("%w: channel order %q (want RGB, BGR or GRAY)", ErrBadSpec, s.Channels)
 	case s.FixedBatch < 0:
 		return s, fmt.Errorf("%w: fixed batch %d", ErrBadSpec, s.FixedBatch)
 	}
@@ -276,14 +299,9 @@ func checkInputShape(in *onnx.ValueInfoProto, spec *ModelSpec) error {
 	if len(dims) != 4 {
 		return fmt.Errorf("%w: input %q has rank %d, want 4 (%s)", ErrBadSpec, spec.Input, len(dims), spec.Layout)
 	}
-	want := []int64{-1, 3, int64(spec.Height), int64(spec.Width)}
-	if spec.Layout == NHWC {
-		want = []int64{-1, int64(spec.Height), int64(spec.Width), 3}
-	}
-	for i := 1; i < 4; i++ {
-		if v, ok := dims[i].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue); ok && v.DimValue > 0 && v.DimValue != want[i] {
-			return fmt.Errorf("%w: input %q has shape %s, spec says %s %dx%d", ErrBadSpec, spec.Input, shapeString(dims), spec.Layout, spec.Width, spec.Height)
-		}
+	if !fits(dims, inputWant(spec, spec.Layout)) {
+		return fmt.Errorf("%w: input %q has shape %s (%s), spec says %s, %s, %dx%d%s", ErrBadSpec, spec.Input, shapeString(dims),
+			declaredImage(dims, spec.Layout), spec.Layout, channelsString(spec.Channels), spec.Width, spec.Height, shapeHint(dims, spec))
 	}
 	if v, ok := dims[0].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue); ok && v.DimValue > 0 {
 		if spec.FixedBatch == 0 {
@@ -293,6 +311,80 @@ func checkInputShape(in *onnx.ValueInfoProto, spec *ModelSpec) error {
 		}
 	}
 	return nil
+}
+
+// channelsString describes a channel order with its channel count.
+func channelsString(c ChannelOrder) string {
+	if c.count() == 1 {
+		return fmt.Sprintf("1 channel (%s)", c)
+	}
+	return fmt.Sprintf("%d channels (%s)", c.count(), c)
+}
+
+// declaredImage reads a rank-4 input shape in layout: its channel count and
+// its width x height, "?" for a symbolic dimension.
+func declaredImage(dims []*onnx.TensorShapeProto_Dimension, layout Layout) string {
+	dim := func(i int) string {
+		if v, ok := dims[i].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue); ok && v.DimValue > 0 {
+			return fmt.Sprint(v.DimValue)
+		}
+		return "?"
+	}
+	c, h, w := dim(1), dim(2), dim(3)
+	if layout == NHWC {
+		h, w, c = dim(1), dim(2), dim(3)
+	}
+	unit := "channels"
+	if c == "1" {
+		unit = "channel"
+	}
+	return fmt.Sprintf("as %s: %s %s, %sx%s", layout, c, unit, w, h)
+}
+
+// inputWant is the input shape a spec asks for, with -1 for the batch.
+func inputWant(spec *ModelSpec, layout Layout) []int64 {
+	nc := int64(spec.Channels.count())
+	if layout == NHWC {
+		return []int64{-1, int64(spec.Height), int64(spec.Width), nc}
+	}
+	return []int64{-1, nc, int64(spec.Height), int64(spec.Width)}
+}
+
+// fits reports whether a declared input shape agrees with want on every
+// fixed image dimension.
+func fits(dims []*onnx.TensorShapeProto_Dimension, want []int64) bool {
+	for i := 1; i < 4; i++ {
+		if v, ok := dims[i].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue); ok && v.DimValue > 0 && v.DimValue != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// shapeHint suggests the spec field that would make a declared input shape
+// fit: the other layout, or the channel order of a 1- or 3-channel input.
+func shapeHint(dims []*onnx.TensorShapeProto_Dimension, spec *ModelSpec) string {
+	other := NHWC
+	if spec.Layout == NHWC {
+		other = NCHW
+	}
+	if fits(dims, inputWant(spec, other)) {
+		return fmt.Sprintf(`; the shape fits "layout": %q`, other)
+	}
+	ci := 1
+	if spec.Layout == NHWC {
+		ci = 3
+	}
+	v, ok := dims[ci].GetValue().(*onnx.TensorShapeProto_Dimension_DimValue)
+	switch {
+	case !ok || int64(spec.Channels.count()) == v.DimValue:
+		return ""
+	case v.DimValue == 1:
+		return `; a 1-channel input takes "channels": "GRAY"`
+	case v.DimValue == 3:
+		return `; a 3-channel input takes "channels": "RGB" or "BGR"`
+	}
+	return ""
 }
 
 // exposeOutput makes spec.Output a graph output, adding it when it is an
@@ -396,10 +488,11 @@ var ErrClosed = errors.New("brain: model is closed")
 
 // inputShape is the tensor shape of a batch of n images.
 func (m *Model) inputShape(n int) ort.Shape {
+	nc := int64(m.spec.Channels.count())
 	if m.spec.Layout == NHWC {
-		return ort.NewShape(int64(n), int64(m.spec.Height), int64(m.spec.Width), 3)
+		return ort.NewShape(int64(n), int64(m.spec.Height), int64(m.spec.Width), nc)
 	}
-	return ort.NewShape(int64(n), 3, int64(m.spec.Height), int64(m.spec.Width))
+	return ort.NewShape(int64(n), nc, int64(m.spec.Height), int64(m.spec.Width))
 }
 
 // run feeds a batch of n preprocessed images (n*pre.size() values) through
