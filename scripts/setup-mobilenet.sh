@@ -4,7 +4,7 @@
 # The npm package nsfwjs (MIT) ships TF-Hub's MobileNetV2 (width 1.4) as a
 # TensorFlow.js graph model. `npm pack` downloads only its tarball (no
 # install scripts run); the tarball's sha256 is checked, the model files are
-# unpacked to $cache/tfjs, and fosql's converter (cmd/tfjs2onnx) writes
+# unpacked to $cache/tfjs, and fosql's converter (fosql convert-tfjs) writes
 # $cache/mobilenet-v2.onnx with two outputs, `embedding` (the 1792-d pooled
 # feature) and `scores` (the 5 classes of nsfwjs's head), and its model spec
 # beside it. A second run finds them and does nothing. The model folder is
@@ -39,7 +39,7 @@ if [ ! -s "$cache/tfjs/model.min.js" ]; then
   cp "$tmp/package/LICENSE" "$cache/tfjs.part/LICENSE"
   mv "$cache/tfjs.part" "$cache/tfjs"
 fi
-${GO:-go} run ./cmd/tfjs2onnx -in "$cache/tfjs" -out "$onnx" -output "embedding=$feature" -output scores=Identity
+${GO:-go} run ./cmd/fosql convert-tfjs -in "$cache/tfjs" -out "$onnx" -output "embedding=$feature" -output scores=Identity
 cat >"$spec.part" <<JSON
 {
   "name": "mobilenet-v2",

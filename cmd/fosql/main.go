@@ -6,6 +6,7 @@
 //	fosql -db DIR < script.sql     run a script from stdin
 //	fosql serve -db DIR            the web dashboard over the database
 //	fosql demo [args]              the walkthrough on the synthetic dataset
+//	fosql convert-tfjs -in DIR -out model.onnx   a TensorFlow.js graph model to ONNX
 //
 // Rows go to stdout: an aligned table when stdout is a terminal,
 // tab-separated values with a header line otherwise (or -format).
@@ -76,6 +77,8 @@ const usageText = `usage:
   fosql [-db DIR] < script.sql      run a script read from stdin
   fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
+  fosql convert-tfjs -in DIR -out model.onnx [-output NAME=NODE]...
+                                    a TensorFlow.js graph model to ONNX
 
 The database directory is created when it does not exist (a directory that
 exists must be empty or a fosql database). Without -db it is $FOSQL_DB, or
@@ -110,6 +113,9 @@ Flags:
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "serve" {
 		return runServe(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "convert-tfjs" {
+		return runConvertTFJS(args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "demo" {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
