@@ -281,11 +281,7 @@ func (sc *scratch) flatten(img image.Image) []uint8 {
 		row := rgba.Pix[rgba.PixOffset(rgba.Rect.Min.X, rgba.Rect.Min.Y+y):]
 		for x := 0; x < w; x++ {
 			px := row[4*x : 4*x+4 : 4*x+4]
-			// Premultiplied colour over white: c + (1 - alpha).
-			t := 0xff - int(px[3])
-			out[i] = uint8(min(0xff, int(px[0])+t))
-			out[i+1] = uint8(min(0xff, int(px[1])+t))
-			out[i+2] = uint8(min(0xff, int(px[2])+t))
+			out[i], out[i+1], out[i+2] = overWhite(px[0], px[1], px[2], px[3])
 			i += 3
 		}
 	}
@@ -473,24 +469,6 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 		ci = [3]int{2, 1, 0}
 	}
 	lr, lg, lb := &p.lut[0], &p.lut[1], &p.lut[2]
-	if p.gray {
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				sx, sy := x, y
-				if orient != 1 {
-					sx, sy = orientedSource(orient, x, y, w, h)
-				}
-				o := sy*small.Stride + 4*sx
-				pr, pg, pb := small.Pix[o], small.Pix[o+1], small.Pix[o+2]
-				if a := small.Pix[o+3]; a != 0xff {
-					t := 0xff - int(a)
-					pr, pg, pb = uint8(min(0xff, int(pr)+t)), uint8(min(0xff, int(pg)+t)), uint8(min(0xff, int(pb)+t))
-				}
-				dst[y*w+x] = lr[luma(pr, pg, pb)]
-			}
-		}
-		return
-	}
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			sx, sy := x, y
@@ -498,11 +476,10 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 				sx, sy = orientedSource(orient, x, y, w, h)
 			}
 			o := sy*small.Stride + 4*sx
-			pr, pg, pb := small.Pix[o], small.Pix[o+1], small.Pix[o+2]
-			if a := small.Pix[o+3]; a != 0xff {
-				// Over white: premultiplied colour plus (1 - alpha).
-				t := 0xff - int(a)
-				pr, pg, pb = uint8(min(0xff, int(pr)+t)), uint8(min(0xff, int(pg)+t)), uint8(min(0xff, int(pb)+t))
+			pr, pg, pb := overWhite(small.Pix[o], small.Pix[o+1], small.Pix[o+2], small.Pix[o+3])
+			if p.gray {
+				dst[y*w+x] = lr[luma(pr, pg, pb)]
+				continue
 			}
 			r, g, b := lr[pr], lg[pg], lb[pb]
 			if p.layout == NHWC {
@@ -514,6 +491,16 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 			}
 		}
 	}
+}
+
+// overWhite composites a premultiplied RGBA pixel over white: the colour
+// plus (1 - alpha).
+func overWhite(r, g, b, a uint8) (uint8, uint8, uint8) {
+	if a == 0xff {
+		return r, g, b
+	}
+	t := 0xff - int(a)
+	return uint8(min(0xff, int(r)+t)), uint8(min(0xff, int(g)+t)), uint8(min(0xff, int(b)+t))
 }
 
 // loadTensor reads, decodes and preprocesses one image into dst. PNGs no
