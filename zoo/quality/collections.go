@@ -48,8 +48,8 @@ type Original struct {
 type Collection struct {
 	Name      string
 	Originals []Original
-	// Natural counts the files left out as other resolutions or byte copies
-	// of a picture already taken (a wallpaper's other sizes).
+	// Natural counts the files left out as other resolutions, links or
+	// byte copies of a picture already taken (a wallpaper's other sizes).
 	Natural int
 }
 
@@ -60,14 +60,14 @@ var rasterExt = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 // nothing here renders SVG), one per distinct file content, labelled by
 // their top-level category folder (animals, town, vehicles, …).
 func LoadTuxpaint(dir string) (*Collection, error) {
-	files, err := rasterFiles([]string{dir})
+	files, links, err := rasterFiles([]string{dir})
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: no stamps in %s (apt-get install tuxpaint-stamps-default)", ErrAbsent, dir)
 	}
-	c := &Collection{Name: Tuxpaint}
+	c := &Collection{Name: Tuxpaint, Natural: links}
 	seen := map[[32]byte]bool{}
 	for _, f := range files {
 		sum, err := fileHash(f)
@@ -89,9 +89,10 @@ func LoadTuxpaint(dir string) (*Collection, error) {
 // LoadWallpapers lists one file per distinct wallpaper under dirs: a KDE
 // wallpaper folder (…/contents/images/WxH.jpg) counts once, by its
 // largest resolution, and a file whose bytes were seen already is left
-// out; both kinds of left-out file are counted in Natural.
+// out, as are symbolic links (a wallpaper's other sizes, in Debian's
+// packages); every left-out file is counted in Natural.
 func LoadWallpapers(dirs []string) (*Collection, error) {
-	files, err := rasterFiles(dirs)
+	files, links, err := rasterFiles(dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func LoadWallpapers(dirs []string) (*Collection, error) {
 	}
 	groups := map[string]*best{}
 	var order []string
-	c := &Collection{Name: Wallpapers}
+	c := &Collection{Name: Wallpapers, Natural: links}
 	seen := map[[32]byte]bool{}
 	for _, f := range files {
 		sum, err := fileHash(f)
@@ -162,9 +163,11 @@ func LoadFashion(ctx context.Context, cacheDir string, n int) (*Collection, erro
 	return c, nil
 }
 
-// rasterFiles lists the PNG and JPEG files under dirs, sorted; a folder
-// that does not exist holds none.
-func rasterFiles(dirs []string) ([]string, error) {
+// rasterFiles lists the PNG and JPEG files under dirs, sorted, and counts
+// the symbolic links to such files (Debian's wallpaper packages link a
+// wallpaper's other sizes to one file); a folder that does not exist holds
+// none.
+func rasterFiles(dirs []string) (files []string, links int, err error) {
 	var out []string
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -174,17 +177,22 @@ func rasterFiles(dirs []string) ([]string, error) {
 				}
 				return err
 			}
-			if d.Type().IsRegular() && rasterExt[strings.ToLower(filepath.Ext(p))] {
+			if !rasterExt[strings.ToLower(filepath.Ext(p))] {
+				return nil
+			}
+			if d.Type().IsRegular() {
 				out = append(out, p)
+			} else if d.Type()&fs.ModeSymlink != 0 {
+				links++
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("quality: list %s: %w", dir, err)
+			return nil, 0, fmt.Errorf("quality: list %s: %w", dir, err)
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out, links, nil
 }
 
 // fileHash is the SHA-256 of a file's bytes.

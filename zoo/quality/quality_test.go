@@ -205,7 +205,8 @@ func TestConcat(t *testing.T) {
 }
 
 // TestLoadWallpapers checks that a KDE wallpaper folder counts once, by
-// its largest size, and that byte copies are left out.
+// its largest size, and that byte copies and links are left out and
+// counted.
 func TestLoadWallpapers(t *testing.T) {
 	dir := t.TempDir()
 	write := func(rel string, w, h int, shade uint8) {
@@ -235,6 +236,9 @@ func TestLoadWallpapers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "readme.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink("1920x1080.png", filepath.Join(dir, "Kite/contents/images/1280x720.png")); err != nil {
+		t.Fatal(err)
+	}
 	c, err := LoadWallpapers([]string{dir, filepath.Join(dir, "missing")})
 	if err != nil {
 		t.Fatal(err)
@@ -245,8 +249,8 @@ func TestLoadWallpapers(t *testing.T) {
 		got = append(got, rel)
 	}
 	want := []string{"Kite/contents/images/1920x1080.png", "Kite/contents/images_dark/1920x1080.png", "gnome/blobs.png", "notes.txt.png"}
-	if len(got) != len(want) || c.Natural != 2 {
-		t.Fatalf("originals %v (natural %d), want %v (natural 2)", got, c.Natural, want)
+	if len(got) != len(want) || c.Natural != 3 {
+		t.Fatalf("originals %v (natural %d), want %v (natural 3)", got, c.Natural, want)
 	}
 	for i := range want {
 		if got[i] != want[i] {
