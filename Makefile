@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet
+.PHONY: setup test demo bench fuzz vet quality
 
 # setup: Go modules and ONNX Runtime's library (cached; safe to run again).
 setup:
@@ -26,3 +26,12 @@ demo: setup
 # bench: the Go benchmarks behind BENCHMARKS.md.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# quality: the ranking-quality benchmark on Debian's image collections
+# (installed here when apt-get is available): planted near-duplicates and
+# rare content, every model beside pHash and dHash, as markdown tables
+# (QUALITY.md). Not part of test; its short version is
+# TestFashionMNISTQuality in zoo/quality.
+quality: setup
+	./scripts/install-quality-collections.sh
+	$(GO) run ./cmd/fosql-quality
