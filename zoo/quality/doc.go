@@ -6,12 +6,13 @@
 // For near-duplicates, [Build] takes up to a number of originals from a
 // collection (seeded), plants one copy of each with a transform from
 // zoo.PlantKinds dealt out in turn (original i gets transform i mod T),
-// and writes the ground truth beside the copies. [Evaluate] then scores a
-// method's embeddings of the set with the brain's own functions, as
-// COMPUTE UNIQUENESS and COMPUTE DUPLICATES run them: nn (a copy's nearest
-// other sample is its original), low (the copy is among the 2·C least
-// unique, C copies) and the precision and recall of the duplicate pairs at
-// the default threshold.
+// and writes the ground truth beside the copies. [EvaluateRounds] then
+// scores a method's embeddings of the set with the brain's own functions,
+// as COMPUTE UNIQUENESS and COMPUTE DUPLICATES run them ([Rank]), in
+// [Rounds] rankings that each hold every original and a quarter of the
+// copies: nn (a copy's nearest other sample is its original), low (the
+// copy is among the 2·C least unique of its ranking, C copies) and the
+// precision and recall of the duplicate pairs at the default threshold.
 //
 // For rare content, [RarePools] draws pools of many samples of one class
 // plus one of another, and [EvaluateRare] reports how often the odd one is

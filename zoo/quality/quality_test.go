@@ -1,12 +1,16 @@
 package quality
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"github.com/fosql/fosql/zoo"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fosql/fosql/brain"
@@ -259,5 +263,63 @@ func TestLoadWallpapers(t *testing.T) {
 	}
 	if _, err := LoadWallpapers([]string{filepath.Join(dir, "missing")}); !errors.Is(err, ErrAbsent) {
 		t.Errorf("no wallpapers: %v, want ErrAbsent", err)
+	}
+}
+
+// TestBuild checks a built set against its originals: seeded, transforms
+// dealt out in turn, ground truth written, exact copies byte for byte.
+func TestBuild(t *testing.T) {
+	src := t.TempDir()
+	c := &Collection{Name: "test"}
+	for i := range 14 {
+		p := filepath.Join(src, fmt.Sprintf("%02d.png", i))
+		img := image.NewRGBA(image.Rect(0, 0, 40+i, 30))
+		for j := range img.Pix {
+			img.Pix[j] = uint8(j*(i+1)) | 3
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.Originals = append(c.Originals, Original{Path: p, Label: "x"})
+	}
+	out := t.TempDir()
+	set, err := Build(context.Background(), c, out, BuildOptions{Max: 12, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Build(context.Background(), c, t.TempDir(), BuildOptions{Max: 12, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := zoo.PlantKinds()
+	if len(set.Samples) != 24 || set.Copies != 12 {
+		t.Fatalf("%d samples, %d copies; want 24, 12", len(set.Samples), set.Copies)
+	}
+	for i := range 12 {
+		orig, cp := set.Samples[i], set.Samples[12+i]
+		if orig.Original != -1 || cp.Original != i || cp.Kind != kinds[i%len(kinds)] {
+			t.Errorf("copy %d: original %d, kind %s; want %d, %s", i, cp.Original, cp.Kind, i, kinds[i%len(kinds)])
+		}
+		if orig.Path != again.Samples[i].Path || cp.Detail != again.Samples[12+i].Detail {
+			t.Errorf("sample %d differs between two builds with one seed", i)
+		}
+		if cp.Kind == zoo.KindExact {
+			a, _ := os.ReadFile(orig.Path)
+			b, _ := os.ReadFile(cp.Path)
+			if !bytes.Equal(a, b) {
+				t.Errorf("exact copy %s differs from %s", cp.Path, orig.Path)
+			}
+		}
+	}
+	truth, err := os.ReadFile(filepath.Join(out, TruthFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(truth)), "\n"); len(lines) != 12 || !strings.HasPrefix(lines[1], set.Samples[13].Path+"\t"+set.Samples[1].Path+"\t") {
+		t.Errorf("ground truth:\n%s", truth)
 	}
 }

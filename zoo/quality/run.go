@@ -104,7 +104,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		log("%s: %d originals, %d copies planted (%d natural duplicates left out) (%v)", c.Name, len(set.Samples)-set.Copies, set.Copies,
+		log("%s: %d originals, %d copies planted, %d natural duplicates left out (%v)", c.Name, len(set.Samples)-set.Copies, set.Copies,
 			c.Natural, time.Since(t0).Round(time.Millisecond))
 		paths := make([]string, len(set.Samples))
 		for i, s := range set.Samples {
@@ -229,7 +229,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\n### %s: %d originals, %d planted copies", c.Name, figs[0].Originals, figs[0].Copies)
 		if c.Natural > 0 {
-			fmt.Fprintf(w, " (%d natural duplicates — other resolutions and byte copies — counted apart, not in the set)", c.Natural)
+			fmt.Fprintf(w, "; natural duplicates counted apart, not in the set: %d (other sizes, links or byte copies of a picture taken)", c.Natural)
 		}
 		fmt.Fprintln(w)
 		if c.Name == Wallpapers && figs[0].Originals < 300 {
@@ -243,7 +243,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 	}
 	if len(rep.RareTrials) > 0 {
 		fmt.Fprintln(w, "\n### rare content: share of pools whose odd one is among the 5 most unique (mean rank of the odd one)")
-		fmt.Fprintf(w, "\n| trial | pools |")
+		fmt.Fprintf(w, "\n| rare-content trial | pools |")
 		for _, f := range rep.Rare[rep.RareTrials[0]] {
 			fmt.Fprintf(w, " %s |", f.Method)
 		}
