@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fosql/fosql/zoo"
 	"image"
 	"image/png"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/fosql/fosql/brain"
+	"github.com/fosql/fosql/zoo"
 )
 
 // fashionNNFloor is the least share of planted copies whose nearest
