@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	max := flag.Int("n", 1000, "most originals per collection")
+	most := flag.Int("n", 1000, "most originals per collection")
 	seed := flag.Uint64("seed", 1, "seed of the originals, transforms and pools")
 	methods := flag.String("methods", "", "comma-separated methods (default: every model, then phash and dhash)")
 	pools := flag.Int("pools", 40, "rare-content pools per trial")
@@ -36,7 +36,7 @@ func main() {
 		defer os.RemoveAll(tmp)
 		work = tmp
 	}
-	o := quality.Options{Dir: work, Max: *max, Seed: *seed, Pools: *pools, PoolSize: *poolSize,
+	o := quality.Options{Dir: work, Max: *most, Seed: *seed, Pools: *pools, PoolSize: *poolSize,
 		Log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
 	if *methods != "" {
 		o.Methods = strings.Split(*methods, ",")
@@ -48,6 +48,6 @@ func main() {
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("## Ranking quality (make quality: up to %d originals per collection, seed %d; %s, %d cores; %v)\n",
-		*max, *seed, host, runtime.NumCPU(), rep.Took.Round(1e9))
+		*most, *seed, host, runtime.NumCPU(), rep.Took.Round(1e9))
 	rep.WriteMarkdown(os.Stdout)
 }

@@ -94,9 +94,13 @@ type modelMethod struct {
 	model *brain.Model
 }
 
+// Name implements Method.
 func (m *modelMethod) Name() string { return m.name }
-func (m *modelMethod) Close()       { m.model.Close() }
 
+// Close implements Method.
+func (m *modelMethod) Close() { m.model.Close() }
+
+// Embed implements Method with brain.Embed's default options.
 func (m *modelMethod) Embed(ctx context.Context, paths []string) (*Space, error) {
 	items := make([]brain.Item, len(paths))
 	for i, p := range paths {
@@ -120,9 +124,13 @@ type hashMethod struct {
 	hash func(image.Image) (*goimagehash.ImageHash, error)
 }
 
+// Name implements Method.
 func (h *hashMethod) Name() string { return h.name }
-func (h *hashMethod) Close()       {}
 
+// Close implements Method; a hash holds nothing.
+func (h *hashMethod) Close() {}
+
+// Embed implements Method, decoding and hashing on every core.
 func (h *hashMethod) Embed(ctx context.Context, paths []string) (*Space, error) {
 	s := &Space{N: len(paths), Hashes: make([]uint64, len(paths))}
 	errs := make([]error, len(paths))
@@ -187,9 +195,13 @@ func openCombined(name, a, b string, weight float64) (Method, error) {
 	return &combined{name: name, a: ma, b: mb, weight: weight}, nil
 }
 
+// Name implements Method.
 func (c *combined) Name() string { return c.name }
-func (c *combined) Close()       { c.a.Close(); c.b.Close() }
 
+// Close implements Method, closing both models.
+func (c *combined) Close() { c.a.Close(); c.b.Close() }
+
+// Embed implements Method: both models embed every file, then Concat.
 func (c *combined) Embed(ctx context.Context, paths []string) (*Space, error) {
 	sa, err := c.a.Embed(ctx, paths)
 	if err != nil {

@@ -323,3 +323,51 @@ func TestBuild(t *testing.T) {
 		t.Errorf("ground truth:\n%s", truth)
 	}
 }
+
+// TestOpen checks which names resolve to a method.
+func TestOpen(t *testing.T) {
+	cases := []struct {
+		name string
+		ok   bool
+	}{
+		{PHash, true},
+		{DHash, true},
+		{"ahash", false},
+		{"phash+dhash", false},
+		{"phash+dhash@1.5", false},
+		{"nosuch+dhash@0.5", false},
+		{"phash+dhash@0.6", true}, // opens; embedding refuses to join hashes
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Open(tc.name)
+			if (err == nil) != tc.ok {
+				t.Fatalf("Open(%q): %v", tc.name, err)
+			}
+			if err != nil {
+				return
+			}
+			defer m.Close()
+			if m.Name() != tc.name {
+				t.Errorf("name %q", m.Name())
+			}
+		})
+	}
+	m, err := Open("phash+dhash@0.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.png")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 16, 16))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Embed(context.Background(), []string{p}); err == nil {
+		t.Error("two hashes were joined")
+	}
+}
