@@ -50,7 +50,9 @@ type Report struct {
 
 // Run builds a near-duplicate set of every installed collection, scores
 // every method on each, and runs the rare-content trials: Fashion-MNIST
-// classes, and stamps with one wallpaper among them.
+// classes, Tux Paint's symbols stamps (its only category of more than 200)
+// with one stamp of another category, and stamps with one wallpaper among
+// them.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	start := time.Now()
 	log := o.Log
@@ -149,6 +151,10 @@ func runRare(ctx context.Context, o Options, rep *Report, methods []string, open
 	var trials []trial
 	if f := byName[Fashion]; f != nil {
 		trials = append(trials, trial{name: "fashion-mnist: one class among another", candidates: f.Originals})
+	}
+	if t := byName[Tuxpaint]; t != nil {
+		trials = append(trials, trial{name: "tuxpaint-stamps: one stamp of another category among symbols", candidates: t.Originals,
+			oddFrom: func(l string) bool { return l != "symbols" }})
 	}
 	if t, w := byName[Tuxpaint], byName[Wallpapers]; t != nil && w != nil {
 		cands := append(relabel(t.Originals, "stamp"), w.Originals...)
