@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet golden
+.PHONY: setup test demo bench fuzz vet golden quality
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
@@ -34,3 +34,12 @@ demo: setup
 # bench: the Go benchmarks behind BENCHMARKS.md.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# quality: the ranking-quality benchmark on Debian's image collections
+# (installed here when apt-get is available): planted near-duplicates and
+# rare content, every model beside pHash and dHash, as markdown tables
+# (QUALITY.md). Not part of test; its short version is
+# TestFashionMNISTQuality in zoo/quality.
+quality: setup
+	./scripts/install-quality-collections.sh
+	$(GO) run ./cmd/fosql quality

@@ -13,7 +13,9 @@
 // key is written next to the images (truth.json, and truth.txt for shell
 // tools) and can be read back with [LoadSyntheticSet], so the README demo,
 // the tests and the uniqueness quality checks all share one reproducible
-// dataset whose duplicates are known.
+// dataset whose duplicates are known. [Plant] makes the copies of the
+// real-image quality benchmark (package zoo/quality) with that benchmark's
+// own transforms and parameters.
 //
 // [FashionMNIST] is a public collection that loads offline: Debian packages
 // it (dataset-fashion-mnist), and the loader turns its IDX files into PNGs

@@ -89,3 +89,29 @@ func prepareFashionMNIST(ctx context.Context, req LoadRequest) ([]labelledSplit,
 	}
 	return parts, nil
 }
+
+// FashionMNISTFiles converts the first n pictures (0: all) of one split of
+// Fashion-MNIST to PNG files in the cache, or finds them there, as Load
+// does, and returns their paths and class names in picture order. req
+// names the split; its CacheDir and SourceDir are used as Load uses them.
+// It fails with ErrNotInstalled when the package is not on this machine.
+func FashionMNISTFiles(ctx context.Context, req LoadRequest, n int) (paths, labels []string, err error) {
+	if req.Split == "" {
+		return nil, nil, fmt.Errorf("zoo: %s: FashionMNISTFiles needs a split (%v)", FashionMNIST, Splits(FashionMNIST))
+	}
+	req.Name = FashionMNIST
+	if n > 0 {
+		req.Options = map[string]any{"n": n}
+	}
+	parts, err := prepareFashionMNIST(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, part := range parts {
+		for i, l := range part.labels {
+			paths = append(paths, filepath.Join(part.dir, idxImageName(i)))
+			labels = append(labels, part.names[l])
+		}
+	}
+	return paths, labels, nil
+}

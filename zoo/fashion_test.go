@@ -162,3 +162,59 @@ func TestLoadFashionMNISTErrors(t *testing.T) {
 		t.Errorf("not gzip: %v", err)
 	}
 }
+
+// TestFashionMNISTFiles lists a split's converted pictures with their
+// classes, without a dataset.
+func TestFashionMNISTFiles(t *testing.T) {
+	src := fashionFixture(t)
+	cases := []struct {
+		name  string
+		split string
+		n     int
+		want  int
+		err   error
+	}{
+		{"whole test split", "test", 0, 4, nil},
+		{"first 3 of train", "train", 3, 3, nil},
+		{"more than there are", "test", 9, 4, nil},
+		{"no split", "", 0, 0, nil},
+		{"unknown split", "valid", 0, 0, ErrUnknownSplit},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := LoadRequest{Split: tc.split, SourceDir: src, CacheDir: t.TempDir()}
+			paths, labels, err := FashionMNISTFiles(context.Background(), req, tc.n)
+			if tc.split == "" || tc.err != nil {
+				if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) {
+					t.Fatalf("error %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(paths) != tc.want || len(labels) != tc.want {
+				t.Fatalf("%d paths, %d labels; want %d", len(paths), len(labels), tc.want)
+			}
+			for i, p := range paths {
+				f, err := os.Open(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				img, err := png.Decode(f)
+				f.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				label := (i + len(tc.split)) % 10
+				if labels[i] != FashionMNISTLabels[label] || img.(*image.Gray).Pix[0] != byte(i*7+label) {
+					t.Errorf("picture %d: %s, first pixel %d; want %s, %d", i, labels[i], img.(*image.Gray).Pix[0], FashionMNISTLabels[label], i*7+label)
+				}
+			}
+		})
+	}
+	_, _, err := FashionMNISTFiles(context.Background(), LoadRequest{Split: "test", SourceDir: t.TempDir(), CacheDir: t.TempDir()}, 0)
+	if !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("missing package: %v, want ErrNotInstalled", err)
+	}
+}

@@ -96,6 +96,13 @@ func rotateCopy(r *rand.Rand, src *image.RGBA) (*image.RGBA, string) {
 	if r.IntN(2) == 0 {
 		deg = -deg
 	}
+	return rotate(src, deg, nil), fmt.Sprintf("angle=%.3f", deg)
+}
+
+// rotate turns src by deg degrees about its centre, keeping its size, with
+// bilinear samples. Points that fall outside src take fill, or the colour
+// of the nearest edge pixel when fill is nil.
+func rotate(src *image.RGBA, deg float64, fill *[4]uint8) *image.RGBA {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	dst := image.NewRGBA(src.Rect)
 	rad := deg * math.Pi / 180
@@ -109,10 +116,15 @@ func rotateCopy(r *rand.Rand, src *image.RGBA) (*image.RGBA, string) {
 			// in pixel-index coordinates (centres at integers).
 			sx := cos*dx + sin*dy + cx - 0.5
 			sy := -sin*dx + cos*dy + cy - 0.5
-			sampleBilinear(src, sx, sy, dst.Pix[dst.PixOffset(x, y):])
+			out := dst.Pix[dst.PixOffset(x, y):]
+			if fill != nil && (sx < -0.5 || sy < -0.5 || sx > float64(w)-0.5 || sy > float64(h)-0.5) {
+				copy(out[:4], fill[:])
+				continue
+			}
+			sampleBilinear(src, sx, sy, out)
 		}
 	}
-	return dst, fmt.Sprintf("angle=%.3f", deg)
+	return dst
 }
 
 // sampleBilinear writes the bilinear sample of src at (x, y), clamped to

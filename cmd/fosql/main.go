@@ -7,6 +7,7 @@
 //	fosql serve -db DIR            the web dashboard over the database
 //	fosql demo [args]              the walkthrough on the synthetic dataset
 //	fosql convert-tfjs -in DIR -out model.onnx   a TensorFlow.js graph model to ONNX
+//	fosql quality [-n N] [-methods a,b]          the ranking-quality benchmark (make quality)
 //
 // Rows go to stdout: an aligned table when stdout is a terminal,
 // tab-separated values with a header line otherwise (or -format).
@@ -79,6 +80,9 @@ const usageText = `usage:
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
   fosql convert-tfjs -in DIR -out model.onnx [-output NAME=NODE]...
                                     a TensorFlow.js graph model to ONNX
+  fosql quality [-n N] [-methods a,b]
+                                    the ranking-quality benchmark on Debian's
+                                    image collections (make quality)
 
 The database directory is created when it does not exist (a directory that
 exists must be empty or a fosql database). Without -db it is $FOSQL_DB, or
@@ -113,6 +117,11 @@ Flags:
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "serve" {
 		return runServe(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "quality" {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+		return runQuality(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "convert-tfjs" {
 		return runConvertTFJS(args[1:], stderr)

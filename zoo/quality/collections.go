@@ -1,0 +1,240 @@
+package quality
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // wallpapers
+	_ "image/png"  // stamps, wallpapers, Fashion-MNIST
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/fosql/fosql/zoo"
+)
+
+// Names of the collections.
+const (
+	Tuxpaint   = "tuxpaint-stamps"
+	Wallpapers = "wallpapers"
+	Fashion    = zoo.FashionMNIST
+)
+
+// Default places of the collections' Debian packages.
+var (
+	// TuxpaintDir is where tuxpaint-stamps-default installs its stamps.
+	TuxpaintDir = "/usr/share/tuxpaint/stamps"
+	// WallpaperDirs are where Debian's wallpaper packages install
+	// (plasma-workspace-wallpapers, gnome-backgrounds, mate-backgrounds,
+	// ukui-wallpapers, lomiri-wallpapers, sway-backgrounds).
+	WallpaperDirs = []string{"/usr/share/wallpapers", "/usr/share/backgrounds"}
+)
+
+// ErrAbsent means a collection's package is not installed.
+var ErrAbsent = errors.New("quality: collection not installed")
+
+// Original is one picture of a collection.
+type Original struct {
+	Path  string
+	Label string // its class: a stamp's category, a Fashion-MNIST class, "wallpaper"
+}
+
+// Collection is a set of distinct pictures.
+type Collection struct {
+	Name      string
+	Originals []Original
+	// Natural counts the files left out as other resolutions, links or
+	// byte copies of a picture already taken (a wallpaper's other sizes).
+	Natural int
+}
+
+// rasterExt are the file kinds both the brain and Go's decoders read.
+var rasterExt = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
+
+// LoadTuxpaint lists the PNG stamps under dir (SVG stamps are left out:
+// nothing here renders SVG), one per distinct file content, labelled by
+// their top-level category folder (animals, town, vehicles, …).
+func LoadTuxpaint(dir string) (*Collection, error) {
+	files, links, err := rasterFiles([]string{dir})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: no stamps in %s (apt-get install tuxpaint-stamps-default)", ErrAbsent, dir)
+	}
+	c := &Collection{Name: Tuxpaint, Natural: links}
+	seen := map[[32]byte]bool{}
+	for _, f := range files {
+		sum, err := fileHash(f)
+		if err != nil {
+			return nil, err
+		}
+		if seen[sum] {
+			c.Natural++
+			continue
+		}
+		seen[sum] = true
+		rel, _ := filepath.Rel(dir, f)
+		label, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		c.Originals = append(c.Originals, Original{Path: f, Label: label})
+	}
+	return c, nil
+}
+
+// LoadWallpapers lists one file per distinct wallpaper under dirs: a KDE
+// wallpaper folder (…/contents/images/WxH.jpg) counts once, by its
+// largest resolution, and a file whose bytes were seen already is left
+// out, as are symbolic links (a wallpaper's other sizes, in Debian's
+// packages); every left-out file is counted in Natural.
+func LoadWallpapers(dirs []string) (*Collection, error) {
+	files, links, err := rasterFiles(dirs)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: no wallpapers in %s (apt-get install plasma-workspace-wallpapers gnome-backgrounds mate-backgrounds ukui-wallpapers lomiri-wallpapers sway-backgrounds)",
+			ErrAbsent, strings.Join(dirs, ", "))
+	}
+	type best struct {
+		path string
+		area int
+	}
+	groups := map[string]*best{}
+	var order []string
+	c := &Collection{Name: Wallpapers, Natural: links}
+	seen := map[[32]byte]bool{}
+	for _, f := range files {
+		sum, err := fileHash(f)
+		if err != nil {
+			return nil, err
+		}
+		if seen[sum] {
+			c.Natural++
+			continue
+		}
+		seen[sum] = true
+		key := f
+		if dir := filepath.Dir(f); filepath.Base(filepath.Dir(dir)) == "contents" {
+			key = dir
+		}
+		cfg, err := decodeConfig(f)
+		if err != nil {
+			return nil, err
+		}
+		area := cfg.Width * cfg.Height
+		g := groups[key]
+		switch {
+		case g == nil:
+			groups[key] = &best{f, area}
+			order = append(order, key)
+		case area > g.area:
+			g.path, g.area = f, area
+			c.Natural++
+		default:
+			c.Natural++
+		}
+	}
+	for _, k := range order {
+		c.Originals = append(c.Originals, Original{Path: groups[k].path, Label: "wallpaper"})
+	}
+	return c, nil
+}
+
+// LoadFashion converts the first n pictures of Fashion-MNIST's test split
+// to PNG files in cacheDir ("" for the zoo's cache) and lists them with
+// their classes.
+func LoadFashion(ctx context.Context, cacheDir string, n int) (*Collection, error) {
+	paths, labels, err := zoo.FashionMNISTFiles(ctx, zoo.LoadRequest{Split: "test", CacheDir: cacheDir}, n)
+	if errors.Is(err, zoo.ErrNotInstalled) {
+		return nil, fmt.Errorf("%w: %w", ErrAbsent, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &Collection{Name: Fashion}
+	for i, p := range paths {
+		c.Originals = append(c.Originals, Original{Path: p, Label: labels[i]})
+	}
+	return c, nil
+}
+
+// rasterFiles lists the PNG and JPEG files under dirs, sorted, and counts
+// the symbolic links to such files (Debian's wallpaper packages link a
+// wallpaper's other sizes to one file); a folder that does not exist holds
+// none.
+func rasterFiles(dirs []string) (files []string, links int, err error) {
+	var out []string
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if !rasterExt[strings.ToLower(filepath.Ext(p))] {
+				return nil
+			}
+			if d.Type().IsRegular() {
+				out = append(out, p)
+			} else if d.Type()&fs.ModeSymlink != 0 {
+				links++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("quality: list %s: %w", dir, err)
+		}
+	}
+	sort.Strings(out)
+	return out, links, nil
+}
+
+// fileHash is the SHA-256 of a file's bytes.
+func fileHash(path string) ([32]byte, error) {
+	var sum [32]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, fmt.Errorf("quality: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return sum, fmt.Errorf("quality: read %s: %w", path, err)
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+// decodeConfig reads an image file's size.
+func decodeConfig(path string) (image.Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return image.Config{}, fmt.Errorf("quality: %w", err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return image.Config{}, fmt.Errorf("quality: %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// decodeFile decodes an image file.
+func decodeFile(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("quality: %w", err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("quality: decode %s: %w", path, err)
+	}
+	return img, nil
+}

@@ -1,0 +1,250 @@
+package quality
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"math/bits"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/corona10/goimagehash"
+
+	"github.com/fosql/fosql/brain"
+	"github.com/fosql/fosql/zoo"
+)
+
+// Names of the peer methods.
+const (
+	PHash = "phash"
+	DHash = "dhash"
+)
+
+// Models lists the fosql models the benchmark scores, by name; each is
+// resolved by Open.
+var Models = []string{brain.DescriptorName}
+
+// Peers lists the perceptual hashes the benchmark scores beside the models.
+var Peers = []string{PHash, DHash}
+
+// HashThreshold is the Hamming distance (of 64 bits) at or under which two
+// hashes count as duplicates, the usual rule for 64-bit pHash and dHash.
+const HashThreshold = 10
+
+// Space is a method's representation of n images: model embeddings
+// compared as COMPUTE compares them (cosine on mean-centred vectors), or
+// 64-bit hashes compared by Hamming distance.
+type Space struct {
+	N int
+	// Dim and Vectors (N x Dim, row-major) hold embeddings.
+	Dim     int
+	Vectors []float32
+	// Hashes hold one hash per image when the method is a hash.
+	Hashes []uint64
+}
+
+// Method turns image files into a Space.
+type Method interface {
+	// Name is the name the method was opened by.
+	Name() string
+	// Embed represents every file; a file it cannot read fails the call.
+	Embed(ctx context.Context, paths []string) (*Space, error)
+	// Close releases the method's resources.
+	Close()
+}
+
+// Open resolves a method by name: "phash" and "dhash", a fosql model
+// (brain.DescriptorName for the built-in descriptor), or a combination
+// "a+b@w" of two models whose embeddings are each L2-normalised and
+// concatenated with weights 1-w and w.
+func Open(name string) (Method, error) {
+	switch name {
+	case PHash:
+		return &hashMethod{name: name, hash: goimagehash.PerceptionHash}, nil
+	case DHash:
+		return &hashMethod{name: name, hash: goimagehash.DifferenceHash}, nil
+	case brain.DescriptorName:
+		if err := brain.InitRuntime(); err != nil {
+			return nil, fmt.Errorf("quality: model %s: %w", name, err)
+		}
+		m, err := brain.DefaultModel()
+		if err != nil {
+			return nil, fmt.Errorf("quality: model %s: %w", name, err)
+		}
+		return &modelMethod{name: name, model: m}, nil
+	}
+	if pair, w, ok := strings.Cut(name, "@"); ok {
+		a, b, ok := strings.Cut(pair, "+")
+		weight, err := strconv.ParseFloat(w, 64)
+		if ok && err == nil && weight >= 0 && weight <= 1 {
+			return openCombined(name, a, b, weight)
+		}
+	}
+	return nil, fmt.Errorf("quality: unknown method %q (known: %s, %s and combinations a+b@w)", name,
+		strings.Join(Models, ", "), strings.Join(Peers, ", "))
+}
+
+// modelMethod embeds with a fosql model through brain.Embed, as COMPUTE
+// does.
+type modelMethod struct {
+	name  string
+	model *brain.Model
+}
+
+// Name implements Method.
+func (m *modelMethod) Name() string { return m.name }
+
+// Close implements Method.
+func (m *modelMethod) Close() { m.model.Close() }
+
+// Embed implements Method with brain.Embed's default options.
+func (m *modelMethod) Embed(ctx context.Context, paths []string) (*Space, error) {
+	items := make([]brain.Item, len(paths))
+	for i, p := range paths {
+		items[i] = brain.Item{ID: p, Media: brain.File(p)}
+	}
+	emb, err := brain.Embed(ctx, m.model, items, brain.EmbedOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("quality: model %s: %w", m.name, err)
+	}
+	if len(emb.Skipped) > 0 {
+		return nil, fmt.Errorf("quality: model %s could not embed %d files (the first: %s: %v)", m.name, len(emb.Skipped),
+			emb.Skipped[0].ID, emb.Skipped[0].Err)
+	}
+	return &Space{N: len(paths), Dim: emb.Dim, Vectors: emb.Vectors}, nil
+}
+
+// hashMethod hashes each picture, composited over white as the brain sees
+// it, with a 64-bit goimagehash function.
+type hashMethod struct {
+	name string
+	hash func(image.Image) (*goimagehash.ImageHash, error)
+}
+
+// Name implements Method.
+func (h *hashMethod) Name() string { return h.name }
+
+// Close implements Method; a hash holds nothing.
+func (h *hashMethod) Close() {}
+
+// Embed implements Method, decoding and hashing on every core.
+func (h *hashMethod) Embed(ctx context.Context, paths []string) (*Space, error) {
+	s := &Space{N: len(paths), Hashes: make([]uint64, len(paths))}
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				img, err := decodeFile(paths[i])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				ih, err := h.hash(zoo.Opaque(img))
+				if err != nil {
+					errs[i] = fmt.Errorf("quality: %s of %s: %w", h.name, paths[i], err)
+					continue
+				}
+				s.Hashes[i] = ih.GetHash()
+			}
+		}()
+	}
+	for i := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// combined concatenates two models' L2-normalised embeddings, weighted.
+type combined struct {
+	name   string
+	a, b   Method
+	weight float64 // of b; a gets 1 - weight
+}
+
+// openCombined opens the two models of a combination.
+func openCombined(name, a, b string, weight float64) (Method, error) {
+	ma, err := Open(a)
+	if err != nil {
+		return nil, err
+	}
+	mb, err := Open(b)
+	if err != nil {
+		ma.Close()
+		return nil, err
+	}
+	return &combined{name: name, a: ma, b: mb, weight: weight}, nil
+}
+
+// Name implements Method.
+func (c *combined) Name() string { return c.name }
+
+// Close implements Method, closing both models.
+func (c *combined) Close() { c.a.Close(); c.b.Close() }
+
+// Embed implements Method: both models embed every file, then Concat.
+func (c *combined) Embed(ctx context.Context, paths []string) (*Space, error) {
+	sa, err := c.a.Embed(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := c.b.Embed(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	return Concat(sa, sb, 1-c.weight, c.weight)
+}
+
+// Concat joins two embedding spaces of the same images: each row of a and
+// of b is scaled to unit length and then by wa and wb, and the two are
+// concatenated. Hash spaces cannot be joined.
+func Concat(a, b *Space, wa, wb float64) (*Space, error) {
+	if a.Hashes != nil || b.Hashes != nil || a.N != b.N {
+		return nil, fmt.Errorf("quality: only two embedding spaces of the same images can be joined (%d and %d rows)", a.N, b.N)
+	}
+	d := a.Dim + b.Dim
+	out := &Space{N: a.N, Dim: d, Vectors: make([]float32, a.N*d)}
+	for i := range a.N {
+		row := out.Vectors[i*d : (i+1)*d]
+		scaleUnit(row[:a.Dim], a.Vectors[i*a.Dim:(i+1)*a.Dim], wa)
+		scaleUnit(row[a.Dim:], b.Vectors[i*b.Dim:(i+1)*b.Dim], wb)
+	}
+	return out, nil
+}
+
+// scaleUnit writes src scaled to length w into dst (zeros stay zeros).
+func scaleUnit(dst, src []float32, w float64) {
+	var ss float64
+	for _, x := range src {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return
+	}
+	f := w / math.Sqrt(ss)
+	for i, x := range src {
+		dst[i] = float32(float64(x) * f)
+	}
+}
+
+// hamming is the number of differing bits.
+func hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
