@@ -2,9 +2,7 @@ package query
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/fosql/fosql/brain"
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/zoo"
 )
@@ -49,40 +47,4 @@ func showModels() *Result {
 		})
 	}
 	return res
-}
-
-// resolveModel turns `model = '…'` into a model spec: a name the model zoo
-// lists (its file must be in place, else the error says where to put it),
-// or a path to an .onnx file with its spec beside it.
-func resolveModel(name string) (brain.ModelSpec, error) {
-	m, ok := zoo.LookupModel(name)
-	if !ok {
-		if strings.HasSuffix(name, ".onnx") {
-			return brain.SpecBeside(name)
-		}
-		return brain.ModelSpec{}, fmt.Errorf("%w: %w", brain.ErrOption, zoo.Unknown(name))
-	}
-	if m.Builtin {
-		// The brain takes the built-in model's name before it resolves.
-		return brain.ModelSpec{}, fmt.Errorf("%w: model %s is built in: name it exactly %q", brain.ErrOption, name, brain.DescriptorName)
-	}
-	if err := m.Check(); err != nil {
-		return brain.ModelSpec{}, err
-	}
-	path, err := m.Path()
-	if err != nil {
-		return brain.ModelSpec{}, err
-	}
-	return brain.ModelSpec{
-		Name:     m.Name,
-		Path:     path,
-		Width:    m.Width,
-		Height:   m.Height,
-		Layout:   brain.Layout(m.Layout),
-		Channels: brain.ChannelOrder(m.Channels),
-		Mean:     m.Mean,
-		Std:      m.Std,
-		Input:    m.Input,
-		Output:   m.Output,
-	}, nil
 }

@@ -23,7 +23,7 @@ func (o *Options) defaultHooks() {
 		o.LoadZoo = loadZoo
 	}
 	progress := o.Progress
-	uniqueness := &brain.Provider{ResolveModel: resolveModel, OnSkip: onSkip(progress, "compute uniqueness")}
+	uniqueness := &brain.Provider{ResolveModel: zoo.ResolveModel, OnSkip: onSkip(progress, "compute uniqueness")}
 	if o.Similarity == nil {
 		o.Similarity = uniqueness.Similarity
 	}
@@ -32,7 +32,7 @@ func (o *Options) defaultHooks() {
 	}
 	reg := &insights.Registry{}
 	reg.Register(uniqueness)
-	reg.Register(&brain.DuplicatesProvider{Models: brain.Provider{ResolveModel: resolveModel, OnSkip: onSkip(progress, "compute duplicates")}})
+	reg.Register(&brain.DuplicatesProvider{Models: brain.Provider{ResolveModel: zoo.ResolveModel, OnSkip: onSkip(progress, "compute duplicates")}})
 	if o.Ensure == nil {
 		o.Ensure = reg.Ensure
 		if o.InsightKeys == nil {

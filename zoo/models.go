@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/fosql/fosql/brain"
 )
 
 // ErrUnknownModel is wrapped by LookupModel's error for a name the
@@ -203,4 +205,42 @@ func (m ModelInfo) Check() error {
 // Unknown returns the error for a model name the zoo does not list.
 func Unknown(name string) error {
 	return fmt.Errorf("%w %q (known: %s; or give a path to an .onnx file)", ErrUnknownModel, name, strings.Join(ModelNames(), ", "))
+}
+
+// ResolveModel turns a model named in `model = '…'` into a brain model
+// spec: a name the model zoo lists (its file must be in place, else the
+// error says where to put it), or a path to an .onnx file with its spec
+// beside it. The built-in descriptor is the brain's own and is not
+// resolved here.
+func ResolveModel(name string) (brain.ModelSpec, error) {
+	m, ok := LookupModel(name)
+	if !ok {
+		if strings.HasSuffix(name, ".onnx") {
+			return brain.SpecBeside(name)
+		}
+		return brain.ModelSpec{}, fmt.Errorf("%w: %w", brain.ErrOption, Unknown(name))
+	}
+	if m.Builtin {
+		// The brain takes the built-in model's name before it resolves.
+		return brain.ModelSpec{}, fmt.Errorf("%w: model %s is built in: name it exactly %q", brain.ErrOption, name, brain.DescriptorName)
+	}
+	if err := m.Check(); err != nil {
+		return brain.ModelSpec{}, err
+	}
+	path, err := m.Path()
+	if err != nil {
+		return brain.ModelSpec{}, err
+	}
+	return brain.ModelSpec{
+		Name:     m.Name,
+		Path:     path,
+		Width:    m.Width,
+		Height:   m.Height,
+		Layout:   brain.Layout(m.Layout),
+		Channels: brain.ChannelOrder(m.Channels),
+		Mean:     m.Mean,
+		Std:      m.Std,
+		Input:    m.Input,
+		Output:   m.Output,
+	}, nil
 }

@@ -24,8 +24,39 @@ const (
 )
 
 // Models lists the fosql models the benchmark scores, by name; each is
-// resolved by Open.
-var Models = []string{brain.DescriptorName}
+// resolved by Open. AvailableModels is the part of it this machine has.
+var Models = []string{brain.DescriptorName, MobileNetV2, Combined}
+
+// MobileNetV2 is the zoo's pretrained CNN (set up by `make setup`).
+const MobileNetV2 = "mobilenet-v2"
+
+// Combined is the built-in descriptor and the CNN together: each
+// embedding L2-normalised, concatenated with the CNN at weight 0.6.
+const Combined = brain.DescriptorName + "+" + MobileNetV2 + "@0.6"
+
+// AvailableModels returns the names of Models whose files are in place
+// here (the built-in descriptor always is), so that a machine without the
+// CNN still gets the rest of the tables.
+func AvailableModels() []string {
+	var out []string
+	for _, name := range Models {
+		if modelsPresent(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// modelsPresent reports whether every model a method name uses is in
+// place.
+func modelsPresent(name string) bool {
+	if pair, _, ok := strings.Cut(name, "@"); ok {
+		a, b, _ := strings.Cut(pair, "+")
+		return modelsPresent(a) && modelsPresent(b)
+	}
+	m, ok := zoo.LookupModel(name)
+	return ok && m.Present()
+}
 
 // Peers lists the perceptual hashes the benchmark scores beside the models.
 var Peers = []string{PHash, DHash}
@@ -71,6 +102,20 @@ func Open(name string) (Method, error) {
 			return nil, fmt.Errorf("quality: model %s: %w", name, err)
 		}
 		m, err := brain.DefaultModel()
+		if err != nil {
+			return nil, fmt.Errorf("quality: model %s: %w", name, err)
+		}
+		return &modelMethod{name: name, model: m}, nil
+	}
+	if _, ok := zoo.LookupModel(name); ok {
+		spec, err := zoo.ResolveModel(name)
+		if err != nil {
+			return nil, fmt.Errorf("quality: model %s: %w", name, err)
+		}
+		if err := brain.InitRuntime(); err != nil {
+			return nil, fmt.Errorf("quality: model %s: %w", name, err)
+		}
+		m, err := brain.LoadModel(spec)
 		if err != nil {
 			return nil, fmt.Errorf("quality: model %s: %w", name, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +25,8 @@ type Options struct {
 	Max int
 	// Seed draws originals, transforms and pools.
 	Seed uint64
-	// Methods are the method names to score (Models then Peers when empty).
+	// Methods are the method names to score (when empty: the models of
+	// Models this machine has, then Peers).
 	Methods []string
 	// CacheDir is the zoo's cache for Fashion-MNIST ("" for its default).
 	CacheDir string
@@ -61,7 +61,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	methods := o.Methods
 	if len(methods) == 0 {
-		methods = append(slices.Clone(Models), Peers...)
+		methods = append(AvailableModels(), Peers...)
 	}
 	rep := &Report{Figures: map[string][]*Figures{}, Rare: map[string][]*RareFigures{}}
 	loaders := []func() (*Collection, error){
