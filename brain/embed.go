@@ -65,14 +65,16 @@ type Skipped struct {
 // EmbedOptions tune Embed. The zero value is ready to use.
 type EmbedOptions struct {
 	// BatchSize is the number of images per inference call; 0 uses the
-	// model's fixed batch, or 64 for the built-in model and 32 for others.
+	// model's fixed batch, or 64 for the built-in model, and for others 32
+	// images of up to 112x112 RGB, fewer for larger inputs (8 of 224x224
+	// RGB), so a batch's activations stay small.
 	BatchSize int
 	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
 	Workers int
 	// Runners is the number of batches inferred at once; 0 means
-	// GOMAXPROCS for the built-in model (its session runs each call on
-	// one thread) and 1 for other models, which ONNX Runtime spreads over
-	// its own threads within a call.
+	// GOMAXPROCS, since the sessions of the built-in model and of models
+	// loaded with LoadModel run each call on the calling thread, so one
+	// call per core keeps every core busy.
 	Runners int
 	// MaxPixels refuses images declaring more pixels (0: DefaultMaxPixels).
 	MaxPixels int64
@@ -133,13 +135,8 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 		workers = runtime.GOMAXPROCS(0)
 	}
 	bs := opts.BatchSize
-	switch {
-	case m.spec.FixedBatch > 0:
-		bs = m.spec.FixedBatch
-	case bs <= 0 && m.spec.Name == DescriptorName:
-		bs = descriptorBatch
-	case bs <= 0:
-		bs = 32
+	if m.spec.FixedBatch > 0 || bs <= 0 {
+		bs = defaultBatch(m)
 	}
 	lim := limits{maxPixels: opts.MaxPixels, maxBytes: opts.MaxBytes}.orDefault()
 	dim, size := m.dim, m.pre.size()
@@ -219,10 +216,7 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	// Stage 3: inference on runners goroutines, fed full batches.
 	runners := opts.Runners
 	if runners <= 0 {
-		runners = 1
-		if m.singleThreaded {
-			runners = runtime.GOMAXPROCS(0)
-		}
+		runners = defaultRunners(m)
 	}
 	batches := make(chan *batch, 1)
 	free := make(chan *batch, runners+2)
@@ -356,6 +350,36 @@ gather:
 	}
 	res.Vectors = res.Vectors[: kept*dim : kept*dim]
 	return res, nil
+}
+
+// batchInputValues is the input size, in float32 values, of the default
+// batch of a model loaded by path: 8 images of 224x224 RGB. A CNN costs
+// the same CPU per image in batches of 1, 8 or 32, but its activations grow
+// with the batch: mobilenet-v2's Fashion-MNIST run peaked at 2.1 GB of
+// memory in batches of 32 and 1.1 GB in batches of 8 (BENCHMARKS.md).
+const batchInputValues = 8 * 224 * 224 * 3
+
+// defaultBatch is the number of images per inference call when
+// EmbedOptions.BatchSize is 0 (and always for a model with a fixed batch).
+func defaultBatch(m *Model) int {
+	switch {
+	case m.spec.FixedBatch > 0:
+		return m.spec.FixedBatch
+	case m.spec.Name == DescriptorName:
+		return descriptorBatch
+	}
+	return max(1, min(32, batchInputValues/m.pre.size()))
+}
+
+// defaultRunners is the number of batches Embed infers at once when
+// EmbedOptions.Runners is 0: one per core for a session that runs each
+// call on one thread, else one, which ONNX Runtime spreads over its own
+// threads.
+func defaultRunners(m *Model) int {
+	if m.singleThreaded {
+		return runtime.GOMAXPROCS(0)
+	}
+	return 1
 }
 
 // loadItem opens, reads and preprocesses one item.
