@@ -187,8 +187,9 @@ func LoadModel(spec ModelSpec) (*Model, error) {
 // core: for a CNN such as mobilenet-v2 that costs the least CPU per image
 // and gives the most images per second. ORT's own intra-op threads split
 // every convolution and wait for each other between layers; with two of
-// them (without spinning) a 224x224 image took 22 ms of CPU against 15 ms
-// for one thread per call (BENCHMARKS.md, "The pretrained CNN").
+// them a 224x224 image took 16–20 ms of CPU against 15–16 ms for one
+// thread per call, and more on a loaded machine (BENCHMARKS.md, "The
+// pretrained CNN").
 func loadModelBytes(spec ModelSpec, data []byte) (*Model, error) {
 	return loadModelWith(spec, data, sessionConfig{threads: 1})
 }
