@@ -65,9 +65,10 @@ type Skipped struct {
 // EmbedOptions tune Embed. The zero value is ready to use.
 type EmbedOptions struct {
 	// BatchSize is the number of images per inference call; 0 uses the
-	// model's fixed batch, or 64 for the built-in model, and for others 32
-	// images of up to 112x112 RGB, fewer for larger inputs (8 of 224x224
-	// RGB), so a batch's activations stay small.
+	// model's fixed batch, or 64 for the built-in model, and for others a
+	// batch that keeps about 16 images of 224x224 RGB in inference over
+	// all Runners (8 each on two cores; from 1 to 32), so ONNX Runtime's
+	// memory does not grow with the number of cores.
 	BatchSize int
 	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
 	Workers int
@@ -134,9 +135,13 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	runners := opts.Runners
+	if runners <= 0 {
+		runners = defaultRunners(m)
+	}
 	bs := opts.BatchSize
 	if m.spec.FixedBatch > 0 || bs <= 0 {
-		bs = defaultBatch(m)
+		bs = defaultBatch(m, runners)
 	}
 	lim := limits{maxPixels: opts.MaxPixels, maxBytes: opts.MaxBytes}.orDefault()
 	dim, size := m.dim, m.pre.size()
@@ -214,10 +219,6 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	go func() { wg.Wait(); close(results) }()
 
 	// Stage 3: inference on runners goroutines, fed full batches.
-	runners := opts.Runners
-	if runners <= 0 {
-		runners = defaultRunners(m)
-	}
 	batches := make(chan *batch, 1)
 	free := make(chan *batch, runners+2)
 	for i := 0; i < runners+2; i++ {
@@ -352,23 +353,27 @@ gather:
 	return res, nil
 }
 
-// batchInputValues is the input size, in float32 values, of the default
-// batch of a model loaded by path: 8 images of 224x224 RGB. A CNN costs
-// the same CPU per image in batches of 1, 8 or 32, but its activations grow
-// with the batch: mobilenet-v2's Fashion-MNIST run peaked at 2.1 GB of
-// memory in batches of 32 and 1.1 GB in batches of 8 (BENCHMARKS.md).
-const batchInputValues = 8 * 224 * 224 * 3
+// inferenceValues bounds the input, in float32 values, that the default
+// batches of a model loaded by path put into inference at once over all
+// runners: 16 images of 224x224 RGB, 8 per core on two cores. A CNN costs
+// the same CPU per image in batches of 1, 8 or 32, but ONNX Runtime's
+// memory grows with the images in flight: mobilenet-v2's Fashion-MNIST
+// run on two cores peaked at 2.1 GB in batches of 32 and 1.1 GB in
+// batches of 8 (BENCHMARKS.md), so on many cores each batch is smaller.
+const inferenceValues = 16 * 224 * 224 * 3
 
 // defaultBatch is the number of images per inference call when
-// EmbedOptions.BatchSize is 0 (and always for a model with a fixed batch).
-func defaultBatch(m *Model) int {
+// EmbedOptions.BatchSize is 0 (and always for a model with a fixed batch)
+// and runners calls run at once: the model's fixed batch, descriptorBatch
+// for the built-in model, else a share of inferenceValues, from 1 to 32.
+func defaultBatch(m *Model, runners int) int {
 	switch {
 	case m.spec.FixedBatch > 0:
 		return m.spec.FixedBatch
 	case m.spec.Name == DescriptorName:
 		return descriptorBatch
 	}
-	return max(1, min(32, batchInputValues/m.pre.size()))
+	return max(1, min(32, inferenceValues/(m.pre.size()*max(1, runners))))
 }
 
 // defaultRunners is the number of batches Embed infers at once when

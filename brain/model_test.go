@@ -218,7 +218,8 @@ func TestClosedModel(t *testing.T) {
 
 // TestEmbedDefaults checks Embed's defaults for the built-in model and for
 // models loaded by path: one inference call per core (their sessions run
-// each call on one thread), and a batch that shrinks as the input grows.
+// each call on one thread), and a batch that shrinks as the input and the
+// number of concurrent calls grow.
 func TestEmbedDefaults(t *testing.T) {
 	needRuntime(t)
 	load := func(w, h int, fixed int64) *Model {
@@ -240,24 +241,28 @@ func TestEmbedDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer builtIn.Close()
+	rgb224 := load(224, 224, 0)
 	for _, tc := range []struct {
-		name  string
-		m     *Model
-		batch int
+		name    string
+		m       *Model
+		runners int
+		batch   int
 	}{
-		{"built-in", builtIn, 64},
-		{"32x32 RGB", load(32, 32, 0), 32},
-		{"112x112 RGB", load(112, 112, 0), 32},
-		{"224x224 RGB", load(224, 224, 0), 8},
-		{"448x448 RGB", load(448, 448, 0), 2},
-		{"224x224 fixed batch 3", load(224, 224, 3), 3},
+		{"built-in", builtIn, 2, 64},
+		{"32x32 RGB", load(32, 32, 0), 2, 32},
+		{"112x112 RGB", load(112, 112, 0), 2, 32},
+		{"224x224 RGB, 1 runner", rgb224, 1, 16},
+		{"224x224 RGB, 2 runners", rgb224, 2, 8},
+		{"224x224 RGB, 64 runners", rgb224, 64, 1},
+		{"448x448 RGB", load(448, 448, 0), 2, 2},
+		{"224x224 fixed batch 3", load(224, 224, 3), 2, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got, want := defaultRunners(tc.m), runtime.GOMAXPROCS(0); got != want {
 				t.Errorf("default runners = %d, want GOMAXPROCS = %d", got, want)
 			}
-			if got := defaultBatch(tc.m); got != tc.batch {
-				t.Errorf("default batch = %d, want %d", got, tc.batch)
+			if got := defaultBatch(tc.m, tc.runners); got != tc.batch {
+				t.Errorf("default batch with %d runners = %d, want %d", tc.runners, got, tc.batch)
 			}
 		})
 	}
