@@ -116,10 +116,7 @@ func decodeAll(b *testing.B, pre *preprocessor, imgs [][]byte) {
 // inferBatches runs n batches of bs pre-made tensors through m, as many
 // at once as Embed runs them by default.
 func inferBatches(b *testing.B, m *Model, batch []float32, bs, n int) {
-	runners := 1
-	if m.singleThreaded {
-		runners = runtime.GOMAXPROCS(0)
-	}
+	runners := defaultRunners(m)
 	var wg sync.WaitGroup
 	next := make(chan struct{})
 	for range runners {

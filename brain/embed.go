@@ -65,14 +65,17 @@ type Skipped struct {
 // EmbedOptions tune Embed. The zero value is ready to use.
 type EmbedOptions struct {
 	// BatchSize is the number of images per inference call; 0 uses the
-	// model's fixed batch, or 64 for the built-in model and 32 for others.
+	// model's fixed batch, or 64 for the built-in model, and for others a
+	// batch that keeps about 16 images of 224x224 RGB in inference over
+	// all Runners (8 each on two cores; from 1 to 32), so ONNX Runtime's
+	// memory does not grow with the number of cores.
 	BatchSize int
 	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
 	Workers int
 	// Runners is the number of batches inferred at once; 0 means
-	// GOMAXPROCS for the built-in model (its session runs each call on
-	// one thread) and 1 for other models, which ONNX Runtime spreads over
-	// its own threads within a call.
+	// GOMAXPROCS, since the sessions of the built-in model and of models
+	// loaded with LoadModel run each call on the calling thread, so one
+	// call per core keeps every core busy.
 	Runners int
 	// MaxPixels refuses images declaring more pixels (0: DefaultMaxPixels).
 	MaxPixels int64
@@ -132,14 +135,13 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	runners := opts.Runners
+	if runners <= 0 {
+		runners = defaultRunners(m)
+	}
 	bs := opts.BatchSize
-	switch {
-	case m.spec.FixedBatch > 0:
-		bs = m.spec.FixedBatch
-	case bs <= 0 && m.spec.Name == DescriptorName:
-		bs = descriptorBatch
-	case bs <= 0:
-		bs = 32
+	if m.spec.FixedBatch > 0 || bs <= 0 {
+		bs = defaultBatch(m, runners)
 	}
 	lim := limits{maxPixels: opts.MaxPixels, maxBytes: opts.MaxBytes}.orDefault()
 	dim, size := m.dim, m.pre.size()
@@ -217,13 +219,6 @@ func Embed(ctx context.Context, m *Model, items []Item, opts EmbedOptions) (*Emb
 	go func() { wg.Wait(); close(results) }()
 
 	// Stage 3: inference on runners goroutines, fed full batches.
-	runners := opts.Runners
-	if runners <= 0 {
-		runners = 1
-		if m.singleThreaded {
-			runners = runtime.GOMAXPROCS(0)
-		}
-	}
 	batches := make(chan *batch, 1)
 	free := make(chan *batch, runners+2)
 	for i := 0; i < runners+2; i++ {
@@ -356,6 +351,40 @@ gather:
 	}
 	res.Vectors = res.Vectors[: kept*dim : kept*dim]
 	return res, nil
+}
+
+// inferenceValues bounds the input, in float32 values, that the default
+// batches of a model loaded by path put into inference at once over all
+// runners: 16 images of 224x224 RGB, 8 per core on two cores. A CNN costs
+// the same CPU per image in batches of 1, 8 or 32, but ONNX Runtime's
+// memory grows with the images in flight: mobilenet-v2's Fashion-MNIST
+// run on two cores peaked at 2.1 GB in batches of 32 and 1.1 GB in
+// batches of 8 (BENCHMARKS.md), so on many cores each batch is smaller.
+const inferenceValues = 16 * 224 * 224 * 3
+
+// defaultBatch is the number of images per inference call when
+// EmbedOptions.BatchSize is 0 (and always for a model with a fixed batch)
+// and runners calls run at once: the model's fixed batch, descriptorBatch
+// for the built-in model, else a share of inferenceValues, from 1 to 32.
+func defaultBatch(m *Model, runners int) int {
+	switch {
+	case m.spec.FixedBatch > 0:
+		return m.spec.FixedBatch
+	case m.spec.Name == DescriptorName:
+		return descriptorBatch
+	}
+	return max(1, min(32, inferenceValues/(m.pre.size()*max(1, runners))))
+}
+
+// defaultRunners is the number of batches Embed infers at once when
+// EmbedOptions.Runners is 0: one per core for a session that runs each
+// call on one thread, else one, which ONNX Runtime spreads over its own
+// threads.
+func defaultRunners(m *Model) int {
+	if m.singleThreaded {
+		return runtime.GOMAXPROCS(0)
+	}
+	return 1
 }
 
 // loadItem opens, reads and preprocesses one item.

@@ -182,9 +182,16 @@ func LoadModel(spec ModelSpec) (*Model, error) {
 	return loadModelBytes(spec, data)
 }
 
-// loadModelBytes is LoadModel for a model already in memory.
+// loadModelBytes is LoadModel for a model already in memory. Its session
+// runs each call on one thread (the caller's), and Embed runs one call per
+// core: for a CNN such as mobilenet-v2 that costs the least CPU per image
+// and gives the most images per second. ORT's own intra-op threads split
+// every convolution and wait for each other between layers; with two of
+// them a 224x224 image took 16–20 ms of CPU against 15–16 ms for one
+// thread per call, and more on a loaded machine (BENCHMARKS.md, "The
+// pretrained CNN").
 func loadModelBytes(spec ModelSpec, data []byte) (*Model, error) {
-	return loadModelWith(spec, data, sessionConfig{})
+	return loadModelWith(spec, data, sessionConfig{threads: 1})
 }
 
 // loadModelWith is loadModelBytes with explicit session settings.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -212,5 +213,57 @@ func TestClosedModel(t *testing.T) {
 	_, err = Embed(context.Background(), m, []Item{{ID: "x", Media: bytesMedia(solidPNG(4, 4, cRed))}}, EmbedOptions{})
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("Embed on a closed model: %v", err)
+	}
+}
+
+// TestEmbedDefaults checks Embed's defaults for the built-in model and for
+// models loaded by path: one inference call per core (their sessions run
+// each call on one thread), and a batch that shrinks as the input and the
+// number of concurrent calls grow.
+func TestEmbedDefaults(t *testing.T) {
+	needRuntime(t)
+	load := func(w, h int, fixed int64) *Model {
+		t.Helper()
+		batch := int64(-1)
+		if fixed > 0 {
+			batch = fixed
+		}
+		spec := ModelSpec{Name: "tiny", Path: writeModel(t, tinyModel(t, NCHW, batch, w, h)), Width: w, Height: h, Output: "pooled"}
+		m, err := LoadModel(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		return m
+	}
+	builtIn, err := DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer builtIn.Close()
+	rgb224 := load(224, 224, 0)
+	for _, tc := range []struct {
+		name    string
+		m       *Model
+		runners int
+		batch   int
+	}{
+		{"built-in", builtIn, 2, 64},
+		{"32x32 RGB", load(32, 32, 0), 2, 32},
+		{"112x112 RGB", load(112, 112, 0), 2, 32},
+		{"224x224 RGB, 1 runner", rgb224, 1, 16},
+		{"224x224 RGB, 2 runners", rgb224, 2, 8},
+		{"224x224 RGB, 64 runners", rgb224, 64, 1},
+		{"448x448 RGB", load(448, 448, 0), 2, 2},
+		{"224x224 fixed batch 3", load(224, 224, 3), 2, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := defaultRunners(tc.m), runtime.GOMAXPROCS(0); got != want {
+				t.Errorf("default runners = %d, want GOMAXPROCS = %d", got, want)
+			}
+			if got := defaultBatch(tc.m, tc.runners); got != tc.batch {
+				t.Errorf("default batch with %d runners = %d, want %d", tc.runners, got, tc.batch)
+			}
+		})
 	}
 }
