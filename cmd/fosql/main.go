@@ -97,15 +97,17 @@ with exit status 0: every sample a computation skips is named with the
 reason, and the statement's closing line counts them.
 
 A script on stdin runs statement by statement and stops at the first error;
-one statement is at most %d MiB; a UTF-8 byte order mark at its start is
+one statement is at most %d bytes; a UTF-8 byte order mark at its start is
 ignored.
 
 Statements (see docs/sql.md):
   SHOW DATASETS;  DESCRIBE ds;  DROP DATASET ds;
   CREATE DATASET ds [FROM IMAGES 'dir' [RECURSIVE]];
-  LOAD ZOO DATASET synthetic|fashion-mnist [SPLIT s];
+  LOAD ZOO DATASET synthetic|fashion-mnist|cifar10|cifar100|mnist [SPLIT s] [WITH (file = '…')];
+  SHOW MODELS;  COMPUTE UNIQUENESS ON ds WITH (model = 'mobilenet-v2');
   COMPUTE UNIQUENESS ON ds [WITH (k = 3)];  COMPUTE DUPLICATES ON ds [WITH (threshold = 0.1)];
   SELECT … FROM ds [WHERE …] [GROUP BY …] [ORDER BY …] [LIMIT n] [INTO OUTFILE 'f.csv'];
+  SELECT id, _distance FROM ds ORDER BY SIMILARITY TO 'id' | FILE 'x.jpg' LIMIT 10;
   INSERT INTO ds (filepath, tags, …) VALUES (…);  UPDATE ds SET … WHERE …;
   UPDATE ds ADD TAG 'x' WHERE …;  UPDATE ds REMOVE TAG 'x' WHERE …;
   DELETE FROM ds WHERE …;  EXPLAIN SELECT …;  SET auto_compute = on|off;
@@ -142,7 +144,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	format := fs.String("format", "", "output: table, tsv, csv, json or jsonl (default: table on a terminal, else tsv)")
 	autoCompute := fs.String("auto-compute", "on", "compute missing or stale insights before a query needs them: on or off")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, usageText, maxStatementBytes>>20)
+		fmt.Fprintf(stderr, usageText, maxStatementBytes)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
