@@ -371,3 +371,26 @@ func TestOpen(t *testing.T) {
 		t.Error("two hashes were joined")
 	}
 }
+
+func TestSizedModel(t *testing.T) {
+	cases := []struct {
+		name string
+		base string
+		size int
+	}{
+		{"mobilenet-v2@160", "mobilenet-v2", 160},
+		{"MobileNet-V2@128", "mobilenet-v2", 128},
+		{"mobilenet-v2@0.6", "", 0},
+		{"mobilenet-v2@8", "", 0},
+		{"mobilenet-v2", "", 0},
+		{brain.DescriptorName + "@160", "", 0},
+		{brain.DescriptorName + "+mobilenet-v2@0.6", "", 0},
+		{"nosuch@160", "", 0},
+	}
+	for _, tc := range cases {
+		base, size, ok := sizedModel(tc.name)
+		if ok != (tc.base != "") || base != tc.base || size != tc.size {
+			t.Errorf("sizedModel(%q) = %q, %d, %v; want %q, %d", tc.name, base, size, ok, tc.base, tc.size)
+		}
+	}
+}
