@@ -59,7 +59,7 @@ func modelsPresent(name string) bool {
 		_, err = os.Stat(path)
 		return err == nil
 	}
-	if pair, _, ok := strings.Cut(name, "@"); ok {
+	if pair, _, ok := cutLast(name, "@"); ok {
 		a, b, _ := strings.Cut(pair, "+")
 		return modelsPresent(a) && modelsPresent(b)
 	}
@@ -100,7 +100,8 @@ type Method interface {
 // (brain.DescriptorName for the built-in descriptor), a zoo model at
 // another square input size "model@N" (see openSized), or a combination
 // "a+b@w" of two models whose embeddings are each L2-normalised and
-// concatenated with weights 1-w and w.
+// concatenated with weights 1-w and w (either may be a "model@N", as in
+// "fosql-descriptor-v1+mobilenet-v2@160@0.6").
 func Open(name string) (Method, error) {
 	switch name {
 	case PHash:
@@ -134,7 +135,7 @@ func Open(name string) (Method, error) {
 	if base, size, ok := sizedModel(name); ok {
 		return openSized(name, base, size)
 	}
-	if pair, w, ok := strings.Cut(name, "@"); ok {
+	if pair, w, ok := cutLast(name, "@"); ok {
 		a, b, ok := strings.Cut(pair, "+")
 		weight, err := strconv.ParseFloat(w, 64)
 		if ok && err == nil && weight >= 0 && weight <= 1 {
@@ -143,6 +144,15 @@ func Open(name string) (Method, error) {
 	}
 	return nil, fmt.Errorf("quality: unknown method %q (known: %s, %s and combinations a+b@w)", name,
 		strings.Join(Models, ", "), strings.Join(Peers, ", "))
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
 }
 
 // sizedModel splits a name "model@N" (a zoo model with a file, N a whole

@@ -337,6 +337,7 @@ func TestOpen(t *testing.T) {
 		{"phash+dhash@1.5", false},
 		{"nosuch+dhash@0.5", false},
 		{"phash+dhash@0.6", true}, // opens; embedding refuses to join hashes
+		{"phash+dhash@160@0.6", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
