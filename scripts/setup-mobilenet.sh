@@ -7,7 +7,9 @@
 # unpacked to $cache/tfjs, and fosql's converter (fosql convert-tfjs) writes
 # $cache/mobilenet-v2.onnx with two outputs, `embedding` (the 1792-d pooled
 # feature) and `scores` (the 5 classes of nsfwjs's head), and its model spec
-# beside it. A second run finds them and does nothing. The model folder is
+# beside it; it also writes $cache/mobilenet-v2-any-size.onnx, the same
+# network converted to accept any input size (convert-tfjs -any-size), which
+# `fosql quality` uses for methods such as mobilenet-v2@160. A second run finds them and does nothing. The model folder is
 # $FOSQL_MODELS when set, as for fosql itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +18,9 @@ sha256=585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382
 cache=${FOSQL_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/fosql/models}/mobilenet-v2
 onnx=$cache/mobilenet-v2.onnx
 spec=$onnx.json
+anysize=$cache/mobilenet-v2-any-size.onnx
 feature=StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/feature_vector/SpatialSqueeze
-if [ -s "$onnx" ] && [ -s "$spec" ] && [ -s "$cache/tfjs/model.min.js" ]; then
+if [ -s "$onnx" ] && [ -s "$spec" ] && [ -s "$anysize" ] && [ -s "$cache/tfjs/model.min.js" ]; then
   echo "mobilenet-v2: $onnx"
   exit 0
 fi
@@ -40,6 +43,7 @@ if [ ! -s "$cache/tfjs/model.min.js" ]; then
   mv "$cache/tfjs.part" "$cache/tfjs"
 fi
 ${GO:-go} run ./cmd/fosql convert-tfjs -in "$cache/tfjs" -out "$onnx" -output "embedding=$feature" -output scores=Identity
+${GO:-go} run ./cmd/fosql convert-tfjs -any-size -in "$cache/tfjs" -out "$anysize" -output "embedding=$feature" -output scores=Identity
 cat >"$spec.part" <<JSON
 {
   "name": "mobilenet-v2",

@@ -41,6 +41,13 @@ type Options struct {
 	BatchParam string
 	// Producer is written as the model's producer name; empty means "fosql".
 	Producer string
+	// AnySize makes the model accept any input height and width: the
+	// image input's H and W are left unknown in the graph, SAME-padded
+	// windows pad by ONNX's SAME_UPPER rule (TensorFlow's) instead of fixed
+	// pads, and an average or max pool whose VALID window covers its whole
+	// input at the declared size (a classifier head's pool) becomes a
+	// global pool. At the declared size the model computes the same values.
+	AnySize bool
 }
 
 // value is a TensorFlow tensor as the converter knows it.
@@ -94,7 +101,7 @@ func Convert(m *Model, opts Options) (*onnx.ModelProto, error) {
 			src = c.op("Transpose", []string{src}, attrInts("perm", 0, 2, 3, 1))
 		}
 		c.g.Node = append(c.g.Node, &onnx.NodeProto{OpType: "Identity", Name: o.Name + "/Identity", Input: []string{src}, Output: []string{o.Name}})
-		c.g.Output = append(c.g.Output, valueInfo(o.Name, v.shape, opts.BatchParam))
+		c.g.Output = append(c.g.Output, valueInfo(o.Name, c.graphDims(v.shape), opts.BatchParam))
 	}
 	return &onnx.ModelProto{
 		IrVersion:       irVersion,
@@ -228,7 +235,7 @@ func (c *converter) placeholder(n Node) error {
 	if s := n.Attr["shape"].Shape; s != nil && !s.UnknownRank {
 		dims = s.dims()
 	}
-	c.g.Input = append(c.g.Input, valueInfo(n.Name, dims, c.opts.BatchParam))
+	c.g.Input = append(c.g.Input, valueInfo(n.Name, c.graphDims(dims), c.opts.BatchParam))
 	v := &value{name: n.Name, shape: dims}
 	if len(dims) == 4 {
 		v = &value{name: c.op("Transpose", []string{n.Name}, attrInts("perm", 0, 3, 1, 2)), shape: dims, nchw: true}
@@ -335,6 +342,7 @@ func (c *converter) conv(n Node, in []*value) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
+	autoPad = c.sizeFree(n, autoPad)
 	// Re-lay the filter: Conv2D [kh,kw,in,out] -> [out,in,kh,kw];
 	// depthwise [kh,kw,in,mult] -> [in*mult,1,kh,kw] (output channel
 	// c*mult+m, as TensorFlow orders them).
@@ -433,6 +441,14 @@ func (c *converter) pool(n Node, in []*value) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.opts.AnySize && n.Attr["padding"].str() == "VALID" && outHW == [2]int64{1, 1} && k == [2]int64{x.shape[1], x.shape[2]} {
+		op := "GlobalMaxPool"
+		if n.Op == "AvgPool" {
+			op = "GlobalAveragePool"
+		}
+		return &value{name: c.op(op, []string{x.name}), shape: []int64{x.shape[0], 1, 1, x.shape[3]}, nchw: true}, nil
+	}
+	autoPad = c.sizeFree(n, autoPad)
 	attrs := []*onnx.AttributeProto{attrInts("kernel_shape", k[0], k[1]), attrInts("strides", stride[0], stride[1])}
 	if autoPad != "" {
 		attrs = append(attrs, attrString("auto_pad", autoPad))
@@ -444,6 +460,26 @@ func (c *converter) pool(n Node, in []*value) (*value, error) {
 		op = "AveragePool" // count_include_pad 0: padding does not count, as in TensorFlow
 	}
 	return &value{name: c.op(op, []string{x.name}, attrs...), shape: []int64{x.shape[0], outHW[0], outHW[1], x.shape[3]}, nchw: true}, nil
+}
+
+// sizeFree returns the auto_pad a window op n gets: with AnySize, a
+// SAME-padded window pads by SAME_UPPER (the fixed pads computed for the
+// declared size would be wrong at another size); otherwise autoPad as
+// spatial chose it.
+func (c *converter) sizeFree(n Node, autoPad string) string {
+	if c.opts.AnySize && n.Attr["padding"].str() == "SAME" {
+		return "SAME_UPPER"
+	}
+	return autoPad
+}
+
+// graphDims is how a 4-D NHWC shape is declared in the graph: with
+// AnySize, its height and width are unknown.
+func (c *converter) graphDims(dims []int64) []int64 {
+	if !c.opts.AnySize || len(dims) != 4 {
+		return dims
+	}
+	return []int64{dims[0], -1, -1, dims[3]}
 }
 
 // binary maps elementwise Add/Sub/Mul (and BiasAdd) with NumPy broadcasting.

@@ -191,7 +191,14 @@ func convNode(name, op, x, w, b string, stride int64, fused ...string) tfjs.Node
 // runONNX converts g with one output and runs it on x.
 func runONNX(t *testing.T, g *graph, out string, x tensor) tensor {
 	t.Helper()
-	mp, err := tfjs.Convert(g.m, tfjs.Options{Outputs: []tfjs.Output{{Name: "out", Node: out}}})
+	return runONNXWith(t, g, tfjs.Options{}, out, x)
+}
+
+// runONNXWith is runONNX with conversion options.
+func runONNXWith(t *testing.T, g *graph, opts tfjs.Options, out string, x tensor) tensor {
+	t.Helper()
+	opts.Outputs = []tfjs.Output{{Name: "out", Node: out}}
+	mp, err := tfjs.Convert(g.m, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +344,53 @@ func TestConvertHead(t *testing.T) {
 		}
 	}
 	compare(t, runONNX(t, g, "Identity", x), want)
+}
+
+// TestConvertAnySize converts a strided SAME convolution and a head pool
+// over its whole output with AnySize, and runs the one model at the
+// declared size and at other sizes, odd and even: each is the convolution
+// (TensorFlow's padding) averaged over every position.
+func TestConvertAnySize(t *testing.T) {
+	const h, w, c, co = 7, 9, 3, 4
+	g := newGraph(h, w, c)
+	cw := g.konst("w", 3, 3, c, co)
+	cb := g.konst("b", co)
+	conv := g.add(convNode("conv", "_FusedConv2D", "x", cw, cb, 2, "BiasAdd", "Relu6"))
+	oh, ow := int64(h+1)/2, int64(w+1)/2
+	pool := g.add(tfjs.Node{Name: "pool", Op: "AvgPool", Input: []string{conv}, Attr: map[string]tfjs.Attr{
+		"ksize": ints(1, oh, ow, 1), "strides": ints(1, 1, 1, 1), "padding": {S: b64("VALID")}, "data_format": {S: b64("NHWC")},
+	}})
+	g.add(tfjs.Node{Name: "squeeze", Op: "Squeeze", Input: []string{pool}, Attr: map[string]tfjs.Attr{"squeeze_dims": ints(1, 2)}})
+	mp, err := tfjs.Convert(g.m, tfjs.Options{AnySize: true, Outputs: []tfjs.Output{{Name: "out", Node: "squeeze"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var global bool
+	for _, n := range mp.Graph.Node {
+		global = global || n.OpType == "GlobalAveragePool"
+	}
+	if !global {
+		t.Error("AnySize: the head's pool is not a GlobalAveragePool")
+	}
+	for _, size := range [][2]int64{{h, w}, {5, 6}, {12, 11}} {
+		x := randomInput(size[0], size[1], c)
+		y := refConv(x, weightsOf(g, cw), g.m.Weights[cb].Float, 2, false, true)
+		want := tensor{shape: []int64{2, co}}
+		for n := int64(0); n < 2; n++ {
+			for k := int64(0); k < co; k++ {
+				var sum float64
+				for i := int64(0); i < y.shape[1]; i++ {
+					for j := int64(0); j < y.shape[2]; j++ {
+						sum += float64(y.at(n, i, j, k))
+					}
+				}
+				want.v = append(want.v, float32(sum/float64(y.shape[1]*y.shape[2])))
+			}
+		}
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			compare(t, runONNXWith(t, g, tfjs.Options{AnySize: true}, "squeeze", x), want)
+		})
+	}
 }
 
 func TestConvertErrors(t *testing.T) {

@@ -3,6 +3,7 @@ package tfjs_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -78,58 +79,82 @@ func TestGoldenTFJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := tfjs.Convert(m, tfjs.Options{Outputs: []tfjs.Output{{Name: "embedding", Node: featureNode}, {Name: "scores", Node: want.ScoresNode}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := tfjs.Marshal(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "mobilenet-v2.onnx")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	items := make([]brain.Item, len(want.Images))
 	for i, img := range want.Images {
 		items[i] = brain.Item{ID: img.Image, Media: brain.File(filepath.Join("testdata", img.Image))}
 	}
-	for _, out := range []string{"embedding", "scores"} {
-		spec := brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 224, Height: 224, Layout: brain.NHWC, Output: out}
-		model, err := brain.LoadModel(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
-		model.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.Skipped) > 0 {
-			t.Fatalf("%s: skipped %v", out, got.Skipped[0].Err)
-		}
-		for i, img := range want.Images {
-			ref := img.Embedding
-			if out == "scores" {
-				ref = img.Scores
+	// AnySize (a global pool for the head's fixed one, SAME_UPPER padding)
+	// must give the same values at the declared 224x224.
+	for _, anySize := range []bool{false, true} {
+		t.Run(fmt.Sprintf("anySize=%v", anySize), func(t *testing.T) {
+			mp, err := tfjs.Convert(m, tfjs.Options{AnySize: anySize, Outputs: []tfjs.Output{{Name: "embedding", Node: featureNode}, {Name: "scores", Node: want.ScoresNode}}})
+			if err != nil {
+				t.Fatal(err)
 			}
-			vec := got.Vector(i)
-			if len(vec) != len(ref) {
-				t.Fatalf("%s of %s: %d values, TensorFlow.js %d", out, img.Image, len(vec), len(ref))
+			data, err := tfjs.Marshal(mp)
+			if err != nil {
+				t.Fatal(err)
 			}
-			var maxRef, maxDiff float64
-			for j, r := range ref {
-				maxRef = math.Max(maxRef, math.Abs(r))
-				maxDiff = math.Max(maxDiff, math.Abs(float64(vec[j])-r))
+			path := filepath.Join(t.TempDir(), "mobilenet-v2.onnx")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("%s of %s: largest difference %.3g, largest value %.3g", out, img.Image, maxDiff, maxRef)
-			if !(maxDiff <= 1e-3*maxRef) {
-				t.Errorf("%s of %s: largest difference %.3g > 1e-3 x %.3g", out, img.Image, maxDiff, maxRef)
+			for _, out := range []string{"embedding", "scores"} {
+				spec := brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 224, Height: 224, Layout: brain.NHWC, Output: out}
+				model, err := brain.LoadModel(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
+				model.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got.Skipped) > 0 {
+					t.Fatalf("%s: skipped %v", out, got.Skipped[0].Err)
+				}
+				for i, img := range want.Images {
+					ref := img.Embedding
+					if out == "scores" {
+						ref = img.Scores
+					}
+					vec := got.Vector(i)
+					if len(vec) != len(ref) {
+						t.Fatalf("%s of %s: %d values, TensorFlow.js %d", out, img.Image, len(vec), len(ref))
+					}
+					var maxRef, maxDiff float64
+					for j, r := range ref {
+						maxRef = math.Max(maxRef, math.Abs(r))
+						maxDiff = math.Max(maxDiff, math.Abs(float64(vec[j])-r))
+					}
+					t.Logf("%s of %s: largest difference %.3g, largest value %.3g", out, img.Image, maxDiff, maxRef)
+					if !(maxDiff <= 1e-3*maxRef) {
+						t.Errorf("%s of %s: largest difference %.3g > 1e-3 x %.3g", out, img.Image, maxDiff, maxRef)
+					}
+					if out == "scores" && argmax32(vec) != argmax64(ref) {
+						t.Errorf("top class of %s: %d, TensorFlow.js %d", img.Image, argmax32(vec), argmax64(ref))
+					}
+				}
 			}
-			if out == "scores" && argmax32(vec) != argmax64(ref) {
-				t.Errorf("top class of %s: %d, TensorFlow.js %d", img.Image, argmax32(vec), argmax64(ref))
+			if !anySize {
+				return
 			}
-		}
+			// The same file runs at a smaller input and still gives the
+			// 1792-d feature.
+			spec := brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 160, Height: 160, Layout: brain.NHWC, Output: "embedding"}
+			model, err := brain.LoadModel(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer model.Close()
+			got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Skipped) > 0 || got.Dim != len(want.Images[0].Embedding) {
+				t.Fatalf("at 160x160: %d skipped, %d values, want %d", len(got.Skipped), got.Dim, len(want.Images[0].Embedding))
+			}
+		})
 	}
 }
 

@@ -26,11 +26,12 @@ func (o *outputFlags) Set(s string) error {
 	return nil
 }
 
-// runConvertTFJS is `fosql convert-tfjs -in DIR -out model.onnx [-output
-// NAME=NODE]...`: it converts a TensorFlow.js graph model directory
+// runConvertTFJS is `fosql convert-tfjs -in DIR -out model.onnx [-any-size]
+// [-output NAME=NODE]...`: it converts a TensorFlow.js graph model directory
 // (model.json or model.min.js, and its weight shards) into an ONNX file.
 // Each -output names a graph output and the TensorFlow node it carries;
-// without any, the nodes no other node reads become the outputs. The file
+// without any, the nodes no other node reads become the outputs. -any-size
+// converts with tfjs.Options.AnySize. The file
 // is written beside its final path and renamed into place, so a reader
 // never sees half a model. It returns the exit status.
 func runConvertTFJS(args []string, stderr io.Writer) int {
@@ -38,16 +39,17 @@ func runConvertTFJS(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "the TensorFlow.js model directory")
 	out := fs.String("out", "", "the ONNX file to write")
+	anySize := fs.Bool("any-size", false, "accept any input height and width (the head's fixed pool becomes a global one)")
 	var outputs outputFlags
 	fs.Var(&outputs, "output", "a graph output as NAME=NODE (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *in == "" || *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: fosql convert-tfjs -in DIR -out model.onnx [-output NAME=NODE]...")
+		fmt.Fprintln(stderr, "usage: fosql convert-tfjs -in DIR -out model.onnx [-any-size] [-output NAME=NODE]...")
 		return 2
 	}
-	if err := convertTFJS(*in, *out, outputs); err != nil {
+	if err := convertTFJS(*in, *out, tfjs.Options{Outputs: outputs, AnySize: *anySize}); err != nil {
 		fmt.Fprintln(stderr, "fosql convert-tfjs:", err)
 		return 1
 	}
@@ -55,12 +57,12 @@ func runConvertTFJS(args []string, stderr io.Writer) int {
 }
 
 // convertTFJS converts the model in dir in to the ONNX file out.
-func convertTFJS(in, out string, outputs []tfjs.Output) error {
+func convertTFJS(in, out string, opts tfjs.Options) error {
 	m, err := tfjs.ReadDir(in)
 	if err != nil {
 		return err
 	}
-	mp, err := tfjs.Convert(m, tfjs.Options{Outputs: outputs})
+	mp, err := tfjs.Convert(m, opts)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ const usageText = `usage:
   fosql [-db DIR] < script.sql      run a script read from stdin
   fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
-  fosql convert-tfjs -in DIR -out model.onnx [-output NAME=NODE]...
+  fosql convert-tfjs -in DIR -out model.onnx [-any-size] [-output NAME=NODE]...
                                     a TensorFlow.js graph model to ONNX
   fosql quality [-n N] [-methods a,b]
                                     the ranking-quality benchmark on Debian's

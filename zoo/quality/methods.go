@@ -6,6 +6,7 @@ import (
 	"image"
 	"math"
 	"math/bits"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,7 +51,15 @@ func AvailableModels() []string {
 // modelsPresent reports whether every model a method name uses is in
 // place.
 func modelsPresent(name string) bool {
-	if pair, _, ok := strings.Cut(name, "@"); ok {
+	if base, _, ok := sizedModel(name); ok {
+		path, err := anySizePath(base)
+		if err != nil {
+			return false
+		}
+		_, err = os.Stat(path)
+		return err == nil
+	}
+	if pair, _, ok := cutLast(name, "@"); ok {
 		a, b, _ := strings.Cut(pair, "+")
 		return modelsPresent(a) && modelsPresent(b)
 	}
@@ -88,9 +97,11 @@ type Method interface {
 }
 
 // Open resolves a method by name: "phash" and "dhash", a fosql model
-// (brain.DescriptorName for the built-in descriptor), or a combination
+// (brain.DescriptorName for the built-in descriptor), a zoo model at
+// another square input size "model@N" (see openSized), or a combination
 // "a+b@w" of two models whose embeddings are each L2-normalised and
-// concatenated with weights 1-w and w.
+// concatenated with weights 1-w and w (either may be a "model@N", as in
+// "fosql-descriptor-v1+mobilenet-v2@160@0.6").
 func Open(name string) (Method, error) {
 	switch name {
 	case PHash:
@@ -121,7 +132,10 @@ func Open(name string) (Method, error) {
 		}
 		return &modelMethod{name: name, model: m}, nil
 	}
-	if pair, w, ok := strings.Cut(name, "@"); ok {
+	if base, size, ok := sizedModel(name); ok {
+		return openSized(name, base, size)
+	}
+	if pair, w, ok := cutLast(name, "@"); ok {
 		a, b, ok := strings.Cut(pair, "+")
 		weight, err := strconv.ParseFloat(w, 64)
 		if ok && err == nil && weight >= 0 && weight <= 1 {
@@ -130,6 +144,68 @@ func Open(name string) (Method, error) {
 	}
 	return nil, fmt.Errorf("quality: unknown method %q (known: %s, %s and combinations a+b@w)", name,
 		strings.Join(Models, ", "), strings.Join(Peers, ", "))
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// sizedModel splits a name "model@N" (a zoo model with a file, N a whole
+// number of pixels) into the model and N.
+func sizedModel(name string) (base string, size int, ok bool) {
+	base, n, ok := strings.Cut(name, "@")
+	if !ok || strings.Contains(base, "+") {
+		return "", 0, false
+	}
+	m, known := zoo.LookupModel(base)
+	size, err := strconv.Atoi(n)
+	if !known || m.Builtin || err != nil || size < 32 || size > 1024 {
+		return "", 0, false
+	}
+	return m.Name, size, true
+}
+
+// anySizePath is where a zoo model's any-size form lives: its file with
+// "-any-size" before ".onnx", as `make setup` writes it for mobilenet-v2
+// (fosql convert-tfjs -any-size).
+func anySizePath(base string) (string, error) {
+	m, _ := zoo.LookupModel(base)
+	path, err := m.Path()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(path, ".onnx") + "-any-size.onnx", nil
+}
+
+// openSized opens a zoo model's any-size form, fed size x size images
+// instead of the size its spec gives; everything else is the spec's.
+func openSized(name, base string, size int) (Method, error) {
+	spec, err := zoo.ResolveModel(base)
+	if err != nil {
+		return nil, fmt.Errorf("quality: model %s: %w", name, err)
+	}
+	path, err := anySizePath(base)
+	if err != nil {
+		return nil, fmt.Errorf("quality: model %s: %w", name, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("quality: model %s needs %s, the model converted to accept any input size; run `%s`: %w",
+			name, path, zoo.SetupCommand, err)
+	}
+	if err := brain.InitRuntime(); err != nil {
+		return nil, fmt.Errorf("quality: model %s: %w", name, err)
+	}
+	spec.Name, spec.Path, spec.Width, spec.Height = name, path, size, size
+	m, err := brain.LoadModel(spec)
+	if err != nil {
+		return nil, fmt.Errorf("quality: model %s: %w", name, err)
+	}
+	return &modelMethod{name: name, model: m}, nil
 }
 
 // modelMethod embeds with a fosql model through brain.Embed, as COMPUTE

@@ -337,6 +337,7 @@ func TestOpen(t *testing.T) {
 		{"phash+dhash@1.5", false},
 		{"nosuch+dhash@0.5", false},
 		{"phash+dhash@0.6", true}, // opens; embedding refuses to join hashes
+		{"phash+dhash@160@0.6", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,5 +370,28 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := m.Embed(context.Background(), []string{p}); err == nil {
 		t.Error("two hashes were joined")
+	}
+}
+
+func TestSizedModel(t *testing.T) {
+	cases := []struct {
+		name string
+		base string
+		size int
+	}{
+		{"mobilenet-v2@160", "mobilenet-v2", 160},
+		{"MobileNet-V2@128", "mobilenet-v2", 128},
+		{"mobilenet-v2@0.6", "", 0},
+		{"mobilenet-v2@8", "", 0},
+		{"mobilenet-v2", "", 0},
+		{brain.DescriptorName + "@160", "", 0},
+		{brain.DescriptorName + "+mobilenet-v2@0.6", "", 0},
+		{"nosuch@160", "", 0},
+	}
+	for _, tc := range cases {
+		base, size, ok := sizedModel(tc.name)
+		if ok != (tc.base != "") || base != tc.base || size != tc.size {
+			t.Errorf("sizedModel(%q) = %q, %d, %v; want %q, %d", tc.name, base, size, ok, tc.base, tc.size)
+		}
 	}
 }
