@@ -150,31 +150,6 @@ func bytesPerPixel(m color.Model) int64 {
 	return 8
 }
 
-// jpegHeaderSegments calls each with the marker and payload of every
-// segment of a JPEG's header, in order, up to its first scan, while each
-// returns true. It stops at the first sign of a damaged header.
-func jpegHeaderSegments(data []byte, each func(marker byte, payload []byte) bool) {
-	i := 2
-	for i+4 <= len(data) && data[i] == 0xFF {
-		m := data[i+1]
-		switch {
-		case m == 0xFF: // fill byte
-			i++
-			continue
-		case m == 0x01 || (m >= 0xD0 && m <= 0xD8): // markers without a length
-			i += 2
-			continue
-		case m == 0xDA || m == 0xD9: // start of scan, end of image
-			return
-		}
-		length := int(binary.BigEndian.Uint16(data[i+2:]))
-		if length < 2 || i+2+length > len(data) || !each(m, data[i+4:i+2+length]) {
-			return
-		}
-		i += 2 + length
-	}
-}
-
 // jpegFrame reads a JPEG's frame header: the number of samples per pixel
 // (1 for gray, 1.5 for 4:2:0 colour, 3 for 4:4:4, 4 for CMYK) and whether
 // the image is progressive. Without a readable header it assumes the

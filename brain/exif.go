@@ -9,35 +9,17 @@ func jpegOrientation(data []byte) int {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return 1
 	}
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			return 1 // not at a marker: give up rather than guess
-		}
-		m := data[i+1]
-		switch {
-		case m == 0xFF: // fill byte
-			i++
-			continue
-		case m == 0x01 || (m >= 0xD0 && m <= 0xD8): // markers without a length
-			i += 2
-			continue
-		case m == 0xDA || m == 0xD9: // start of scan, end of image
-			return 1
-		}
-		length := int(binary.BigEndian.Uint16(data[i+2:]))
-		if length < 2 || i+2+length > len(data) {
-			return 1
-		}
-		seg := data[i+4 : i+2+length]
+	orientation := 1
+	jpegHeaderSegments(data, func(m byte, seg []byte) bool {
 		if m == 0xE1 && len(seg) >= 6 && string(seg[:6]) == "Exif\x00\x00" {
 			if o := tiffOrientation(seg[6:]); o != 0 {
-				return o
+				orientation = o
+				return false
 			}
 		}
-		i += 2 + length
-	}
-	return 1
+		return true
+	})
+	return orientation
 }
 
 // tiffOrientation reads tag 0x0112 (Orientation) from IFD0 of a TIFF
@@ -109,3 +91,28 @@ func orientedSource(o, x, y, w, h int) (sx, sy int) {
 
 // swapsAxes reports whether orientation o exchanges width and height.
 func swapsAxes(o int) bool { return o >= 5 && o <= 8 }
+
+// jpegHeaderSegments calls each with the marker and payload of every
+// segment of a JPEG's header, in order, up to its first scan, while each
+// returns true. It stops at the first sign of a damaged header.
+func jpegHeaderSegments(data []byte, each func(marker byte, payload []byte) bool) {
+	i := 2
+	for i+4 <= len(data) && data[i] == 0xFF {
+		m := data[i+1]
+		switch {
+		case m == 0xFF: // fill byte
+			i++
+			continue
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD8): // markers without a length
+			i += 2
+			continue
+		case m == 0xDA || m == 0xD9: // start of scan, end of image
+			return
+		}
+		length := int(binary.BigEndian.Uint16(data[i+2:]))
+		if length < 2 || i+2+length > len(data) || !each(m, data[i+4:i+2+length]) {
+			return
+		}
+		i += 2 + length
+	}
+}
