@@ -7,10 +7,8 @@ import (
 	"math"
 	"math/bits"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/corona10/goimagehash"
 
@@ -254,43 +252,20 @@ func (h *hashMethod) Close() {}
 // Embed implements Method, decoding and hashing on every core.
 func (h *hashMethod) Embed(ctx context.Context, paths []string) (*Space, error) {
 	s := &Space{N: len(paths), Hashes: make([]uint64, len(paths))}
-	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				img, err := decodeFile(paths[i])
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				ih, err := h.hash(zoo.Opaque(img))
-				if err != nil {
-					errs[i] = fmt.Errorf("quality: %s of %s: %w", h.name, paths[i], err)
-					continue
-				}
-				s.Hashes[i] = ih.GetHash()
-			}
-		}()
-	}
-	for i := range paths {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, err := range errs {
+	err := parallel(ctx, len(paths), func(i int) error {
+		img, err := decodeFile(paths[i])
 		if err != nil {
-			return nil, err
+			return err
 		}
+		ih, err := h.hash(zoo.Opaque(img))
+		if err != nil {
+			return fmt.Errorf("quality: %s of %s: %w", h.name, paths[i], err)
+		}
+		s.Hashes[i] = ih.GetHash()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -72,35 +72,14 @@ func Build(ctx context.Context, c *Collection, dir string, o BuildOptions) (*Set
 	for i, p := range picked {
 		set.Samples[i] = Sample{Path: p.Path, Original: -1, Kind: zoo.KindOriginal}
 	}
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				kind := kinds[i%len(kinds)]
-				s, err := plantOne(dir, picked[i].Path, i, kind, rand.New(rand.NewPCG(o.Seed, uint64(i))))
-				set.Samples[n+i], errs[i] = s, err
-			}
-		}()
-	}
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := parallel(ctx, n, func(i int) error {
+		kind := kinds[i%len(kinds)]
+		s, err := plantOne(dir, picked[i].Path, i, kind, rand.New(rand.NewPCG(o.Seed, uint64(i))))
+		set.Samples[n+i] = s
+		return err
+	})
+	if err != nil {
 		return nil, err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
 	}
 	return set, writeTruth(filepath.Join(dir, TruthFile), set)
 }
@@ -171,6 +150,40 @@ func writeTruth(path string, set *Set) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("quality: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// parallel calls fn(0..n-1) on every core and returns the context's error
+// if it ended early, else the error of the lowest i that failed.
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
