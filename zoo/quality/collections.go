@@ -67,18 +67,12 @@ func LoadTuxpaint(dir string) (*Collection, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: no stamps in %s (apt-get install tuxpaint-stamps-default)", ErrAbsent, dir)
 	}
-	c := &Collection{Name: Tuxpaint, Natural: links}
-	seen := map[[32]byte]bool{}
+	files, repeats, err := distinctFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	c := &Collection{Name: Tuxpaint, Natural: links + repeats}
 	for _, f := range files {
-		sum, err := fileHash(f)
-		if err != nil {
-			return nil, err
-		}
-		if seen[sum] {
-			c.Natural++
-			continue
-		}
-		seen[sum] = true
 		rel, _ := filepath.Rel(dir, f)
 		label, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
 		c.Originals = append(c.Originals, Original{Path: f, Label: label})
@@ -106,18 +100,12 @@ func LoadWallpapers(dirs []string) (*Collection, error) {
 	}
 	groups := map[string]*best{}
 	var order []string
-	c := &Collection{Name: Wallpapers, Natural: links}
-	seen := map[[32]byte]bool{}
+	files, repeats, err := distinctFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	c := &Collection{Name: Wallpapers, Natural: links + repeats}
 	for _, f := range files {
-		sum, err := fileHash(f)
-		if err != nil {
-			return nil, err
-		}
-		if seen[sum] {
-			c.Natural++
-			continue
-		}
-		seen[sum] = true
 		key := f
 		if dir := filepath.Dir(f); filepath.Base(filepath.Dir(dir)) == "contents" {
 			key = dir
@@ -161,6 +149,25 @@ func LoadFashion(ctx context.Context, cacheDir string, n int) (*Collection, erro
 		c.Originals = append(c.Originals, Original{Path: p, Label: labels[i]})
 	}
 	return c, nil
+}
+
+// distinctFiles keeps the first of the files with the same bytes, in
+// order, and counts the others.
+func distinctFiles(files []string) (distinct []string, repeats int, err error) {
+	seen := map[[32]byte]bool{}
+	for _, f := range files {
+		sum, err := fileHash(f)
+		if err != nil {
+			return nil, 0, err
+		}
+		if seen[sum] {
+			repeats++
+			continue
+		}
+		seen[sum] = true
+		distinct = append(distinct, f)
+	}
+	return distinct, repeats, nil
 }
 
 // rasterFiles lists the PNG and JPEG files under dirs, sorted, and counts
