@@ -307,16 +307,7 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 		return
 	}
 	w, h := p.width, p.height
-	rw, rh := w, h
-	if swapsAxes(orient) {
-		rw, rh = h, w
-	}
-	if len(sc.tx.w) != rw || sc.tsw != sw {
-		sc.tx, sc.tsw = bilinearTaps(rw, sw), sw
-	}
-	if len(sc.ty.w) != rh || sc.tsh != sh {
-		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
-	}
+	rw, rh := p.smallTaps(sw, sh, orient, sc)
 	// rows: [channel][source row][output column], each output column
 	// interpolated between two source pixels whose levels are normalised
 	// through the lookup tables on the way.
@@ -386,13 +377,13 @@ func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int,
 	}
 }
 
-// fillSmallGray is fillSmall for a gray preprocessor: luma holds sw x sh
-// luma levels. One channel is laid out alike in NCHW and NHWC.
-func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient int, sc *scratch) {
-	w, h := p.width, p.height
-	rw, rh := w, h
+// smallTaps readies sc's bilinear taps that enlarge an sw x sh source to
+// the model input before orientation, and returns that size (the input's,
+// with the axes swapped when orient turns the picture a quarter).
+func (p *preprocessor) smallTaps(sw, sh, orient int, sc *scratch) (rw, rh int) {
+	rw, rh = p.width, p.height
 	if swapsAxes(orient) {
-		rw, rh = h, w
+		rw, rh = rh, rw
 	}
 	if len(sc.tx.w) != rw || sc.tsw != sw {
 		sc.tx, sc.tsw = bilinearTaps(rw, sw), sw
@@ -400,6 +391,14 @@ func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient
 	if len(sc.ty.w) != rh || sc.tsh != sh {
 		sc.ty, sc.tsh = bilinearTaps(rh, sh), sh
 	}
+	return rw, rh
+}
+
+// fillSmallGray is fillSmall for a gray preprocessor: luma holds sw x sh
+// luma levels. One channel is laid out alike in NCHW and NHWC.
+func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient int, sc *scratch) {
+	w, h := p.width, p.height
+	rw, rh := p.smallTaps(sw, sh, orient, sc)
 	rows := grow(&sc.rows, sh*rw)
 	lut := &p.lut[0]
 	i0, i1, tw := sc.tx.i0[:rw], sc.tx.i1[:rw], sc.tx.w[:rw]
