@@ -735,72 +735,79 @@ func leadingWords(toks []token, n int) string {
 // stripOutfile removes INTO OUTFILE 'file' from a SELECT's tokens (at
 // parenthesis depth 0, wherever MySQL allows it) and returns the file.
 func (p *parser) stripOutfile(toks []token) ([]token, *Literal, error) {
+	i := topLevel(toks, "INTO", "OUTFILE")
+	if i < 0 {
+		return toks, nil, nil
+	}
+	sub := &parser{script: p.script, toks: toks[i+2:]}
+	lit, err := sub.literal(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if lit.Param == 0 && lit.Name == "" && lit.Value.Kind() != db.KindString {
+		return nil, nil, p.errAt(toks[i+2], "expected a file name")
+	}
+	out := append(append([]token(nil), toks[:i]...), toks[i+3:]...)
+	return out, &lit, nil
+}
+
+// topLevel returns the index in toks where the keywords words stand in a
+// row at parenthesis depth 0, or -1.
+func topLevel(toks []token, words ...string) int {
 	depth := 0
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
+next:
+	for i, t := range toks {
 		switch {
 		case t.isOp("("):
 			depth++
 		case t.isOp(")"):
 			depth--
-		case depth == 0 && t.is("INTO") && i+1 < len(toks) && toks[i+1].is("OUTFILE"):
-			sub := &parser{script: p.script, toks: toks[i+2:]}
-			lit, err := sub.literal(false)
-			if err != nil {
-				return nil, nil, err
+		case depth == 0 && i+len(words) <= len(toks):
+			for k, w := range words {
+				if !toks[i+k].is(w) {
+					continue next
+				}
 			}
-			if lit.Param == 0 && lit.Name == "" && lit.Value.Kind() != db.KindString {
-				return nil, nil, p.errAt(toks[i+2], "expected a file name")
-			}
-			out := append(append([]token(nil), toks[:i]...), toks[i+3:]...)
-			return out, &lit, nil
+			return i
 		}
 	}
-	return toks, nil, nil
+	return -1
 }
 
 // stripSimilarity removes ORDER BY SIMILARITY TO [FILE] value [WITH (…)]
 // from a SELECT's tokens (at parenthesis depth 0) and returns it; the
 // grammar of sqlparser has no place for it.
 func (p *parser) stripSimilarity(toks []token) ([]token, *SimilarityOrder, error) {
-	depth := 0
-	for i := 0; i+3 < len(toks); i++ {
-		t := toks[i]
-		switch {
-		case t.isOp("("):
-			depth++
-		case t.isOp(")"):
-			depth--
-		case depth == 0 && t.is("ORDER") && toks[i+1].is("BY") && toks[i+2].is("SIMILARITY") && toks[i+3].is("TO"):
-			sub := &parser{script: p.script, toks: toks[i+4:]}
-			so := &SimilarityOrder{File: sub.accept("FILE")}
-			lit, err := sub.literal(false)
-			if err != nil {
-				return nil, nil, err
-			}
-			if lit.Param == 0 && lit.Name == "" && lit.Value.Kind() != db.KindString {
-				what := "a sample id"
-				if so.File {
-					what = "an image file's path"
-				}
-				return nil, nil, sub.errAt(sub.toks[sub.i-1], "expected "+what+" in quotes")
-			}
-			so.Query = lit
-			if so.Options, err = sub.options(); err != nil {
-				return nil, nil, err
-			}
-			switch next := sub.peek(); {
-			case next.isOp(","):
-				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO is the only sort key: nearer samples come first, ties by id")
-			case next.is("ASC") || next.is("DESC"):
-				return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO puts the nearest first; ASC and DESC do not apply to it")
-			}
-			rest := toks[i+4+sub.i:]
-			out := append(append([]token(nil), toks[:i]...), rest...)
-			return out, so, nil
-		}
+	i := topLevel(toks, "ORDER", "BY", "SIMILARITY", "TO")
+	if i < 0 {
+		return toks, nil, nil
 	}
-	return toks, nil, nil
+	sub := &parser{script: p.script, toks: toks[i+4:]}
+	so := &SimilarityOrder{File: sub.accept("FILE")}
+	lit, err := sub.literal(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if lit.Param == 0 && lit.Name == "" && lit.Value.Kind() != db.KindString {
+		what := "a sample id"
+		if so.File {
+			what = "an image file's path"
+		}
+		return nil, nil, sub.errAt(sub.toks[sub.i-1], "expected "+what+" in quotes")
+	}
+	so.Query = lit
+	if so.Options, err = sub.options(); err != nil {
+		return nil, nil, err
+	}
+	switch next := sub.peek(); {
+	case next.isOp(","):
+		return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO is the only sort key: nearer samples come first, ties by id")
+	case next.is("ASC") || next.is("DESC"):
+		return nil, nil, sub.errAt(next, "ORDER BY SIMILARITY TO puts the nearest first; ASC and DESC do not apply to it")
+	}
+	rest := toks[i+4+sub.i:]
+	out := append(append([]token(nil), toks[:i]...), rest...)
+	return out, so, nil
 }
 
 var positionRe = regexp.MustCompile(`^(.*) at position (\d+)`)
