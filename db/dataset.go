@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -98,80 +99,99 @@ func (ds *Dataset) MarkInputField(path string) error {
 	})
 }
 
-// Add inserts samples in one transaction: all are added or none. A
-// filepath already in the dataset (or twice in the batch) fails the batch
-// with ErrDuplicateFilepath. It returns the new ids in order.
+// Add inserts samples: all are added or none, in as many transactions as
+// their size needs (see journal.go). A filepath already in the dataset
+// (or twice in the batch) fails the call with ErrDuplicateFilepath. It
+// returns the new ids in order.
 func (ds *Dataset) Add(ctx context.Context, samples []NewSample) ([]ID, error) {
-	ids, _, err := ds.add(ctx, samples, false)
+	ids, _, err := ds.add(ctx, sliceSamples(samples), false, nil)
 	return ids, err
 }
 
 // AddNew inserts the samples whose filepath is not yet in the dataset and
-// skips the others, in one transaction. It returns the ids of the added
+// skips the others, all-or-nothing as Add. It returns the ids of the added
 // samples and how many were skipped.
 func (ds *Dataset) AddNew(ctx context.Context, samples []NewSample) ([]ID, int, error) {
-	return ds.add(ctx, samples, true)
+	return ds.add(ctx, sliceSamples(samples), true, nil)
 }
 
-func (ds *Dataset) add(ctx context.Context, samples []NewSample, skipExisting bool) ([]ID, int, error) {
+// sliceSamples yields the samples of a slice, with no error.
+func sliceSamples(samples []NewSample) iter.Seq2[NewSample, error] {
+	return func(yield func(NewSample, error) bool) {
+		for _, s := range samples {
+			if !yield(s, nil) {
+				return
+			}
+		}
+	}
+}
+
+// add inserts the samples next yields, all-or-nothing: an error it yields
+// fails the whole call. progress, when not nil, is called after each
+// sample with the number added so far.
+func (ds *Dataset) add(ctx context.Context, next iter.Seq2[NewSample, error], skipExisting bool, progress func(int)) (ids []ID, skipped int, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	docs := make([]Value, len(samples))
-	for i, s := range samples {
+	bw, err := ds.beginBulk()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() {
+		if err != nil {
+			ids, skipped = nil, 0
+			if aerr := bw.abort(); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+		}
+	}()
+	now := time.Now()
+	for s, err := range next {
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
 		doc, err := s.document()
 		if err != nil {
 			return nil, 0, err
 		}
-		docs[i] = doc
-	}
-	var ids []ID
-	skipped := 0
-	now := time.Now()
-	err := ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
-		ids, skipped = ids[:0], 0
-		m, err := ds.db.loadMeta(txn, ds.id)
+		// The open transaction sees its own writes and the batches
+		// committed before it, so one lookup finds any earlier sample.
+		fp := s.Filepath
+		_, err = bw.txn.Get(filepathKey(ds.id, fp))
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, 0, err
+		}
+		if err == nil {
+			if skipExisting {
+				skipped++
+				continue
+			}
+			return nil, 0, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
+		}
+		id, err := ds.db.newID(now)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		m = m.clone()
-		seen := make(map[string]bool, len(docs))
-		for i, doc := range docs {
-			fp := samples[i].Filepath
-			dup := seen[fp]
-			if !dup {
-				_, err := txn.Get(filepathKey(ds.id, fp))
-				if err == nil {
-					dup = true
-				} else if !errors.Is(err, badger.ErrKeyNotFound) {
-					return nil, err
-				}
-			}
-			if dup {
-				if skipExisting {
-					skipped++
-					continue
-				}
-				return nil, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
-			}
-			seen[fp] = true
-			id, err := ds.db.newID(now)
-			if err != nil {
-				return nil, err
-			}
-			if err := ds.writeSample(txn, m, id, nil, EncodeRecord(doc)); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
+		m := bw.meta()
+		m.Count++
 		if len(ids) == 0 {
-			return nil, nil
+			m.Version++
 		}
-		m.Count += int64(len(ids))
-		m.Version++
-		return m, nil
-	})
-	if err != nil {
+		if err := bw.put(id, nil, EncodeRecord(doc)); err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, id)
+		if progress != nil {
+			progress(len(ids))
+		}
+	}
+	if len(ids) == 0 {
+		return nil, skipped, bw.abort()
+	}
+	if err := bw.commit(); err != nil {
 		return nil, 0, err
 	}
 	return ids, skipped, nil
@@ -393,7 +413,7 @@ func (ds *Dataset) IDByFilepath(path string) (ID, bool, error) {
 // Delete removes samples (ids not in the dataset are ignored) and returns
 // how many were removed. Each batch of 1,000 is one transaction.
 func (ds *Dataset) Delete(ctx context.Context, ids []ID) (int, error) {
-	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) { return Value{}, true, nil })
+	return ds.rewrite(ctx, ids, func(int, Value) (Value, bool, error) { return Value{}, true, nil })
 }
 
 // SetField sets a user field (a dotted path such as ground_truth.label,
@@ -422,7 +442,7 @@ func (ds *Dataset) SetFields(ctx context.Context, ids []ID, fields ...Field) (in
 			return 0, fmt.Errorf("db: filepath is unique: set it on one sample at a time: %w", ErrInvalid)
 		}
 	}
-	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
+	return ds.rewrite(ctx, ids, func(_ int, doc Value) (Value, bool, error) {
 		nd := doc
 		for _, f := range fields {
 			nd = nd.With(f.Name, f.Value)
@@ -438,7 +458,7 @@ func (ds *Dataset) AddTags(ctx context.Context, ids []ID, tags ...string) (int, 
 	if err != nil {
 		return 0, err
 	}
-	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
+	return ds.rewrite(ctx, ids, func(_ int, doc Value) (Value, bool, error) {
 		old := stringsOf(doc.Field(FieldTags))
 		merged, _ := normTags(append(append([]string{}, old...), tags...))
 		return doc.With(FieldTags, Strings(merged)), len(merged) != len(old), nil
@@ -448,7 +468,7 @@ func (ds *Dataset) AddTags(ctx context.Context, ids []ID, tags ...string) (int, 
 // RemoveTags removes tags from the given samples and returns how many
 // changed.
 func (ds *Dataset) RemoveTags(ctx context.Context, ids []ID, tags ...string) (int, error) {
-	return ds.rewrite(ctx, ids, func(doc Value) (Value, bool, error) {
+	return ds.rewrite(ctx, ids, func(_ int, doc Value) (Value, bool, error) {
 		old := stringsOf(doc.Field(FieldTags))
 		kept := make([]string, 0, len(old))
 		for _, t := range old {
@@ -460,78 +480,77 @@ func (ds *Dataset) RemoveTags(ctx context.Context, ids []ID, tags ...string) (in
 	})
 }
 
-// rewrite applies fn to each sample's document in batches of writeBatch
-// per transaction. fn returns the new document (missing deletes the
-// sample) and whether it changed.
-func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(doc Value) (Value, bool, error)) (int, error) {
-	changed := 0
-	for start := 0; start < len(ids); start += writeBatch {
-		if err := ctx.Err(); err != nil {
-			return changed, err
-		}
-		batch := ids[start:min(start+writeBatch, len(ids))]
-		n := 0
-		err := ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
-			n = 0
-			m, err := ds.db.loadMeta(txn, ds.id)
-			if err != nil {
-				return nil, err
-			}
-			m = m.clone()
-			bump := false
-			for _, id := range batch {
-				old, err := getRecord(txn, sampleKey(ds.id, id))
-				if err != nil {
-					return nil, err
-				}
-				if old == nil {
-					continue
-				}
-				doc, err := old.Decode()
-				if err != nil {
-					return nil, fmt.Errorf("db: sample %s: %w", id, err)
-				}
-				nd, ok, err := fn(doc)
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					continue
-				}
-				var rec Record
-				if nd.kind == KindMissing {
-					m.Count--
-					bump = true
-				} else {
-					rec = EncodeRecord(nd)
-					if m.changesVersion(doc, nd) {
-						bump = true
-					}
-					if fp := nd.Field(FieldFilepath).AsString(); fp != doc.Field(FieldFilepath).AsString() {
-						if _, err := txn.Get(filepathKey(ds.id, fp)); err == nil {
-							return nil, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
-						}
-					}
-				}
-				if err := ds.writeSample(txn, m, id, old, rec); err != nil {
-					return nil, err
-				}
-				n++
-			}
-			if n == 0 {
-				return nil, nil
-			}
-			if bump {
-				m.Version++
-			}
-			return m, nil
-		})
-		if err != nil {
-			return changed, err
-		}
-		changed += n
+// rewrite applies fn to each sample's document, all-or-nothing (see
+// journal.go). fn gets the index of the id in ids and the document, and
+// returns the new document (missing deletes the sample)
+// and whether it changed.
+func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(i int, doc Value) (Value, bool, error)) (changed int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
-	return changed, nil
+	bw, err := ds.beginBulk()
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			changed = 0
+			if aerr := bw.abort(); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+		}
+	}()
+	bumped := false
+	for i, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		old, err := getRecord(bw.txn, sampleKey(ds.id, id))
+		if err != nil {
+			return 0, err
+		}
+		if old == nil {
+			continue
+		}
+		doc, err := old.Decode()
+		if err != nil {
+			return 0, fmt.Errorf("db: sample %s: %w", id, err)
+		}
+		nd, ok, err := fn(i, doc)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			continue
+		}
+		m := bw.meta()
+		var rec Record
+		bump := false
+		if nd.kind == KindMissing {
+			m.Count--
+			bump = true
+		} else {
+			rec = EncodeRecord(nd)
+			bump = m.changesVersion(doc, nd)
+			if fp := nd.Field(FieldFilepath).AsString(); fp != doc.Field(FieldFilepath).AsString() {
+				if _, err := bw.txn.Get(filepathKey(ds.id, fp)); err == nil {
+					return 0, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
+				}
+			}
+		}
+		if bump && !bumped {
+			m.Version++
+			bumped = true
+		}
+		if err := bw.put(id, old, rec); err != nil {
+			return 0, err
+		}
+		changed++
+	}
+	if changed == 0 {
+		return 0, bw.abort()
+	}
+	return changed, bw.commit()
 }
 
 // changesVersion reports whether replacing doc by nd can change an

@@ -230,8 +230,9 @@ func (s *lazySequence) Release() error {
 }
 
 // recover finishes what a crash interrupted: datasets dropped from the
-// catalog whose keys remain are removed, and insight generations that
-// were staged but never published are discarded.
+// catalog whose keys remain are removed, statements that spanned several
+// transactions and did not finish are undone, and insight generations
+// that were staged but never published are discarded.
 func (d *DB) recover() error {
 	live := map[uint64]bool{}
 	var metas []uint64
@@ -269,7 +270,11 @@ func (d *DB) recover() error {
 			}
 			continue
 		}
-		if err := (&Dataset{db: d, id: id}).cleanStaged(); err != nil {
+		ds := &Dataset{db: d, id: id}
+		if err := ds.recoverJournal(); err != nil {
+			return err
+		}
+		if err := ds.cleanStaged(); err != nil {
 			return err
 		}
 	}
@@ -330,9 +335,10 @@ const (
 	tagInsight  byte = 'n' // n dsid gen(8) id -> record of the group's keys
 	tagEmbed    byte = 'e' // e dsid space(8) id -> float32 little-endian
 	tagTextDirt byte = 'x' // x dsid id -> "" (full-text index must catch up)
+	tagJournal  byte = 'j' // j dsid [batch(4)] -> undo journal of a multi-batch statement
 )
 
-var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt}
+var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagJournal}
 
 func dsPrefix(tag byte, ds uint64) []byte {
 	b := make([]byte, 9, 48)

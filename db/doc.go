@@ -26,8 +26,12 @@
 //	e dsid space id        a stored embedding, per model
 //	x dsid id              a write the full-text index has not seen yet
 //	d dsid                 the dataset's description (schema, version, runs)
+//	j dsid [batch]         the undo journal of a statement in progress
 //
-// Every write keeps all of them in step inside one Badger transaction.
+// Every write keeps all of them in step inside one Badger transaction. A
+// statement too large for one transaction commits in batches under an
+// undo journal (see journal.go): it is all-or-nothing across an error, a
+// cancel and a crash.
 //
 // # Insights
 //

@@ -1,0 +1,69 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Import adds the samples that next yields, streaming: all are added or
+// none, across as many transactions as their size needs (see journal.go),
+// and memory grows only by their ids. An error that next yields (a
+// malformed record, say) fails the import and undoes it, as does a
+// duplicate filepath or a cancelled ctx. progress, when not nil, is called
+// after each sample with the number added so far. It returns the new ids
+// in order.
+func (ds *Dataset) Import(ctx context.Context, next iter.Seq2[NewSample, error], progress func(done int)) ([]ID, error) {
+	ids, _, err := ds.add(ctx, next, false, progress)
+	return ids, err
+}
+
+// SetEach sets the field at path on each sample of ids to its own value,
+// value(i) for ids[i], all-or-nothing as Import. A missing value unsets
+// the field; ids that are not in the dataset are skipped. It returns how
+// many samples changed.
+func (ds *Dataset) SetEach(ctx context.Context, ids []ID, path string, value func(i int) (Value, error)) (int, error) {
+	if err := checkUserPath(path); err != nil {
+		return 0, err
+	}
+	if path == FieldFilepath {
+		return 0, fmt.Errorf("db: filepath is unique: set it on one sample at a time: %w", ErrInvalid)
+	}
+	return ds.rewrite(ctx, ids, func(i int, doc Value) (Value, bool, error) {
+		v, err := value(i)
+		if err != nil {
+			return Value{}, false, err
+		}
+		nd := doc.With(path, v)
+		return nd, !Equal(nd, doc), nil
+	})
+}
+
+// IDs yields the ids of the dataset's samples in ascending order, the
+// order SELECT id returns without ORDER BY, reading keys only.
+func (ds *Dataset) IDs(ctx context.Context) iter.Seq2[ID, error] {
+	return func(yield func(ID, error) bool) {
+		prefix := dsPrefix(tagSample, ds.id)
+		err := ds.db.view(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				var id ID
+				copy(id[:], it.Item().Key()[len(prefix):])
+				if !yield(id, nil) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(ID{}, err)
+		}
+	}
+}
