@@ -413,7 +413,7 @@ func (ds *Dataset) IDByFilepath(path string) (ID, bool, error) {
 // Delete removes samples (ids not in the dataset are ignored) and returns
 // how many were removed. Each batch of 1,000 is one transaction.
 func (ds *Dataset) Delete(ctx context.Context, ids []ID) (int, error) {
-	return ds.rewrite(ctx, ids, func(int, Value) (Value, bool, error) { return Value{}, true, nil })
+	return ds.rewrite(ctx, ids, func(int, Value) (Value, bool, error) { return Value{}, true, nil }, rewriteOptions{})
 }
 
 // SetField sets a user field (a dotted path such as ground_truth.label,
@@ -448,7 +448,7 @@ func (ds *Dataset) SetFields(ctx context.Context, ids []ID, fields ...Field) (in
 			nd = nd.With(f.Name, f.Value)
 		}
 		return nd, !Equal(nd, doc), nil
-	})
+	}, rewriteOptions{})
 }
 
 // AddTags adds tags to the given samples and returns how many changed.
@@ -462,7 +462,7 @@ func (ds *Dataset) AddTags(ctx context.Context, ids []ID, tags ...string) (int, 
 		old := stringsOf(doc.Field(FieldTags))
 		merged, _ := normTags(append(append([]string{}, old...), tags...))
 		return doc.With(FieldTags, Strings(merged)), len(merged) != len(old), nil
-	})
+	}, rewriteOptions{})
 }
 
 // RemoveTags removes tags from the given samples and returns how many
@@ -477,14 +477,14 @@ func (ds *Dataset) RemoveTags(ctx context.Context, ids []ID, tags ...string) (in
 			}
 		}
 		return doc.With(FieldTags, Strings(kept)), len(kept) != len(old), nil
-	})
+	}, rewriteOptions{})
 }
 
 // rewrite applies fn to each sample's document, all-or-nothing (see
 // journal.go). fn gets the index of the id in ids and the document, and
 // returns the new document (missing deletes the sample)
 // and whether it changed.
-func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(i int, doc Value) (Value, bool, error)) (changed int, err error) {
+func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(i int, doc Value) (Value, bool, error), opts rewriteOptions) (changed int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -510,6 +510,9 @@ func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(i int, doc Val
 			return 0, err
 		}
 		if old == nil {
+			if opts.mustExist {
+				return 0, fmt.Errorf("db: sample %s: %w", id, ErrNotFound)
+			}
 			continue
 		}
 		doc, err := old.Decode()
@@ -546,11 +549,22 @@ func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(i int, doc Val
 			return 0, err
 		}
 		changed++
+		if opts.progress != nil {
+			opts.progress(i + 1)
+		}
 	}
 	if changed == 0 {
 		return 0, bw.abort()
 	}
 	return changed, bw.commit()
+}
+
+// rewriteOptions adjust rewrite: mustExist fails it on an id that is not
+// in the dataset (which is skipped otherwise), and progress is called
+// after each sample written with how many of ids are done.
+type rewriteOptions struct {
+	mustExist bool
+	progress  func(done int)
 }
 
 // changesVersion reports whether replacing doc by nd can change an

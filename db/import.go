@@ -22,10 +22,11 @@ func (ds *Dataset) Import(ctx context.Context, next iter.Seq2[NewSample, error],
 }
 
 // SetEach sets the field at path on each sample of ids to its own value,
-// value(i) for ids[i], all-or-nothing as Import. A missing value unsets
-// the field; ids that are not in the dataset are skipped. It returns how
-// many samples changed.
-func (ds *Dataset) SetEach(ctx context.Context, ids []ID, path string, value func(i int) (Value, error)) (int, error) {
+// value(i) for ids[i], called in order, all-or-nothing as Import. A
+// missing value unsets the field; an id that is not in the dataset fails
+// the call (ErrNotFound). progress, when not nil, is called after each
+// sample with how many are done. It returns how many samples changed.
+func (ds *Dataset) SetEach(ctx context.Context, ids []ID, path string, value func(i int) (Value, error), progress func(done int)) (int, error) {
 	if err := checkUserPath(path); err != nil {
 		return 0, err
 	}
@@ -39,7 +40,7 @@ func (ds *Dataset) SetEach(ctx context.Context, ids []ID, path string, value fun
 		}
 		nd := doc.With(path, v)
 		return nd, !Equal(nd, doc), nil
-	})
+	}, rewriteOptions{mustExist: true, progress: progress})
 }
 
 // IDs yields the ids of the dataset's samples in ascending order, the

@@ -181,7 +181,7 @@ func TestRewriteErrorUndoesEveryBatch(t *testing.T) {
 			return Value{}, bad
 		}
 		return Int(int64(-i)), nil
-	})
+	}, nil)
 	if !errors.Is(err, bad) {
 		t.Fatalf("SetEach: %v", err)
 	}
@@ -196,13 +196,13 @@ func TestRewriteErrorUndoesEveryBatch(t *testing.T) {
 	_, err = ds.rewrite(cctx, ids, func(i int, doc Value) (Value, bool, error) {
 		cancel(i)
 		return Value{}, true, nil // delete
-	})
+	}, rewriteOptions{})
 	if err == nil {
 		t.Fatal("a cancelled delete succeeded")
 	}
 	sameState(t, "after a cancelled delete", stateOf(t, ds), before)
 	// And SetEach that succeeds sets every value.
-	if n, err := ds.SetEach(ctx, ids, "n", func(i int) (Value, error) { return Int(int64(-i)), nil }); err != nil || n != 5999 {
+	if n, err := ds.SetEach(ctx, ids, "n", func(i int) (Value, error) { return Int(int64(-i)), nil }, nil); err != nil || n != 5999 {
 		t.Fatalf("SetEach: %d changed, %v", n, err) // sample 0 already has n = -0
 	}
 }

@@ -331,6 +331,8 @@ func (s *Session) exec(ctx context.Context, st Statement, a *args, stream bool) 
 		return s.loadZoo(ctx, t, a)
 	case *Compute:
 		return s.compute(ctx, t, a)
+	case *Import:
+		return s.importStmt(ctx, t, a)
 	case *SetVariable:
 		return s.set(t, a)
 	case *Explain:
@@ -568,11 +570,16 @@ func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bo
 		}
 		outfile = v.AsString()
 		// Refuse before doing the work.
-		if _, err := formatForFile(outfile); err != nil {
+		files := []string{outfile}
+		if isNpyFile(outfile) {
+			files = append(files, npyIDsFile(outfile))
+		} else if _, err := formatForFile(outfile); err != nil {
 			return nil, err
 		}
-		if _, err := os.Lstat(outfile); err == nil {
-			return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", outfile, ErrFileExists)
+		for _, f := range files {
+			if _, err := os.Lstat(f); err == nil {
+				return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", f, ErrFileExists)
+			}
 		}
 	}
 	_, p, _, err := s.planSelect(ctx, st, a, true)
@@ -629,11 +636,15 @@ func (s *Session) explain(ctx context.Context, st Statement, a *args) (*Result, 
 			if err != nil {
 				return nil, err
 			}
-			f, err := formatForFile(v.AsString())
-			if err != nil {
-				return nil, err
+			format := "npy"
+			if !isNpyFile(v.AsString()) {
+				f, err := formatForFile(v.AsString())
+				if err != nil {
+					return nil, err
+				}
+				format = f.String()
 			}
-			lines = append(lines, fmt.Sprintf("into_outfile(%s, %s)", QuoteString(v.AsString()), f))
+			lines = append(lines, fmt.Sprintf("into_outfile(%s, %s)", QuoteString(v.AsString()), format))
 		}
 	case *Update, *UpdateTags, *Delete:
 		w, err := s.planWrite(ctx, st, a, false)

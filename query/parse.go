@@ -100,6 +100,19 @@ type LoadZoo struct {
 	Options map[string]Literal
 }
 
+// Import is IMPORT INTO dataset FROM 'samples.jsonl' [WITH (check_files =
+// false)], one sample per JSON line, or IMPORT INTO dataset (field) FROM
+// 'vectors.npy' [WITH (ids = 'ids.txt')], row i of an N × D array into
+// field of the i-th sample in ascending id order (or of the sample line i
+// of the ids file names). Either is all-or-nothing.
+type Import struct {
+	stmtBase
+	Dataset string
+	Field   string // the field an .npy import fills; "" for .jsonl
+	File    Literal
+	Options map[string]Literal
+}
+
 // Compute is COMPUTE group ON dataset [WITH (k = v, …)], e.g. COMPUTE
 // UNIQUENESS ON walkthrough WITH (k = 3, metric = 'cosine').
 type Compute struct {
@@ -332,6 +345,16 @@ func (p *parser) name(what string) (string, error) {
 	return t.val, nil
 }
 
+// fieldPath reads a field path: a name, or dotted names (ground_truth.label).
+func (p *parser) fieldPath() (string, error) {
+	path, err := p.name("a field name")
+	for err == nil && p.peek().isOp(".") && p.peekN(1).isName() {
+		path += "." + p.peekN(1).val
+		p.i += 2
+	}
+	return path, err
+}
+
 // end checks that the statement is over.
 func (p *parser) done() error {
 	if t := p.peek(); t.kind != tokEOF {
@@ -557,6 +580,36 @@ func (p *parser) statement() (Statement, error) {
 			if st.Dataset, err = p.name("a dataset name"); err != nil {
 				return nil, err
 			}
+		}
+		if st.Options, err = p.options(); err != nil {
+			return nil, err
+		}
+		return st, p.done()
+	case first.is("IMPORT"):
+		p.i++
+		if err := p.expect("INTO"); err != nil {
+			return nil, err
+		}
+		st := &Import{stmtBase: b}
+		var err error
+		if st.Dataset, err = p.name("a dataset name"); err != nil {
+			return nil, err
+		}
+		if p.peek().isOp("(") {
+			p.i++
+			if st.Field, err = p.fieldPath(); err != nil {
+				return nil, err
+			}
+			if !p.peek().isOp(")") {
+				return nil, p.errAt(p.peek(), "expected ) after the field name")
+			}
+			p.i++
+		}
+		if err := p.expect("FROM"); err != nil {
+			return nil, err
+		}
+		if st.File, err = p.literal(false); err != nil {
+			return nil, err
 		}
 		if st.Options, err = p.options(); err != nil {
 			return nil, err

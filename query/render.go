@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -77,7 +75,7 @@ func formatForFile(name string) (Format, error) {
 	case ".tsv", ".tab":
 		return FormatTSV, nil
 	}
-	return 0, fmt.Errorf("%w: INTO OUTFILE %s: name the file .csv, .json, .jsonl or .tsv", ErrUnsupported, QuoteString(name))
+	return 0, fmt.Errorf("%w: INTO OUTFILE %s: name the file .csv, .json, .jsonl, .tsv or .npy", ErrUnsupported, QuoteString(name))
 }
 
 // CellText is how a value shows in a table or TSV cell: NULL for missing
@@ -441,16 +439,16 @@ func (r *Result) writeTable(w *bufio.Writer) error {
 // extension names, and returns a one-row summary. An existing file is
 // never overwritten.
 func writeOutfile(name string, res *Result) (*Result, error) {
+	if isNpyFile(name) {
+		return writeNpyOutfile(name, res)
+	}
 	f, err := formatForFile(name)
 	if err != nil {
 		return nil, err
 	}
-	file, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	file, err := createOutfile(name)
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", name, ErrFileExists)
-		}
-		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
+		return nil, err
 	}
 	rows := 0
 	counted := *res
