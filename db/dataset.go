@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"time"
 
@@ -145,6 +146,14 @@ func (ds *Dataset) add(ctx context.Context, next iter.Seq2[NewSample, error], sk
 			}
 		}
 	}()
+	bw.commitInBackground()
+	// The statement's own filepaths, by hash: batches committing in the
+	// background are not visible to the open transaction, and a dataset
+	// that was empty needs no lookup at all. A hash seen before is looked
+	// up exactly once the open transaction sees every batch.
+	seed := maphash.MakeSeed()
+	added := map[uint64]struct{}{}
+	fresh := bw.before.Count == 0
 	now := time.Now()
 	for s, err := range next {
 		if err != nil {
@@ -157,14 +166,23 @@ func (ds *Dataset) add(ctx context.Context, next iter.Seq2[NewSample, error], sk
 		if err != nil {
 			return nil, 0, err
 		}
-		// The open transaction sees its own writes and the batches
-		// committed before it, so one lookup finds any earlier sample.
 		fp := s.Filepath
-		_, err = bw.txn.Get(filepathKey(ds.id, fp))
-		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, 0, err
+		h := maphash.String(seed, fp)
+		_, seen := added[h]
+		dup := false
+		if seen {
+			if err := bw.catchUp(); err != nil {
+				return nil, 0, err
+			}
 		}
-		if err == nil {
+		if seen || !fresh {
+			_, err = bw.txn.Get(filepathKey(ds.id, fp))
+			if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+				return nil, 0, err
+			}
+			dup = err == nil
+		}
+		if dup {
 			if skipExisting {
 				skipped++
 				continue
@@ -183,6 +201,7 @@ func (ds *Dataset) add(ctx context.Context, next iter.Seq2[NewSample, error], sk
 		if err := bw.put(id, nil, EncodeRecord(doc)); err != nil {
 			return nil, 0, err
 		}
+		added[h] = struct{}{}
 		ids = append(ids, id)
 		if progress != nil {
 			progress(len(ids))

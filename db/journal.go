@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -55,7 +56,19 @@ type bulkWrite struct {
 	batches   uint32 // batches committed
 	journaled bool   // the header is written (the statement spans batches)
 	done      bool
+
+	// Batches after the first may commit in the background (async), so
+	// that the next batch is built while Badger writes the last one; at
+	// most bulkInFlight are pending, and commit and abort wait for them.
+	async    bool
+	inflight chan struct{}
+	pending  sync.WaitGroup
+	errMu    sync.Mutex
+	asyncErr error
 }
+
+// bulkInFlight bounds the batches committing in the background.
+const bulkInFlight = 2
 
 // beginBulk starts a statement's write: it takes the writer lock until
 // commit or abort, and removes undo records a committed statement left.
@@ -79,8 +92,13 @@ func (ds *Dataset) beginBulk() (*bulkWrite, error) {
 		d.wmu.Unlock()
 		return nil, err
 	}
-	return &bulkWrite{ds: ds, before: m, m: m.clone(), txn: d.bdb.NewTransaction(true)}, nil
+	return &bulkWrite{ds: ds, before: m, m: m.clone(), txn: d.bdb.NewTransaction(true), inflight: make(chan struct{}, bulkInFlight)}, nil
 }
+
+// commitInBackground lets batches after the first commit while the next
+// is built. Only for a writer whose reads do not depend on its own
+// earlier batches (an insert of new samples checks its filepaths itself).
+func (b *bulkWrite) commitInBackground() { b.async = true }
 
 // meta is the dataset's description as the statement has written it; the
 // caller may change it (counts, version) before the next put or commit.
@@ -160,6 +178,25 @@ func journalBatchKey(ds uint64, batch uint32) []byte {
 	return binary.BigEndian.AppendUint32(dsPrefix(tagJournal, ds), batch)
 }
 
+// catchUp makes the open transaction see every batch of the statement:
+// it waits for the background commits and, when the open batch holds
+// samples, commits it first.
+func (b *bulkWrite) catchUp() error {
+	if err := b.settle(); err != nil {
+		return err
+	}
+	if b.samples > 0 {
+		async := b.async
+		b.async = false
+		err := b.flush()
+		b.async = async
+		return err
+	}
+	b.txn.Discard()
+	b.txn = b.ds.db.bdb.NewTransaction(true)
+	return nil
+}
+
 // flush commits the open batch with its undo records and opens the next.
 func (b *bulkWrite) flush() error {
 	d := b.ds.db
@@ -175,7 +212,13 @@ func (b *bulkWrite) flush() error {
 	if err := d.set(b.txn, journalBatchKey(b.ds.id, b.batches), b.undo, "undo journal batch"); err != nil {
 		return err
 	}
-	if err := b.commitTxn(); err != nil {
+	// The first batch (with the header) commits before any other, so
+	// that every committed batch is covered by the header.
+	if b.async && b.journaled {
+		if err := b.commitBackground(); err != nil {
+			return err
+		}
+	} else if err := b.commitTxn(); err != nil {
 		return err
 	}
 	b.journaled = true
@@ -208,6 +251,50 @@ func (b *bulkWrite) commitTxn() error {
 	return nil
 }
 
+// commitBackground commits the open transaction in the background. Its
+// description is published by the statement's last commit.
+func (b *bulkWrite) commitBackground() error {
+	d := b.ds.db
+	if err := b.backgroundError(); err != nil {
+		return err
+	}
+	if err := d.putMeta(b.txn, b.m); err != nil {
+		return err
+	}
+	b.inflight <- struct{}{}
+	b.pending.Add(1)
+	d.cache.writeBegin()
+	b.txn.CommitWith(func(err error) {
+		d.cache.writeEnd()
+		if err != nil {
+			b.errMu.Lock()
+			b.asyncErr = errors.Join(b.asyncErr, err)
+			b.errMu.Unlock()
+		}
+		<-b.inflight
+		b.pending.Done()
+	})
+	b.m = b.m.clone()
+	return nil
+}
+
+// backgroundError returns the error of the background commits that have
+// finished.
+func (b *bulkWrite) backgroundError() error {
+	b.errMu.Lock()
+	defer b.errMu.Unlock()
+	if b.asyncErr != nil && errors.Is(b.asyncErr, badger.ErrTxnTooBig) {
+		return fmt.Errorf("db: batch too large for one transaction: %w", b.asyncErr)
+	}
+	return b.asyncErr
+}
+
+// settle waits for the background commits and returns their error.
+func (b *bulkWrite) settle() error {
+	b.pending.Wait()
+	return b.backgroundError()
+}
+
 // commit makes the statement's writes permanent: the last batch commits
 // together with the deletion of the header, in one step.
 func (b *bulkWrite) commit() error {
@@ -217,6 +304,9 @@ func (b *bulkWrite) commit() error {
 	b.done = true
 	defer b.ds.db.wmu.Unlock()
 	defer b.txn.Discard()
+	if err := b.settle(); err != nil {
+		return b.fail(err)
+	}
 	if b.journaled {
 		if err := b.txn.Delete(journalHeaderKey(b.ds.id)); err != nil {
 			return b.fail(err)
@@ -242,10 +332,14 @@ func (b *bulkWrite) abort() error {
 	b.done = true
 	defer b.ds.db.wmu.Unlock()
 	b.txn.Discard()
+	settled := b.settle()
 	if !b.journaled {
 		return nil
 	}
-	return b.ds.undoJournal()
+	if err := b.ds.undoJournal(); err != nil {
+		return errors.Join(settled, err)
+	}
+	return nil
 }
 
 // fail undoes a statement whose last commit failed, returning the

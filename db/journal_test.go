@@ -82,6 +82,15 @@ func sameState(t *testing.T, what string, got, want datasetState) {
 func TestAddManyLargeSamplesSpansTransactions(t *testing.T) {
 	d, _ := openTemp(t)
 	ds := mustDataset(t, d, "big")
+	// A filepath twice in one statement is found across batches, even
+	// while earlier batches still commit in the background.
+	twice := append(vectorSamples("/v", 3000, 128), vectorSamples("/v", 1, 128)...)
+	if _, err := ds.Add(ctx, twice); !errors.Is(err, ErrDuplicateFilepath) {
+		t.Fatalf("Add with a filepath twice, 3,000 apart: %v", err)
+	}
+	if c, _ := ds.Count(); c != 0 {
+		t.Fatalf("count %d after a failed Add", c)
+	}
 	// 2,000 samples of 128 floats do not fit one Badger transaction.
 	ids, err := ds.Add(ctx, vectorSamples("/v", 2000, 128))
 	if err != nil {
