@@ -333,6 +333,12 @@ func (s *Session) exec(ctx context.Context, st Statement, a *args, stream bool) 
 		return s.compute(ctx, t, a)
 	case *Import:
 		return s.importStmt(ctx, t, a)
+	case *CheckDatabase:
+		return s.checkDatabase(ctx)
+	case *RepairDatabase:
+		return s.repairDatabase(ctx)
+	case *BackupDatabase:
+		return s.backupDatabase(ctx, t, a)
 	case *SetVariable:
 		return s.set(t, a)
 	case *Explain:

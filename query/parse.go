@@ -113,6 +113,21 @@ type Import struct {
 	Options map[string]Literal
 }
 
+// CheckDatabase is CHECK DATABASE: the integrity check, one row per
+// problem and a last row "ok" or "N problems".
+type CheckDatabase struct{ stmtBase }
+
+// RepairDatabase is REPAIR DATABASE: every dataset's indexes, counts and
+// full-text index rebuilt from its samples.
+type RepairDatabase struct{ stmtBase }
+
+// BackupDatabase is BACKUP DATABASE TO 'dir': a consistent copy that
+// fosql -db dir opens as it is.
+type BackupDatabase struct {
+	stmtBase
+	Dir Literal
+}
+
 // Compute is COMPUTE group ON dataset [WITH (k = v, …)], e.g. COMPUTE
 // UNIQUENESS ON walkthrough WITH (k = 3, metric = 'cosine').
 type Compute struct {
@@ -585,6 +600,22 @@ func (p *parser) statement() (Statement, error) {
 			return nil, err
 		}
 		return st, p.done()
+	case (first.is("CHECK") || first.is("REPAIR")) && p.peekN(1).is("DATABASE"):
+		p.i += 2
+		if first.is("CHECK") {
+			return &CheckDatabase{b}, p.done()
+		}
+		return &RepairDatabase{b}, p.done()
+	case first.is("BACKUP"):
+		p.i++
+		if err := p.expect("DATABASE", "TO"); err != nil {
+			return nil, err
+		}
+		dir, err := p.literal(false)
+		if err != nil {
+			return nil, err
+		}
+		return &BackupDatabase{b, dir}, p.done()
 	case first.is("IMPORT"):
 		p.i++
 		if err := p.expect("INTO"); err != nil {

@@ -110,6 +110,10 @@ type Result struct {
 	// Warnings are things the user should know that did not stop the
 	// statement, e.g. the files an ingest skipped and why.
 	Warnings []string
+	// Failed means the statement ran and found something wrong (CHECK
+	// DATABASE found problems): a shell prints the rows, then exits with
+	// status 1.
+	Failed bool
 
 	// stream, when set, produces the rows instead of Rows (see
 	// Session.Stream); it can be read once.

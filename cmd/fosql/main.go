@@ -268,7 +268,11 @@ func (w *resultWriter) run(ctx context.Context, d *query.DB, text string) error 
 				return err
 			}
 		}
-		if msg := closingLine(res.Message, w.prog.takeSkipped()); msg != "" {
+		msg := closingLine(res.Message, w.prog.takeSkipped())
+		if res.Failed {
+			return errors.New(msg) // the rows are out; the status says it failed
+		}
+		if msg != "" {
 			fmt.Fprintln(w.errw, msg)
 		}
 		return nil
