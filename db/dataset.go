@@ -130,90 +130,124 @@ func sliceSamples(samples []NewSample) iter.Seq2[NewSample, error] {
 // add inserts the samples next yields, all-or-nothing: an error it yields
 // fails the whole call. progress, when not nil, is called after each
 // sample with the number added so far.
-func (ds *Dataset) add(ctx context.Context, next iter.Seq2[NewSample, error], skipExisting bool, progress func(int)) (ids []ID, skipped int, err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, 0, err
-	}
-	bw, err := ds.beginBulk()
+func (ds *Dataset) add(ctx context.Context, next iter.Seq2[NewSample, error], skipExisting bool, progress func(int)) ([]ID, int, error) {
+	ad, err := ds.newAdder(ctx, skipExisting)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer func() {
-		if err != nil {
-			ids, skipped = nil, 0
-			if aerr := bw.abort(); aerr != nil {
-				err = errors.Join(err, aerr)
-			}
+	for s, err := range next {
+		if err == nil {
+			err = ad.add(s)
 		}
-	}()
-	bw.commitInBackground()
+		if err != nil {
+			return nil, 0, ad.abort(err)
+		}
+		if progress != nil {
+			progress(len(ad.ids))
+		}
+	}
+	return ad.commit()
+}
+
+// adder inserts samples one at a time as one all-or-nothing statement.
+type adder struct {
+	ctx          context.Context
+	ds           *Dataset
+	bw           *bulkWrite
+	skipExisting bool
 	// The statement's own filepaths, by hash: batches committing in the
 	// background are not visible to the open transaction, and a dataset
 	// that was empty needs no lookup at all. A hash seen before is looked
 	// up exactly once the open transaction sees every batch.
-	seed := maphash.MakeSeed()
-	added := map[uint64]struct{}{}
-	fresh := bw.before.Count == 0
-	now := time.Now()
-	for s, err := range next {
-		if err != nil {
-			return nil, 0, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		doc, err := s.document()
-		if err != nil {
-			return nil, 0, err
-		}
-		fp := s.Filepath
-		h := maphash.String(seed, fp)
-		_, seen := added[h]
-		dup := false
-		if seen {
-			if err := bw.catchUp(); err != nil {
-				return nil, 0, err
-			}
-		}
-		if seen || !fresh {
-			_, err = bw.txn.Get(filepathKey(ds.id, fp))
-			if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-				return nil, 0, err
-			}
-			dup = err == nil
-		}
-		if dup {
-			if skipExisting {
-				skipped++
-				continue
-			}
-			return nil, 0, fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
-		}
-		id, err := ds.db.newID(now)
-		if err != nil {
-			return nil, 0, err
-		}
-		m := bw.meta()
-		m.Count++
-		if len(ids) == 0 {
-			m.Version++
-		}
-		if err := bw.put(id, nil, EncodeRecord(doc)); err != nil {
-			return nil, 0, err
-		}
-		added[h] = struct{}{}
-		ids = append(ids, id)
-		if progress != nil {
-			progress(len(ids))
+	seed    maphash.Seed
+	added   map[uint64]struct{}
+	fresh   bool
+	now     time.Time
+	ids     []ID
+	skipped int
+}
+
+// newAdder starts an insert; it holds the writer lock until commit or
+// abort.
+func (ds *Dataset) newAdder(ctx context.Context, skipExisting bool) (*adder, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	bw, err := ds.beginBulk()
+	if err != nil {
+		return nil, err
+	}
+	bw.commitInBackground()
+	return &adder{ctx: ctx, ds: ds, bw: bw, skipExisting: skipExisting, seed: maphash.MakeSeed(),
+		added: map[uint64]struct{}{}, fresh: bw.before.Count == 0, now: time.Now()}, nil
+}
+
+// add inserts one sample (or skips it, when its filepath is there and
+// the adder skips existing ones).
+func (a *adder) add(s NewSample) error {
+	if err := a.ctx.Err(); err != nil {
+		return err
+	}
+	doc, err := s.document()
+	if err != nil {
+		return err
+	}
+	fp := s.Filepath
+	h := maphash.String(a.seed, fp)
+	_, seen := a.added[h]
+	if seen {
+		if err := a.bw.catchUp(); err != nil {
+			return err
 		}
 	}
-	if len(ids) == 0 {
-		return nil, skipped, bw.abort()
+	if seen || !a.fresh {
+		_, err := a.bw.txn.Get(filepathKey(a.ds.id, fp))
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if err == nil {
+			if a.skipExisting {
+				a.skipped++
+				return nil
+			}
+			return fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
+		}
 	}
-	if err := bw.commit(); err != nil {
+	id, err := a.ds.db.newID(a.now)
+	if err != nil {
+		return err
+	}
+	m := a.bw.meta()
+	m.Count++
+	if len(a.ids) == 0 {
+		m.Version++
+	}
+	if err := a.bw.put(id, nil, EncodeRecord(doc)); err != nil {
+		return err
+	}
+	a.added[h] = struct{}{}
+	a.ids = append(a.ids, id)
+	return nil
+}
+
+// commit ends the insert: every sample added, or (on an error) none.
+func (a *adder) commit() ([]ID, int, error) {
+	if len(a.ids) == 0 {
+		return nil, a.skipped, a.bw.abort()
+	}
+	if err := a.bw.commit(); err != nil {
 		return nil, 0, err
 	}
-	return ids, skipped, nil
+	return a.ids, a.skipped, nil
+}
+
+// abort undoes the insert and returns err (joined with the undo's error,
+// if that failed).
+func (a *adder) abort(err error) error {
+	if aerr := a.bw.abort(); aerr != nil {
+		return errors.Join(err, aerr)
+	}
+	return err
 }
 
 // writeSample stores a sample's new record (nil to delete) and keeps the

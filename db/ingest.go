@@ -29,34 +29,37 @@ type IngestResult struct {
 
 // AddImages ingests the images under dir, as FiftyOne's from_images_dir:
 // files are recognised by content, read in parallel, and added in path
-// order in batches (one transaction each). A filepath already in the
-// dataset is not added again, so ingesting a folder twice adds only new
-// files. Bad files are reported in the result and the ingest goes on. On
-// cancellation or error, the batches already committed stay.
+// order. A filepath already in the dataset is not added again, so
+// ingesting a folder twice adds only new files. Bad files are reported in
+// the result and the ingest goes on. The ingest is one all-or-nothing
+// statement (see journal.go): on cancellation, error or a crash nothing
+// of it stays, and the result then lists no added samples.
 func (ds *Dataset) AddImages(ctx context.Context, dir string, opts IngestOptions) (*IngestResult, error) {
 	res := &IngestResult{}
+	ad, err := ds.newAdder(ctx, true)
+	if err != nil {
+		return res, fmt.Errorf("db: ingest %s: %w", dir, err)
+	}
 	seen := 0
-	err := ScanImages(ctx, dir, opts.Scan, func(batch []FoundImage) error {
-		samples := make([]NewSample, len(batch))
-		for i, f := range batch {
+	err = ScanImages(ctx, dir, opts.Scan, func(batch []FoundImage) error {
+		for _, f := range batch {
 			md := f.Metadata
-			samples[i] = NewSample{Filepath: f.Path, Tags: opts.Tags, Metadata: &md}
-		}
-		ids, existing, err := ds.AddNew(ctx, samples)
-		if err != nil {
-			return err
+			if err := ad.add(NewSample{Filepath: f.Path, Tags: opts.Tags, Metadata: &md}); err != nil {
+				return err
+			}
 		}
 		seen += len(batch)
-		res.Added = append(res.Added, ids...)
-		res.Existing += existing
 		if opts.Progress != nil {
-			opts.Progress(IngestProgress{Seen: seen + len(res.Skipped), Added: len(res.Added), Existing: res.Existing, Skipped: len(res.Skipped)})
+			opts.Progress(IngestProgress{Seen: seen + len(res.Skipped), Added: len(ad.ids), Existing: ad.skipped, Skipped: len(res.Skipped)})
 		}
 		return nil
 	}, func(s SkippedFile) {
 		res.Skipped = append(res.Skipped, s)
 	})
 	if err != nil {
+		return res, fmt.Errorf("db: ingest %s: %w", dir, ad.abort(err))
+	}
+	if res.Added, res.Existing, err = ad.commit(); err != nil {
 		return res, fmt.Errorf("db: ingest %s: %w", dir, err)
 	}
 	return res, nil

@@ -826,13 +826,11 @@ func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) 
 		},
 	})
 	if err != nil {
-		// All or nothing: a dataset this statement created goes, and one
-		// that was there loses what the statement added.
+		// All or nothing: the ingest took back what it added, and a
+		// dataset this statement created goes too.
 		var undo error
 		if created {
 			undo = s.db.store.DeleteDataset(t.Dataset)
-		} else if ir != nil && len(ir.Added) > 0 {
-			_, undo = ds.Delete(context.WithoutCancel(ctx), ir.Added)
 		}
 		if undo != nil {
 			return nil, fmt.Errorf("%w (and removing what was added to dataset %s failed: %v)", err, t.Dataset, undo)
