@@ -54,6 +54,7 @@ type DB struct {
 	inMemory bool
 
 	maxValueBytes int64 // the longest value Badger accepts (see set)
+	reserve       int64 // free disk space a write leaves (see roomToWrite)
 
 	wmu sync.Mutex // serialises writers
 
@@ -133,7 +134,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		WithNumVersionsToKeep(1).
 		WithValueThreshold(valueThreshold).
 		WithValueLogFileSize(valueLogFileSize).
-		WithBaseTableSize(8 << 20).
+		WithBaseTableSize(baseTableSize).
 		WithNumCompactors(2).
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(32 << 20).
@@ -145,7 +146,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
-	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, maxValueBytes: maxValue, metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
+	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, maxValueBytes: maxValue, reserve: diskReserve(o.MemTableSize), metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
 	d.seqIDs = &lazySequence{bdb: bdb, key: []byte(keySeqSamples), bandwidth: 4096}
 	d.seqData = &lazySequence{bdb: bdb, key: []byte(keySeqData), bandwidth: 16}
 	if err := d.recover(); err != nil {
@@ -509,8 +510,25 @@ func (d *DB) cachedMeta(ds uint64) *datasetMeta {
 	return d.metas[ds]
 }
 
-// updateLocked is update for a caller that holds the writer lock.
+// updateLocked is update for a caller that holds the writer lock. It
+// refuses to start when the disk is nearly full (roomToWrite).
 func (d *DB) updateLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
+	if err := d.roomToWrite(0, false); err != nil {
+		return err
+	}
+	return d.commitLocked(fn)
+}
+
+// undoLocked is updateLocked for writes that take something back (an
+// unfinished statement, a staged run): they may use part of the reserve.
+func (d *DB) undoLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
+	if err := d.roomToWrite(0, true); err != nil {
+		return err
+	}
+	return d.commitLocked(fn)
+}
+
+func (d *DB) commitLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
 	txn := d.bdb.NewTransaction(true)
 	defer txn.Discard()
 	m, err := fn(txn)

@@ -232,6 +232,9 @@ func (b *bulkWrite) flush() error {
 // and publishes the description.
 func (b *bulkWrite) commitTxn() error {
 	d := b.ds.db
+	if err := d.roomToWrite(b.size, false); err != nil {
+		return err
+	}
 	if err := d.putMeta(b.txn, b.m); err != nil {
 		return err
 	}
@@ -256,6 +259,9 @@ func (b *bulkWrite) commitTxn() error {
 func (b *bulkWrite) commitBackground() error {
 	d := b.ds.db
 	if err := b.backgroundError(); err != nil {
+		return err
+	}
+	if err := d.roomToWrite(b.size, false); err != nil {
 		return err
 	}
 	if err := d.putMeta(b.txn, b.m); err != nil {
@@ -380,7 +386,7 @@ func (ds *Dataset) undoJournal() error {
 	}
 	for i := len(batches) - 1; i >= 0; i-- {
 		key := batches[i]
-		err := d.updateLocked(func(txn *badger.Txn) (*datasetMeta, error) {
+		err := d.undoLocked(func(txn *badger.Txn) (*datasetMeta, error) {
 			item, err := txn.Get(key)
 			if err != nil {
 				return nil, err
@@ -422,7 +428,7 @@ func (ds *Dataset) undoJournal() error {
 		return fmt.Errorf("db: undo journal header: %w: %v", ErrCorrupt, err)
 	}
 	m.ID = ds.id
-	return d.updateLocked(func(txn *badger.Txn) (*datasetMeta, error) {
+	return d.undoLocked(func(txn *badger.Txn) (*datasetMeta, error) {
 		return &m, txn.Delete(journalHeaderKey(ds.id))
 	})
 }
