@@ -50,7 +50,7 @@ func newTestShell(t *testing.T) (sh *shell, out, errs *bytes.Buffer) {
 	}
 	t.Cleanup(func() { d.Close() })
 	out, errs = &bytes.Buffer{}, &bytes.Buffer{}
-	return &shell{d: d, out: out, errw: errs, prog: newProgressPrinter(errs, false), format: query.FormatTSV}, out, errs
+	return newShell(d, ":memory:", out, errs, query.FormatTSV, newProgressPrinter(errs, false)), out, errs
 }
 
 // TestShellLoop types a session: statements over several lines, an error
@@ -70,7 +70,7 @@ func TestShellLoop(t *testing.T) {
 		"SHOW",
 		"DATASETS",
 	}, "\n")
-	if code := sh.loop(context.Background(), strings.NewReader(input), false); code != 0 {
+	if code := sh.loop(context.Background(), newReaderSource(strings.NewReader(input), nil)); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if got := out.String(); got != "name,samples\na,0\nb,0\n" {
@@ -82,7 +82,7 @@ func TestShellLoop(t *testing.T) {
 		}
 	}
 	sh2, _, _ := newTestShell(t)
-	if code := sh2.loop(context.Background(), strings.NewReader(".quit\nCREATE DATASET never;\n"), false); code != 0 {
+	if code := sh2.loop(context.Background(), newReaderSource(strings.NewReader(".quit\nCREATE DATASET never;\n"), nil)); code != 0 {
 		t.Fatalf(".quit: exit %d", code)
 	}
 }
@@ -95,7 +95,7 @@ func TestShellInterruptDropsTypedStatement(t *testing.T) {
 	sh.interrupts = sigs
 	r, w := io.Pipe()
 	done := make(chan int)
-	go func() { done <- sh.loop(context.Background(), r, false) }()
+	go func() { done <- sh.loop(context.Background(), newReaderSource(r, nil)) }()
 	io.WriteString(w, "SELECT everything\n")
 	waitFor(t, "the typed line", func() bool { return sh.typed() != "" })
 	sigs <- os.Interrupt
@@ -134,7 +134,7 @@ func TestScriptStartingWithBOM(t *testing.T) {
 	}
 	for _, first := range []string{"\uFEFFSHOW DATASETS;", "\uFEFF.mode csv"} {
 		sh, out, errs := newTestShell(t)
-		if code := sh.loop(context.Background(), strings.NewReader(first+"\nSHOW DATASETS;\n"), false); code != 0 || errs.Len() != 0 || !strings.HasPrefix(out.String(), "name") {
+		if code := sh.loop(context.Background(), newReaderSource(strings.NewReader(first+"\nSHOW DATASETS;\n"), nil)); code != 0 || errs.Len() != 0 || !strings.HasPrefix(out.String(), "name") {
 			t.Errorf("loop, first line %q: exit %d, stdout %q, stderr %q", first, code, out, errs)
 		}
 	}
@@ -166,7 +166,7 @@ func TestScriptStatementTooLong(t *testing.T) {
 	sh, out, errs := newTestShell(t)
 	input := io.MultiReader(strings.NewReader("SELECT '"), io.LimitReader(endless('a'), maxStatementBytes-10),
 		strings.NewReader("\n"+strings.Repeat("aaaaaaaaaa\n", 10)+"';\nSHOW DATASETS;\n"))
-	sh.loop(context.Background(), input, false)
+	sh.loop(context.Background(), newReaderSource(input, nil))
 	if !strings.Contains(errs.String(), "statement too long") || !strings.Contains(out.String(), "name\tsamples") {
 		t.Errorf("loop: stdout %q, stderr %q", out, errs)
 	}
