@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/chzyer/readline"
+
+	"github.com/fosql/fosql/db"
 )
 
 // Line editing is github.com/chzyer/readline: it is pure Go (no
@@ -125,7 +127,7 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 			cands = m.complete(c.sh)
 		}
 	default:
-		statement := c.sh.typed() + before
+		statement := c.sh.typed() + string(line)
 		cands = append(cands, datasetNames(c.sh)...)
 		cands = append(cands, fieldPaths(c.sh, statement)...)
 		if !strings.Contains(word, ".") {
@@ -163,40 +165,46 @@ func isWordRune(r rune) bool {
 
 // fieldPaths lists the field paths, and the documents above them, of the
 // first dataset the statement names after FROM, ON, UPDATE, INTO, TABLE
-// or DESCRIBE.
+// or DESCRIBE; of every dataset when it names none yet.
 func fieldPaths(sh *shell, statement string) []string {
 	words := strings.FieldsFunc(statement, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("(),;=<>'\"`", r)
 	})
-	for i := 0; i+1 < len(words); i++ {
+	var named []*db.Dataset
+	for i := 0; i+1 < len(words) && named == nil; i++ {
 		switch strings.ToUpper(words[i]) {
 		case "FROM", "ON", "UPDATE", "INTO", "TABLE", "DESCRIBE":
-		default:
-			continue
+			if ds, err := sh.d.Store().Dataset(words[i+1]); err == nil {
+				named = []*db.Dataset{ds}
+			}
 		}
-		ds, err := sh.d.Store().Dataset(words[i+1])
-		if err != nil {
-			continue
+	}
+	if named == nil {
+		for _, name := range datasetNames(sh) {
+			if ds, err := sh.d.Store().Dataset(name); err == nil {
+				named = append(named, ds)
+			}
 		}
+	}
+	set := map[string]bool{}
+	for _, ds := range named {
 		schema, err := ds.Schema()
 		if err != nil {
-			return nil
+			continue
 		}
-		set := map[string]bool{}
 		for p := range schema {
 			set[p] = true
 			for j := strings.IndexByte(p, '.'); j >= 0; j = next(p, j) {
 				set[p[:j]] = true
 			}
 		}
-		paths := make([]string, 0, len(set))
-		for p := range set {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		return paths
 	}
-	return nil
+	paths := make([]string, 0, len(set))
+	for p := range set {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths
 }
 
 // next is the index of the next dot in p after index j, or -1.
