@@ -114,6 +114,14 @@ func (p *ptyShell) waitFor(text string, mark int, limit time.Duration) {
 	}
 }
 
+// expect types keys and waits until text shows in what follows.
+func (p *ptyShell) expect(keys, text string, limit time.Duration) {
+	p.t.Helper()
+	m := p.mark()
+	p.typeText(keys)
+	p.waitFor(text, m, limit)
+}
+
 // typeText sends keys to the terminal.
 func (p *ptyShell) typeText(s string) {
 	p.t.Helper()
@@ -156,8 +164,7 @@ func TestPTYHistoryAcrossSessions(t *testing.T) {
 	}
 	p := startPTY(t, home, "-db", dbDir)
 	m := p.mark()
-	p.typeText("SELECT count(*) AS total\r")
-	p.waitFor("...>", m, 5*time.Second)
+	p.expect("SELECT count(*) AS total\r", "...>", 5*time.Second)
 	p.typeText("  FROM hist;\r")
 	p.waitFor("total", m, 10*time.Second)
 	p.quit()
@@ -171,12 +178,8 @@ func TestPTYHistoryAcrossSessions(t *testing.T) {
 	}
 
 	p = startPTY(t, home, "-db", dbDir)
-	m = p.mark()
-	p.typeText("\x1b[A") // Up
-	p.waitFor("SELECT count(*) AS total FROM hist;", m, 5*time.Second)
-	m = p.mark()
-	p.typeText("\r")
-	p.waitFor("total", m, 10*time.Second)
+	p.expect("\x1b[A", "SELECT count(*) AS total FROM hist;", 5*time.Second) // Up
+	p.expect("\r", "total", 10*time.Second)
 	p.quit()
 }
 
@@ -190,22 +193,12 @@ func TestPTYCompleteFieldPath(t *testing.T) {
 	}
 	setScores(t, dbDir, "pics")
 	p := startPTY(t, t.TempDir(), "-db", dbDir, "-auto-compute", "off")
-	m := p.mark()
-	p.typeText("SELECT id FROM pics ORDER BY insights.uniqueness.sc\t")
-	p.waitFor("insights.uniqueness.scalar", m, 5*time.Second)
-	m = p.mark()
-	p.typeText(" DESC LIMIT 1;\r")
-	p.waitFor("(1 row)", m, 10*time.Second)
-	m = p.mark()
-	p.typeText("SELECT metadata.wi\t")
-	p.waitFor("metadata.width", m, 5*time.Second)
+	p.expect("SELECT id FROM pics ORDER BY insights.uniqueness.sc\t", "insights.uniqueness.scalar", 5*time.Second)
+	p.expect(" DESC LIMIT 1;\r", "(1 row)", 10*time.Second)
+	p.expect("SELECT metadata.wi\t", "metadata.width", 5*time.Second)
 	p.typeText("\x15\x03") // Ctrl-U, Ctrl-C: drop the line
-	m = p.mark()
-	p.typeText(".sch\t")
-	p.waitFor(".schema", m, 5*time.Second)
-	m = p.mark()
-	p.typeText(" pics\r")
-	p.waitFor("metadata.width", m, 10*time.Second)
+	p.expect(".sch\t", ".schema", 5*time.Second)
+	p.expect(" pics\r", "metadata.width", 10*time.Second)
 	p.quit()
 }
 
@@ -257,9 +250,7 @@ func TestPTYCtrlCCancelsUniqueness(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the run took %s to stop after Ctrl-C", d)
 	}
-	m = p.mark()
-	p.typeText("SHOW DATASETS;\r")
-	p.waitFor("big", m, 10*time.Second)
+	p.expect("SHOW DATASETS;\r", "big", 10*time.Second)
 	p.quit()
 
 	store, err := db.Open(dbDir, nil)
@@ -305,19 +296,15 @@ func TestPTYOutputAndRead(t *testing.T) {
 	p.typeText(".output " + outFile + "\r")
 	p.typeText("SELECT name FROM (SHOW DATASETS);\r") // an error: nothing written
 	m := p.mark()
-	p.typeText("SHOW DATASETS;\r")
-	p.waitFor("fosql> ", m, 10*time.Second)
+	p.expect("SHOW DATASETS;\r", "fosql> ", 10*time.Second)
 	if strings.Contains(p.screen(m), "alpha") {
 		t.Errorf("rows went to the terminal under .output:\n%s", p.screen(m))
 	}
 	p.typeText(".output\r")
 	m = p.mark()
-	p.typeText(".read " + script + "\r")
-	p.waitFor("created dataset gamma", m, 10*time.Second)
+	p.expect(".read "+script+"\r", "created dataset gamma", 10*time.Second)
 	p.waitFor("statement 2: syntax error at line 2", m, 10*time.Second)
-	m = p.mark()
-	p.typeText("SHOW DATASETS;\r")
-	p.waitFor("gamma", m, 10*time.Second)
+	p.expect("SHOW DATASETS;\r", "gamma", 10*time.Second)
 	p.quit()
 
 	rows, err := os.ReadFile(outFile)
