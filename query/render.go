@@ -282,8 +282,8 @@ func DecodeJSONString(lit string) (string, error) {
 // WriteOptions change how a result set is written. The zero value is
 // each format's default.
 type WriteOptions struct {
-	// NoHeader leaves out the header line of table, tsv, csv, markdown
-	// and box output.
+	// NoHeader leaves out the header line of table, tsv, csv and box
+	// output (a markdown table cannot be without one).
 	NoHeader bool
 	// Null, when set, is the text of a missing or null value in the text
 	// formats (table, tsv, csv, line, markdown, box); JSON keeps null.
@@ -477,10 +477,11 @@ func (r *Result) writeGrid(w *bufio.Writer, g *gridStyle, o WriteOptions) error 
 	if g.markdown {
 		esc = markdownEscaper
 	}
+	header := !o.NoHeader || g.markdown
 	names := make([]string, n)
 	for i, c := range r.Columns {
 		names[i] = esc.Replace(c.Name)
-		if !o.NoHeader {
+		if header {
 			widths[i] = utf8.RuneCountInString(names[i])
 		}
 		right[i] = c.Type == TypeInt || c.Type == TypeFloat
@@ -539,7 +540,7 @@ func (r *Result) writeGrid(w *bufio.Writer, g *gridStyle, o WriteOptions) error 
 	if g.top[3] != "" {
 		rule(g.top[0], g.top[1], g.top[2], g.top[3], false)
 	}
-	if !o.NoHeader {
+	if header {
 		line(names, true)
 		rule(g.ruleLeft, g.ruleSep, g.ruleRight, g.ruleFill, g.markdown)
 	}
@@ -625,4 +626,11 @@ func writeOutfile(name string, res *Result) (*Result, error) {
 		RowsAffected: int64(rows),
 		Message:      fmt.Sprintf("wrote %s to %s", plural(rows, "row"), abs),
 	}, nil
+}
+
+// Blocked reports whether the format prints a result set as a block that
+// a blank line should part from the one before: table, line, markdown
+// and box.
+func (f Format) Blocked() bool {
+	return f == FormatTable || f == FormatLine || f == FormatMarkdown || f == FormatBox
 }

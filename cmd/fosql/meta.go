@@ -51,7 +51,7 @@ func init() {
 			run: metaSchema, complete: datasetNames},
 		&metaCommand{name: ".mode", args: "[" + strings.Join(query.FormatNames(), "|") + "]", help: "how rows print (without an argument: the current mode)",
 			run: metaMode, complete: func(*shell) []string { return query.FormatNames() }},
-		&metaCommand{name: ".headers", args: "on|off", help: "print the header line of table, tsv, csv, markdown and box output",
+		&metaCommand{name: ".headers", args: "on|off", help: "print the header line of table, tsv, csv and box output",
 			run: metaSwitch(func(sh *shell, on bool) { sh.wopts.NoHeader = !on }), complete: onOff},
 		&metaCommand{name: ".nullvalue", args: "TEXT", help: "the text of NULL in text modes (without TEXT: the mode's default)",
 			run: metaNullValue},
@@ -353,7 +353,7 @@ func metaSchema(sh *shell, ctx context.Context, args []string, _ string) (bool, 
 		if err != nil {
 			return false, err
 		}
-		if i > 0 || sh.sets > 0 {
+		if (i > 0 || sh.sets > 0) && sh.format.Blocked() {
 			fmt.Fprintln(sh.out)
 		}
 		sh.sets++

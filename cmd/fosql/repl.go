@@ -361,7 +361,7 @@ func (sh *shell) run(ctx context.Context, text string) error {
 			fmt.Fprintln(sh.errw, warning)
 		}
 		if res.HasRows() {
-			if sh.sets > 0 && sh.format == query.FormatTable {
+			if sh.sets > 0 && sh.format.Blocked() {
 				fmt.Fprintln(out)
 			}
 			sh.sets++
