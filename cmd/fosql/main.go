@@ -28,6 +28,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/query"
 )
 
@@ -191,10 +192,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	prog := newProgressPrinter(stderr, isTerminal(stderr))
 	prog.setQuiet(*quiet)
-	open := func(path string) (*query.DB, error) {
-		return query.Open(path, &query.Options{AutoCompute: &auto, Progress: prog.report})
+	openWith := func(path string, readOnly bool) (*query.DB, error) {
+		return query.Open(path, &query.Options{AutoCompute: &auto, Progress: prog.report, Storage: &db.Options{ReadOnly: readOnly}})
 	}
-	d, err := open(dbPath)
+	open := func(path string) (*query.DB, error) { return openWith(path, false) }
+	// A one-shot read opens the store read-only: nothing is created,
+	// written or synced, which is most of a short command's time. A store
+	// that cannot be read that way (new, or to recover after a crash), or
+	// a statement that turns out to write, gets the read-write open.
+	readOnly := *sqlText != "" && readOnlyScript(script, auto)
+	d, err := openWith(dbPath, readOnly)
+	if readOnly && errors.Is(err, db.ErrReadOnly) {
+		readOnly = false
+		d, err = open(dbPath)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "fosql:", err)
 		return 1
@@ -212,6 +223,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer sh.close()
 	if *sqlText != "" {
 		err = sh.run(ctx, script)
+		if readOnly && errors.Is(err, db.ErrReadOnly) {
+			sh.d.Close()
+			if sh.d, err = open(dbPath); err == nil {
+				err = sh.run(ctx, script)
+			}
+		}
 	} else {
 		_, err = sh.runScript(ctx, newStatementReader(stdin, maxStatementBytes))
 	}
@@ -220,6 +237,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// readOnlyScript reports whether a -e script can run on a store opened
+// read-only: one statement that only reads (SELECT without INTO OUTFILE
+// or SIMILARITY TO, SHOW, DESCRIBE, EXPLAIN) and cannot start a
+// computation (auto-compute is off, or it names no insights path).
+func readOnlyScript(script string, auto bool) bool {
+	stmts, err := query.Parse(script)
+	if err != nil || len(stmts) != 1 {
+		return false
+	}
+	if auto && strings.Contains(strings.ToLower(script), db.FieldInsights+".") {
+		return false
+	}
+	switch st := stmts[0].(type) {
+	case *query.Select:
+		return st.Outfile == nil && st.Similarity == nil
+	case *query.ShowDatasets, *query.ShowModels, *query.DescribeDataset, *query.Explain:
+		return true
+	}
+	return false
 }
 
 // isTerminal reports whether the reader or writer is a terminal.

@@ -263,3 +263,45 @@ func TestDemoEmptyDirIsAnError(t *testing.T) {
 		t.Errorf("demo -dir \"\" wrote %v in the working directory", entries)
 	}
 }
+
+// TestReadOnlyScript: only a single read that cannot start a computation
+// opens the store read-only; the answers are the same either way.
+func TestReadOnlyScript(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		auto bool
+		want bool
+	}{
+		{"SELECT id FROM w LIMIT 1", true, true},
+		{"SHOW DATASETS", true, true},
+		{"DESCRIBE w", true, true},
+		{"EXPLAIN SELECT id FROM w", true, true},
+		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", true, false},
+		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", false, true},
+		{"SELECT id FROM w INTO OUTFILE 'x.csv'", false, false},
+		{"SELECT id FROM w; SELECT id FROM w", false, false},
+		{"UPDATE w ADD TAG 'x' WHERE id = 'a'", false, false},
+		{"CREATE DATASET x", false, false},
+		{"SELEC nonsense", false, false},
+	} {
+		if got := readOnlyScript(c.sql, c.auto); got != c.want {
+			t.Errorf("readOnlyScript(%q, auto %v) = %v, want %v", c.sql, c.auto, got, c.want)
+		}
+	}
+	imgs := writePNGs(t, 2)
+	dbDir := filepath.Join(t.TempDir(), "db")
+	if code, _, errs := runShell(t, "", "-db", dbDir, "-e", "SHOW DATASETS"); code != 0 { // a new store: read-write
+		t.Fatal(errs)
+	}
+	if code, _, errs := runShell(t, "", "-db", dbDir, "-e", "CREATE DATASET w FROM IMAGES '"+imgs+"'"); code != 0 {
+		t.Fatal(errs)
+	}
+	code, out, errs := runShell(t, "", "-db", dbDir, "-e", "SELECT count(*) AS n FROM w")
+	if code != 0 || out != "n\n2\n" {
+		t.Errorf("a read-only SELECT: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, errs = runShell(t, "", "-db", dbDir, "-e", "SELECT id FROM w WHERE MATCH (filepath) AGAINST ('imga')")
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("a full-text search, which builds its index read-write: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
