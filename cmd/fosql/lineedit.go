@@ -165,7 +165,8 @@ func isWordRune(r rune) bool {
 
 // fieldPaths lists the field paths, and the documents above them, of the
 // first dataset the statement names after FROM, ON, UPDATE, INTO, TABLE
-// or DESCRIBE; of every dataset when it names none yet.
+// or DESCRIBE (of every dataset when it names none yet), and the computed
+// columns the providers can add (insights.uniqueness.scalar, …).
 func fieldPaths(sh *shell, statement string) []string {
 	words := strings.FieldsFunc(statement, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("(),;=<>'\"`", r)
@@ -187,16 +188,24 @@ func fieldPaths(sh *shell, statement string) []string {
 		}
 	}
 	set := map[string]bool{}
+	add := func(p string) {
+		set[p] = true
+		for j := strings.IndexByte(p, '.'); j >= 0; j = next(p, j) {
+			set[p[:j]] = true
+		}
+	}
 	for _, ds := range named {
 		schema, err := ds.Schema()
 		if err != nil {
 			continue
 		}
 		for p := range schema {
-			set[p] = true
-			for j := strings.IndexByte(p, '.'); j >= 0; j = next(p, j) {
-				set[p[:j]] = true
-			}
+			add(p)
+		}
+	}
+	for group, keys := range sh.d.InsightKeys() {
+		for _, k := range keys {
+			add(db.FieldInsights + "." + group + "." + k)
 		}
 	}
 	paths := make([]string, 0, len(set))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,41 @@ func TestScriptRuntimeErrorNamesLine(t *testing.T) {
 	code, _, errs := runShell(t, "CREATE DATASET a;\nSELECT * FROM nope;\n", "-db", dbDir)
 	if code != 1 || !strings.Contains(errs, "fosql: statement 2 (line 2): ") || !strings.Contains(errs, "nope") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestCompleter: Tab offers meta commands, keywords in the case typed,
+// dataset names, the stored field paths of the dataset the statement
+// names, and the computed columns before they exist.
+func TestCompleter(t *testing.T) {
+	sh, _, errs := newTestShell(t)
+	if err := sh.run(context.Background(), "CREATE DATASET pets; INSERT INTO pets (filepath, `ground_truth.label`) VALUES ('"+
+		filepath.Join(writePNGs(t, 1), "imga.png")+"', 'cat');"); err != nil {
+		t.Fatal(err, errs)
+	}
+	c := &completer{sh: sh}
+	complete := func(line string) []string {
+		got, n := c.Do([]rune(line), len([]rune(line)))
+		word := string([]rune(line)[len([]rune(line))-n:])
+		var out []string
+		for _, g := range got {
+			out = append(out, word+string(g))
+		}
+		return out
+	}
+	for line, want := range map[string]string{
+		".sch":                                  ".schema",
+		".mode ma":                              "markdown",
+		"sel":                                   "select",
+		"SEL":                                   "SELECT",
+		"SELECT * FROM pe":                      "pets",
+		"SELECT ground_truth.la":                "ground_truth.label",
+		"SELECT id FROM pets WHERE metadata.wi": "metadata.width",
+		"SELECT insights.uniqueness.sc":         "insights.uniqueness.scalar",
+	} {
+		got := complete(line)
+		if !slices.Contains(got, want) {
+			t.Errorf("Tab after %q offers %q, not %q", line, got, want)
+		}
 	}
 }
