@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fosql/fosql/query"
 )
@@ -304,4 +306,47 @@ func TestReadOnlyScript(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 2 {
 		t.Errorf("a full-text search, which builds its index read-write: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
+}
+
+// TestProgressLinesWithoutTerminal: off a terminal, a phase that reports
+// rarely still gets a line with its counts at least every interval, one
+// more when it ends, and none at all when progress is off.
+func TestProgressLinesWithoutTerminal(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		var buf syncBuffer
+		p := newProgressPrinter(&buf, false)
+		p.every = 100 * time.Millisecond
+		p.setQuiet(quiet)
+		p.report(query.Progress{Op: "compute uniqueness", Phase: "knn", Done: 10, Total: 100})
+		time.Sleep(550 * time.Millisecond) // no report meanwhile
+		p.report(query.Progress{Op: "compute uniqueness", Phase: "knn", Done: 100, Total: 100})
+		p.done()
+		out := buf.String()
+		repeats := strings.Count(out, "compute uniqueness knn: 10/100\n")
+		ends := strings.Count(out, "compute uniqueness knn: 100/100\n")
+		switch {
+		case quiet && out != "":
+			t.Errorf("progress off printed %q", out)
+		case !quiet && (repeats < 3 || ends != 1):
+			t.Errorf("%d lines of 10/100 in 550 ms at a 100 ms interval, %d of 100/100:\n%s", repeats, ends, out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

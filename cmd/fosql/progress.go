@@ -20,8 +20,9 @@ import (
 // full on a line of its own, and counted for the statement's closing
 // line.
 type progressPrinter struct {
-	w   io.Writer
-	tty bool
+	w     io.Writer
+	tty   bool
+	every time.Duration // progressEvery; shorter in tests
 
 	mu      sync.Mutex
 	quiet   bool
@@ -49,7 +50,7 @@ const (
 )
 
 func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
-	return &progressPrinter{w: w, tty: tty}
+	return &progressPrinter{w: w, tty: tty, every: progressEvery}
 }
 
 // setQuiet turns progress off (true) or on.
@@ -98,7 +99,7 @@ func (p *progressPrinter) report(pr query.Progress) {
 	}
 	p.cur, p.curKey, p.curPrinted = pr, key, false
 	final := pr.Total > 0 && pr.Done >= pr.Total
-	if final || time.Since(p.printed) >= progressMinGap {
+	if final || time.Since(p.printed) >= min(progressMinGap, p.every) {
 		p.printLine()
 	}
 	if p.stopTicker == nil && !final {
@@ -155,7 +156,7 @@ func (p *progressPrinter) printLine() {
 // tick prints the latest report again when a phase has gone
 // progressEvery without a line, until stop is closed.
 func (p *progressPrinter) tick(stop <-chan struct{}) {
-	t := time.NewTicker(progressEvery / 4)
+	t := time.NewTicker(p.every / 4)
 	defer t.Stop()
 	for {
 		select {
@@ -163,7 +164,7 @@ func (p *progressPrinter) tick(stop <-chan struct{}) {
 			return
 		case <-t.C:
 			p.mu.Lock()
-			if !p.quiet && p.curKey != "" && time.Since(p.printed) >= progressEvery {
+			if !p.quiet && p.curKey != "" && time.Since(p.printed) >= p.every {
 				p.printLine()
 			}
 			p.mu.Unlock()
