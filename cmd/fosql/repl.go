@@ -174,7 +174,7 @@ func (sh *shell) loop(ctx context.Context, src lineSource) int {
 		}
 		if err == io.EOF {
 			if text := sh.take(); strings.TrimSpace(text) != "" {
-				sh.runTyped(ctx, text)
+				sh.cancellable(ctx, func(ctx context.Context) error { return sh.run(ctx, text) })
 			}
 			return 0
 		}
@@ -188,10 +188,11 @@ func (sh *shell) loop(ctx context.Context, src lineSource) int {
 		if sh.atStatementStart() && strings.HasPrefix(strings.TrimSpace(line), ".") {
 			cmd := strings.TrimSpace(line)
 			sh.remember(cmd)
-			quit, err := sh.meta(ctx, cmd)
-			if err != nil {
-				fmt.Fprintln(sh.errw, "fosql:", err)
-			}
+			quit := false
+			sh.cancellable(ctx, func(ctx context.Context) (err error) {
+				quit, err = sh.meta(ctx, cmd)
+				return err
+			})
 			if quit {
 				return 0
 			}
@@ -224,7 +225,8 @@ func (sh *shell) loop(ctx context.Context, src lineSource) int {
 			continue
 		}
 		if complete {
-			sh.runTyped(ctx, sh.take())
+			text := sh.take()
+			sh.cancellable(ctx, func(ctx context.Context) error { return sh.run(ctx, text) })
 		}
 	}
 }
@@ -320,9 +322,9 @@ func (sh *shell) watchInterrupts(done <-chan struct{}) {
 	}
 }
 
-// runTyped runs a statement typed in the loop; an error is printed,
-// never fatal.
-func (sh *shell) runTyped(parent context.Context, text string) {
+// cancellable runs a statement or meta command typed in the loop under a
+// context that Ctrl-C cancels; an error is printed, never fatal.
+func (sh *shell) cancellable(parent context.Context, fn func(ctx context.Context) error) {
 	ctx, cancel := context.WithCancel(parent)
 	sh.mu.Lock()
 	sh.cancel = cancel
@@ -333,7 +335,7 @@ func (sh *shell) runTyped(parent context.Context, text string) {
 		sh.mu.Unlock()
 		cancel()
 	}()
-	err := sh.run(ctx, text)
+	err := fn(ctx)
 	switch {
 	case err != nil && ctx.Err() != nil && parent.Err() == nil:
 		fmt.Fprintln(sh.errw, "fosql: cancelled")
