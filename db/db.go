@@ -30,6 +30,10 @@ var (
 	ErrClosed = errors.New("database is closed")
 	// ErrInvalid reports an invalid name, path or value.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrReadOnly means a write was asked of a database opened with
+	// Options.ReadOnly, or such a database could not be opened because
+	// it needs the recovery that a read-write open does.
+	ErrReadOnly = errors.New("database is open read-only")
 )
 
 // Options configure Open. The zero value is a sensible default for a
@@ -43,6 +47,13 @@ type Options struct {
 	SyncWrites bool
 	// MemTableSize is Badger's memory table size in bytes (default 16 MiB).
 	MemTableSize int64
+	// ReadOnly opens the store for reading only, as a short command
+	// that only reads wants it: Badger creates no memory table or value
+	// log file and writes and syncs nothing, and several read-only
+	// processes may have the store open at once (a writer still may not).
+	// Writes fail with an error wrapping ErrReadOnly; so does the open of
+	// a store that needs recovery after a crash (open it read-write).
+	ReadOnly bool
 }
 
 // DB is an open fosql database: a directory holding a Badger store and
@@ -52,6 +63,7 @@ type DB struct {
 	bdb      *badger.DB
 	path     string
 	inMemory bool
+	readOnly bool
 
 	maxValueBytes int64 // the longest value Badger accepts (see set)
 	reserve       int64 // free disk space a write leaves (see roomToWrite)
@@ -139,14 +151,23 @@ func Open(path string, opts *Options) (*DB, error) {
 		WithBlockCacheSize(64 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithDetectConflicts(false)
+	if o.ReadOnly && !o.InMemory {
+		bo = bo.WithReadOnly(true)
+	}
 	bdb, err := badger.Open(bo)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
 			return nil, fmt.Errorf("db: open %s: %w: another process is using it", path, ErrLocked)
 		}
+		if o.ReadOnly && !o.InMemory {
+			// A store that is new, or needs its memory table replayed
+			// and truncated after a crash, opens only read-write.
+			return nil, fmt.Errorf("db: open %s: %w: %v", path, ErrReadOnly, err)
+		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
-	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, maxValueBytes: maxValue, reserve: diskReserve(o.MemTableSize), metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
+	d := &DB{bdb: bdb, path: path, inMemory: o.InMemory, readOnly: o.ReadOnly && !o.InMemory, maxValueBytes: maxValue,
+		reserve: diskReserve(o.MemTableSize), metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
 	d.seqIDs = &lazySequence{bdb: bdb, key: []byte(keySeqSamples), bandwidth: 4096}
 	d.seqData = &lazySequence{bdb: bdb, key: []byte(keySeqData), bandwidth: 16}
 	if err := d.recover(); err != nil {
@@ -265,6 +286,9 @@ func (d *DB) recover() error {
 		return err
 	}
 	for _, id := range metas {
+		if d.readOnly && !live[id] {
+			return fmt.Errorf("%w: a dropped dataset's keys are left to remove", ErrReadOnly)
+		}
 		if !live[id] {
 			if err := d.dropDatasetKeys(id); err != nil {
 				return err
@@ -529,6 +553,9 @@ func (d *DB) undoLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
 }
 
 func (d *DB) commitLocked(fn func(txn *badger.Txn) (*datasetMeta, error)) error {
+	if d.readOnly {
+		return fmt.Errorf("db: %w", ErrReadOnly)
+	}
 	txn := d.bdb.NewTransaction(true)
 	defer txn.Discard()
 	m, err := fn(txn)

@@ -459,6 +459,9 @@ func (ds *Dataset) cleanStaged() error {
 	if err != nil || len(m.Staged) == 0 {
 		return err
 	}
+	if ds.db.readOnly {
+		return fmt.Errorf("%w: a run's unpublished scores are left to discard", ErrReadOnly)
+	}
 	for gen, sg := range m.Staged {
 		st := &InsightStage{ds: ds, group: sg.Group, gen: gen, indexes: sg.Indexes}
 		if err := st.Abort(); err != nil {

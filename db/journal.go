@@ -77,6 +77,9 @@ func (ds *Dataset) beginBulk() (*bulkWrite, error) {
 	if err := d.checkOpen(); err != nil {
 		return nil, err
 	}
+	if d.readOnly {
+		return nil, fmt.Errorf("db: %w", ErrReadOnly)
+	}
 	d.wmu.Lock()
 	if err := ds.dropJournal(); err != nil {
 		d.wmu.Unlock()
@@ -465,6 +468,9 @@ func (ds *Dataset) dropJournal() error {
 	})
 	if err != nil || len(keys) == 0 {
 		return err
+	}
+	if d.readOnly {
+		return fmt.Errorf("db: undo records of a finished statement remain: %w", ErrReadOnly)
 	}
 	wb := d.bdb.NewWriteBatch()
 	defer wb.Cancel()

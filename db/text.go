@@ -73,6 +73,10 @@ func (d *DB) text(ds uint64) (*textIndex, error) {
 	if t != nil {
 		return t, nil
 	}
+	if d.readOnly {
+		// Opening may rebuild the index on disk: not for a reader.
+		return nil, fmt.Errorf("db: full-text index: %w", ErrReadOnly)
+	}
 	m, err := textMapping()
 	if err != nil {
 		return nil, err

@@ -222,6 +222,11 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// Nearest returns the candidate closest to name when it is close enough to
+// be a likely typo, else "": what "did you mean …?" hints name. Shells
+// use it for their own names (meta commands).
+func Nearest(name string, candidates []string) string { return nearest(name, candidates) }
+
 // nearest returns the candidate closest to name, if it is close enough to
 // be a likely typo: about a third of the name's length away or less (at
 // least 1, at most 3 edits; case is ignored).

@@ -150,6 +150,11 @@ func New(store *db.DB, opts *Options) *DB {
 // Store is the underlying store, for the Go API of db and views.
 func (d *DB) Store() *db.DB { return d.store }
 
+// InsightKeys lists, by insights group, the keys that the wired providers
+// compute (Options.InsightKeys): the computed columns a statement may
+// name before they exist. Nil when not known.
+func (d *DB) InsightKeys() map[string][]string { return d.opts.InsightKeys }
+
 // Close closes the store if Open opened it.
 func (d *DB) Close() error {
 	if d.owned {

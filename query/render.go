@@ -3,7 +3,6 @@ package query
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -35,9 +34,21 @@ const (
 	FormatJSON
 	// FormatJSONL is JSON lines: one object per row.
 	FormatJSONL
+	// FormatLine is one "column = value" line per value, names aligned,
+	// a blank line between rows (sqlite3's .mode line).
+	FormatLine
+	// FormatMarkdown is a GitHub-flavoured markdown table; a | in a
+	// value is written \|.
+	FormatMarkdown
+	// FormatBox is an aligned table drawn with box-drawing characters.
+	FormatBox
 )
 
-var formatNames = [...]string{"table", "tsv", "csv", "json", "jsonl"}
+var formatNames = [...]string{"table", "tsv", "csv", "json", "jsonl", "line", "markdown", "box"}
+
+// FormatNames lists the output format names, in the order of the Format
+// constants.
+func FormatNames() []string { return formatNames[:] }
 
 // String names the format.
 func (f Format) String() string {
@@ -47,19 +58,22 @@ func (f Format) String() string {
 	return "format(" + strconv.Itoa(int(f)) + ")"
 }
 
-// ParseFormat reads a format name: table, tsv, csv, json or jsonl
-// (ndjson is jsonl).
+// ParseFormat reads a format name: table, tsv, csv, json, jsonl, line,
+// markdown or box (ndjson is jsonl, md is markdown).
 func ParseFormat(s string) (Format, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "ndjson" {
+	switch s {
+	case "ndjson":
 		s = "jsonl"
+	case "md":
+		s = "markdown"
 	}
 	for i, n := range formatNames {
 		if n == s {
 			return Format(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w: output format %q (want table, tsv, csv, json or jsonl)", ErrUnsupported, s)
+	return 0, fmt.Errorf("%w: output format %q (want %s)", ErrUnsupported, s, strings.Join(formatNames[:], ", "))
 }
 
 // formatForFile picks the format INTO OUTFILE writes from the file name's
@@ -79,8 +93,8 @@ func formatForFile(name string) (Format, error) {
 }
 
 // CellText is how a value shows in a table or TSV cell: NULL for missing
-// and null, floats in plain decimal (no exponent), lists and documents as
-// JSON.
+// and null, strings as they are, floats in plain decimal (no exponent),
+// lists and documents as JSON without HTML escapes (["<img src=q>"]).
 func CellText(v db.Value) string {
 	switch v.Kind() {
 	case db.KindMissing, db.KindNull:
@@ -150,36 +164,50 @@ func AppendJSON(b []byte, v db.Value) []byte {
 	return append(b, "null"...)
 }
 
-// appendJSONString appends s as a JSON string. Bytes that are not valid
+// appendJSONString appends s as a JSON string, with the characters
+// written as they are except where JSON needs an escape (quote, backslash,
+// control characters; U+2028 and U+2029 too, for JavaScript's sake): no
+// HTML escaping, so a tag <img> reads <img>. Bytes that are not valid
 // UTF-8 (a file name can hold any bytes) are kept reversibly, as Python's
 // "surrogateescape" keeps them: byte 0xXX (0x80 to 0xFF) is written
 // \udcXX, a lone low surrogate that valid UTF-8 text never holds.
 // Python's json.loads(t) then s.encode("utf-8", "surrogateescape") gives
 // the bytes back; in Go, DecodeJSONString does.
 func appendJSONString(b []byte, s string) []byte {
-	if utf8.ValidString(s) {
-		q, _ := json.Marshal(s)
-		return append(b, q...)
-	}
 	b = append(b, '"')
-	for len(s) > 0 {
-		valid := 0
-		for valid < len(s) {
-			r, size := utf8.DecodeRuneInString(s[valid:])
-			if r == utf8.RuneError && size == 1 {
-				break
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, `\n`...)
+			case c == '\r':
+				b = append(b, `\r`...)
+			case c == '\t':
+				b = append(b, `\t`...)
+			case c < 0x20:
+				b = append(b, `\u00`...)
+				b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
 			}
-			valid += size
-		}
-		if valid > 0 {
-			q, _ := json.Marshal(s[:valid])
-			b = append(b, q[1:len(q)-1]...)
-			s = s[valid:]
+			i++
 			continue
 		}
-		b = append(b, `\udc`...)
-		b = append(b, hexDigits[s[0]>>4], hexDigits[s[0]&0xf])
-		s = s[1:]
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\udc`...)
+			b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, `\u202`...)
+			b = append(b, hexDigits[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
 	}
 	return append(b, '"')
 }
@@ -249,25 +277,44 @@ func DecodeJSONString(lit string) (string, error) {
 	return string(out), nil
 }
 
+// WriteOptions change how a result set is written. The zero value is
+// each format's default.
+type WriteOptions struct {
+	// NoHeader leaves out the header line of table, tsv, csv and box
+	// output (a markdown table cannot be without one).
+	NoHeader bool
+	// Null, when set, is the text of a missing or null value in the text
+	// formats (table, tsv, csv, line, markdown, box); JSON keeps null.
+	Null *string
+}
+
 // Write renders the result set in format f. A result without rows writes
 // nothing.
 func (r *Result) Write(w io.Writer, f Format) error {
+	return r.WriteWith(w, f, WriteOptions{})
+}
+
+// WriteWith renders the result set in format f with options o. A result
+// without rows writes nothing.
+func (r *Result) WriteWith(w io.Writer, f Format, o WriteOptions) error {
 	if !r.HasRows() {
 		return nil
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var err error
 	switch f {
-	case FormatTable:
-		err = r.writeTable(bw)
+	case FormatTable, FormatMarkdown, FormatBox:
+		err = r.writeGrid(bw, gridStyles[f], o)
 	case FormatTSV:
-		err = r.writeTSV(bw)
+		err = r.writeTSV(bw, o)
 	case FormatCSV:
-		err = r.writeCSV(bw)
+		err = r.writeCSV(bw, o)
 	case FormatJSON:
 		err = r.writeJSON(bw, true)
 	case FormatJSONL:
 		err = r.writeJSON(bw, false)
+	case FormatLine:
+		err = r.writeLines(bw, o)
 	default:
 		err = fmt.Errorf("%w: format %s", ErrUnsupported, f)
 	}
@@ -277,40 +324,56 @@ func (r *Result) Write(w io.Writer, f Format) error {
 	return bw.Flush()
 }
 
+// cellText is CellText with the null text of o.
+func (o WriteOptions) cellText(v db.Value) string {
+	if o.Null != nil && v.Kind() <= db.KindNull {
+		return *o.Null
+	}
+	return CellText(v)
+}
+
 var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
 
-func (r *Result) writeTSV(w *bufio.Writer) error {
-	for i, c := range r.Columns {
-		if i > 0 {
-			w.WriteByte('\t')
+func (r *Result) writeTSV(w *bufio.Writer, o WriteOptions) error {
+	if !o.NoHeader {
+		for i, c := range r.Columns {
+			if i > 0 {
+				w.WriteByte('\t')
+			}
+			w.WriteString(tsvEscaper.Replace(c.Name))
 		}
-		w.WriteString(tsvEscaper.Replace(c.Name))
+		w.WriteByte('\n')
 	}
-	w.WriteByte('\n')
 	return r.Each(func(row []db.Value) error {
 		for i, v := range row {
 			if i > 0 {
 				w.WriteByte('\t')
 			}
-			w.WriteString(tsvEscaper.Replace(CellText(v)))
+			w.WriteString(tsvEscaper.Replace(o.cellText(v)))
 		}
 		return w.WriteByte('\n')
 	})
 }
 
-func (r *Result) writeCSV(w *bufio.Writer) error {
+func (r *Result) writeCSV(w *bufio.Writer, o WriteOptions) error {
 	cw := csv.NewWriter(w)
 	rec := make([]string, len(r.Columns))
 	for i, c := range r.Columns {
 		rec[i] = c.Name
 	}
-	if err := cw.Write(rec); err != nil {
-		return err
+	if !o.NoHeader {
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	null := ""
+	if o.Null != nil {
+		null = *o.Null
 	}
 	err := r.Each(func(row []db.Value) error {
 		for i, v := range row {
 			if v.Kind() <= db.KindNull {
-				rec[i] = ""
+				rec[i] = null
 			} else {
 				rec[i] = CellText(v)
 			}
@@ -373,8 +436,34 @@ func (r *Result) writeJSON(w *bufio.Writer, array bool) error {
 // maxCell is the widest a table cell gets before it is cut.
 const maxCell = 60
 
-func (r *Result) writeTable(w *bufio.Writer) error {
-	// A table needs every row for its column widths.
+// gridStyle draws an aligned table: the text around cells on the header,
+// rule and row lines, and the box lines above and below.
+type gridStyle struct {
+	left, sep, right        string // around and between cells of a row
+	ruleLeft, ruleSep, rule string // the line under the header
+	ruleRight, ruleFill     string
+	top, bottom             [4]string // left, separator, right, fill; empty: none
+	count                   bool      // a (N rows) line at the end
+	cut                     bool      // long cells are cut at maxCell
+	markdown                bool      // | in cells escaped, header alignment marks
+}
+
+var gridStyles = map[Format]*gridStyle{
+	FormatTable: {left: " ", sep: " | ", ruleSep: "+", ruleFill: "-", count: true, cut: true},
+	FormatMarkdown: {left: "| ", sep: " | ", right: " |", ruleLeft: "|", ruleSep: "|", ruleRight: "|",
+		ruleFill: "-", markdown: true},
+	FormatBox: {left: "│ ", sep: " │ ", right: " │", ruleLeft: "├", ruleSep: "┼", ruleRight: "┤", ruleFill: "─",
+		top: [4]string{"┌", "┬", "┐", "─"}, bottom: [4]string{"└", "┴", "┘", "─"}, cut: true},
+}
+
+var (
+	cellEscaper     = strings.NewReplacer("\n", `\n`, "\t", " ", "\r", `\r`)
+	markdownEscaper = strings.NewReplacer("\n", `\n`, "\t", " ", "\r", `\r`, "|", `\|`)
+)
+
+// writeGrid writes an aligned table in style g. It needs every row for
+// the column widths.
+func (r *Result) writeGrid(w *bufio.Writer, g *gridStyle, o WriteOptions) error {
 	if err := r.collect(); err != nil {
 		return err
 	}
@@ -382,15 +471,27 @@ func (r *Result) writeTable(w *bufio.Writer) error {
 	widths := make([]int, n)
 	cells := make([][]string, len(r.Rows))
 	right := make([]bool, n)
+	esc := cellEscaper
+	if g.markdown {
+		esc = markdownEscaper
+	}
+	header := !o.NoHeader || g.markdown
+	names := make([]string, n)
 	for i, c := range r.Columns {
-		widths[i] = utf8.RuneCountInString(c.Name)
+		names[i] = esc.Replace(c.Name)
+		if header {
+			widths[i] = utf8.RuneCountInString(names[i])
+		}
 		right[i] = c.Type == TypeInt || c.Type == TypeFloat
+		if g.markdown {
+			widths[i] = max(widths[i], 3) // the rule needs ---
+		}
 	}
 	for j, row := range r.Rows {
 		cells[j] = make([]string, n)
 		for i, v := range row {
-			s := strings.NewReplacer("\n", `\n`, "\t", " ", "\r", `\r`).Replace(CellText(v))
-			if utf8.RuneCountInString(s) > maxCell {
+			s := esc.Replace(o.cellText(v))
+			if g.cut && utf8.RuneCountInString(s) > maxCell {
 				rs := []rune(s)
 				s = string(rs[:maxCell-1]) + "…"
 			}
@@ -399,40 +500,87 @@ func (r *Result) writeTable(w *bufio.Writer) error {
 		}
 	}
 	line := func(vals []string, header bool) {
+		w.WriteString(g.left)
 		for i, s := range vals {
 			if i > 0 {
-				w.WriteString(" | ")
-			} else {
-				w.WriteString(" ")
+				w.WriteString(g.sep)
 			}
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s))
-			if right[i] && !header {
+			switch {
+			case right[i] && !header:
 				w.WriteString(pad + s)
-			} else if i == len(vals)-1 {
+			case i == len(vals)-1 && g.right == "":
 				w.WriteString(s)
-			} else {
+			default:
 				w.WriteString(s + pad)
 			}
 		}
+		w.WriteString(g.right)
 		w.WriteByte('\n')
 	}
-	names := make([]string, n)
-	for i, c := range r.Columns {
-		names[i] = c.Name
-	}
-	line(names, true)
-	for i := range widths {
-		if i > 0 {
-			w.WriteString("+")
+	// rule writes a horizontal line: its ends, the separator at each
+	// column boundary and the fill across each column and its padding.
+	rule := func(left, sep, end, fill string, markAlign bool) {
+		w.WriteString(left)
+		for i := range widths {
+			if i > 0 {
+				w.WriteString(sep)
+			}
+			cell := strings.Repeat(fill, widths[i]+2)
+			if markAlign && right[i] {
+				cell = strings.Repeat(fill, widths[i]+1) + ":"
+			}
+			w.WriteString(cell)
 		}
-		w.WriteString(strings.Repeat("-", widths[i]+2))
+		w.WriteString(end)
+		w.WriteByte('\n')
 	}
-	w.WriteByte('\n')
+	if g.top[3] != "" {
+		rule(g.top[0], g.top[1], g.top[2], g.top[3], false)
+	}
+	if header {
+		line(names, true)
+		rule(g.ruleLeft, g.ruleSep, g.ruleRight, g.ruleFill, g.markdown)
+	}
 	for _, row := range cells {
 		line(row, false)
 	}
+	if g.bottom[3] != "" {
+		rule(g.bottom[0], g.bottom[1], g.bottom[2], g.bottom[3], false)
+	}
+	if !g.count {
+		return nil
+	}
 	_, err := fmt.Fprintf(w, "(%s)\n", plural(len(r.Rows), "row"))
 	return err
+}
+
+// writeLines writes each value on a line of its own, "name = value",
+// the names right-aligned, with a blank line between rows.
+func (r *Result) writeLines(w *bufio.Writer, o WriteOptions) error {
+	width := 0
+	for _, c := range r.Columns {
+		width = max(width, utf8.RuneCountInString(c.Name))
+	}
+	names := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		names[i] = strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)) + c.Name + " = "
+	}
+	n := 0
+	return r.Each(func(row []db.Value) error {
+		if n > 0 {
+			w.WriteByte('\n')
+		}
+		n++
+		for i, v := range row {
+			w.WriteString(names[i])
+			w.WriteString(cellEscaper.Replace(o.cellText(v)))
+			if err := w.WriteByte('\n'); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // writeOutfile writes a result set to a new file, in the format its
@@ -476,4 +624,11 @@ func writeOutfile(name string, res *Result) (*Result, error) {
 		RowsAffected: int64(rows),
 		Message:      fmt.Sprintf("wrote %s to %s", plural(rows, "row"), abs),
 	}, nil
+}
+
+// Blocked reports whether the format prints a result set as a block that
+// a blank line should part from the one before: table, line, markdown
+// and box.
+func (f Format) Blocked() bool {
+	return f == FormatTable || f == FormatLine || f == FormatMarkdown || f == FormatBox
 }

@@ -4,6 +4,7 @@
 //	fosql -db DIR                  the interactive shell, on a terminal
 //	fosql -db DIR -e 'SQL; SQL'    run statements, print rows, exit
 //	fosql -db DIR < script.sql     run a script from stdin
+//	fosql version                  versions of fosql, Go, ONNX Runtime; the model cache
 //	fosql serve -db DIR            the web dashboard over the database
 //	fosql demo [args]              the walkthrough on the synthetic dataset
 //	fosql convert-tfjs -in DIR -out model.onnx   a TensorFlow.js graph model to ONNX
@@ -23,12 +24,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
-	"sync"
-	"time"
 
 	"golang.org/x/term"
 
+	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/query"
 )
 
@@ -76,6 +77,7 @@ const usageText = `usage:
   fosql [-db DIR]                   the interactive shell (on a terminal)
   fosql [-db DIR] -e 'SQL; SQL'     run statements and exit
   fosql [-db DIR] < script.sql      run a script read from stdin
+  fosql version                     fosql's, Go's and ONNX Runtime's versions, the model cache
   fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
   fosql convert-tfjs -in DIR -out model.onnx [-any-size] [-output NAME=NODE]...
@@ -120,6 +122,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && args[0] == "serve" {
 		return runServe(ctx, args[1:], stderr)
 	}
+	if len(args) > 0 && args[0] == "version" {
+		return runVersion(stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "quality" {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
@@ -141,11 +146,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	resolveDB := dbPathFlag(fs, "database directory (created when missing), or :memory:")
 	sqlText := fs.String("e", "", "SQL to run: one statement or several separated by ;")
-	format := fs.String("format", "", "output: table, tsv, csv, json or jsonl (default: table on a terminal, else tsv)")
+	format := fs.String("format", "", "output: "+strings.Join(query.FormatNames(), ", ")+" (default: table on a terminal, else tsv)")
 	autoCompute := fs.String("auto-compute", "on", "compute missing or stale insights before a query needs them: on or off")
+	quiet := fs.Bool("q", false, "quiet: no progress bars or lines (skipped files are still reported)")
+	noHeader := fs.Bool("noheader", false, "leave out the header line (as .headers off)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usageText, maxStatementBytes)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nMeta commands (in the shell, a script on stdin or a .read file):\n"+metaHelpText())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -174,13 +182,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 2
 		}
 	}
-	var auto bool
-	switch strings.ToLower(*autoCompute) {
-	case "on", "true", "1", "yes":
-		auto = true
-	case "off", "false", "0", "no":
-	default:
-		fmt.Fprintf(stderr, "fosql: -auto-compute %s: want on or off\n", *autoCompute)
+	auto, err := parseOnOff(*autoCompute)
+	if err != nil {
+		fmt.Fprintf(stderr, "fosql: -auto-compute %s\n", err)
 		return 2
 	}
 
@@ -188,23 +192,52 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	repl := *sqlText == "" && isTerminal(stdin)
 
 	prog := newProgressPrinter(stderr, isTerminal(stderr))
-	d, err := query.Open(dbPath, &query.Options{AutoCompute: &auto, Progress: prog.report})
+	prog.setQuiet(*quiet)
+	openWith := func(path string, readOnly bool) (*query.DB, error) {
+		return query.Open(path, &query.Options{AutoCompute: &auto, Progress: prog.report, Storage: &db.Options{ReadOnly: readOnly}})
+	}
+	open := func(path string) (*query.DB, error) { return openWith(path, false) }
+	// A one-shot read opens the store read-only: nothing is created,
+	// written or synced, which is most of a short command's time. A store
+	// that cannot be read that way (new, or to recover after a crash), or
+	// a statement that turns out to write, gets the read-write open.
+	readOnly := *sqlText != "" && readOnlyScript(script, auto)
+	if readOnly {
+		// Such a process lives for milliseconds: collecting the garbage
+		// of the open (the store check's buffers) costs more than the
+		// memory, as a rule half of its CPU time.
+		debug.SetGCPercent(400)
+	}
+	d, err := openWith(dbPath, readOnly)
+	if readOnly && errors.Is(err, db.ErrReadOnly) {
+		readOnly = false
+		d, err = open(dbPath)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "fosql:", err)
 		return 1
 	}
-	defer d.Close()
+	sh := newShell(d, dbPath, stdout, stderr, f, prog)
+	sh.reopen = open
+	sh.wopts.NoHeader = *noHeader
+	defer func() { sh.d.Close() }()
 	if repl {
-		return interactive(ctx, d, dbPath, stdin, stdout, stderr, f, prog)
+		return interactive(ctx, sh, stdin)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	w := &resultWriter{out: stdout, errw: stderr, format: f, prog: prog}
+	defer sh.close()
 	if *sqlText != "" {
-		err = w.run(ctx, d, script)
+		err = sh.run(ctx, script)
+		if readOnly && errors.Is(err, db.ErrReadOnly) {
+			sh.d.Close()
+			if sh.d, err = open(dbPath); err == nil {
+				err = sh.run(ctx, script)
+			}
+		}
 	} else {
-		err = w.runScript(ctx, d, newStatementReader(stdin, maxStatementBytes))
+		_, err = sh.runScript(ctx, newStatementReader(stdin, maxStatementBytes))
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "fosql:", err)
@@ -213,175 +246,29 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
-// resultWriter prints what statements return: result sets to out in
-// format, messages, warnings, skipped samples and progress to errw.
-type resultWriter struct {
-	out, errw io.Writer
-	format    query.Format
-	prog      *progressPrinter
-	sets      int // result sets written so far
-}
-
-// runScript runs the statements of a script one at a time, as they are
-// read, and stops at the first error, which names the statement and its
-// line in the script (a syntax error gives its position in the script).
-func (w *resultWriter) runScript(ctx context.Context, d *query.DB, sr *statementReader) error {
-	for n := 1; ; n++ {
-		text, line, err := sr.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := w.run(ctx, d, text); err != nil {
-			if n == 1 && line == 1 {
-				return err
-			}
-			if _, perr := query.Parse(text); perr != nil {
-				// A syntax error: parsed again at its place in the
-				// script, the positions it gives are the script's.
-				if _, perr := query.Parse(strings.Repeat("\n", line-1) + text); perr != nil {
-					return fmt.Errorf("statement %d: %w", n, perr)
-				}
-			}
-			return fmt.Errorf("statement %d (line %d): %w", n, line, err)
-		}
+// readOnlyScript reports whether a -e script can run on a store opened
+// read-only: one statement that only reads (SELECT without INTO OUTFILE
+// or SIMILARITY TO, SHOW, DESCRIBE, EXPLAIN) and cannot start a
+// computation (auto-compute is off, or it names no insights path).
+func readOnlyScript(script string, auto bool) bool {
+	stmts, err := query.Parse(script)
+	if err != nil || len(stmts) != 1 {
+		return false
 	}
-}
-
-// run runs the statements of text and prints their results. It stops at
-// the first error and returns it.
-func (w *resultWriter) run(ctx context.Context, d *query.DB, text string) error {
-	w.prog.takeSkipped()
-	err := d.Stream(ctx, text, nil, func(_ query.Statement, res *query.Result) error {
-		w.prog.done()
-		for _, warning := range res.Warnings {
-			fmt.Fprintln(w.errw, warning)
-		}
-		if res.HasRows() {
-			if w.sets > 0 && w.format == query.FormatTable {
-				fmt.Fprintln(w.out)
-			}
-			w.sets++
-			if err := res.Write(w.out, w.format); err != nil {
-				return err
-			}
-		}
-		msg := closingLine(res.Message, w.prog.takeSkipped())
-		if res.Failed {
-			return errors.New(msg) // the rows are out; the status says it failed
-		}
-		if msg != "" {
-			fmt.Fprintln(w.errw, msg)
-		}
-		return nil
-	})
-	w.prog.done()
-	if n := w.prog.takeSkipped(); n > 0 {
-		fmt.Fprintf(w.errw, "(%s before the error)\n", samplesSkipped(n))
+	if auto && strings.Contains(strings.ToLower(script), db.FieldInsights+".") {
+		return false
 	}
-	return err
-}
-
-// closingLine is the line printed when a statement ends: its message,
-// with the count of the samples a computation skipped (each was
-// reported as it happened).
-func closingLine(msg string, skipped int) string {
-	switch {
-	case skipped == 0:
-		return msg
-	case msg == "":
-		return samplesSkipped(skipped)
-	case strings.Contains(msg, "skipped"):
-		return msg // the message counts them itself
-	default:
-		return fmt.Sprintf("%s (%s)", msg, samplesSkipped(skipped))
+	switch st := stmts[0].(type) {
+	case *query.Select:
+		return st.Outfile == nil && st.Similarity == nil
+	case *query.ShowDatasets, *query.ShowModels, *query.DescribeDataset, *query.Explain:
+		return true
 	}
-}
-
-// samplesSkipped is "1 sample skipped" or "N samples skipped".
-func samplesSkipped(n int) string {
-	if n == 1 {
-		return "1 sample skipped"
-	}
-	return fmt.Sprintf("%d samples skipped", n)
+	return false
 }
 
 // isTerminal reports whether the reader or writer is a terminal.
 func isTerminal(x any) bool {
 	f, ok := x.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progressPrinter writes progress reports to stderr: on a terminal one
-// line rewritten in place, otherwise at most a line every half second
-// (and the last of each phase). A report that a sample was skipped is
-// never held back: it is written in full on a line of its own, and
-// counted for the statement's closing line.
-type progressPrinter struct {
-	w       io.Writer
-	tty     bool
-	mu      sync.Mutex
-	last    time.Time
-	open    bool   // a line without newline is on a terminal
-	line    string // the progress line last written on a terminal
-	skipped int    // skip reports since takeSkipped
-}
-
-func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
-	return &progressPrinter{w: w, tty: tty}
-}
-
-// skipPhase is the phase of a progress report that says a sample was
-// skipped; its detail names the file and the reason.
-const skipPhase = "skip"
-
-func (p *progressPrinter) report(pr query.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if pr.Phase == skipPhase {
-		p.skipped++
-		if p.open {
-			fmt.Fprint(p.w, "\r\033[K")
-		}
-		fmt.Fprintf(p.w, "%s: skipped %s\n", pr.Op, pr.Detail)
-		if p.open {
-			fmt.Fprint(p.w, p.line) // the progress line again, below the report
-		}
-		return
-	}
-	now := time.Now()
-	final := pr.Total > 0 && pr.Done >= pr.Total
-	if !final && now.Sub(p.last) < 500*time.Millisecond && !p.last.IsZero() {
-		return
-	}
-	p.last = now
-	if p.tty {
-		p.line = pr.String()
-		fmt.Fprintf(p.w, "\r\033[K%s", p.line)
-		p.open = true
-		return
-	}
-	fmt.Fprintln(p.w, pr)
-}
-
-// takeSkipped returns how many skip reports came since the last call.
-func (p *progressPrinter) takeSkipped() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := p.skipped
-	p.skipped = 0
-	return n
-}
-
-// done ends an open progress line.
-func (p *progressPrinter) done() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.open {
-		fmt.Fprintln(p.w)
-		p.open = false
-	}
-	p.last = time.Time{}
 }

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fosql/fosql/query"
 )
@@ -205,18 +207,22 @@ func TestProgressNeverDropsSkips(t *testing.T) {
 		out := buf.String()
 		for i := 3; i < 100; i += 10 {
 			line := fmt.Sprintf("compute uniqueness: skipped /img/%d.png: cannot decode image\n", i)
-			if !strings.Contains(out, "\n"+line) && !strings.Contains(out, "\r\033[K"+line) {
+			if !strings.Contains(out, "\n"+line) && !strings.Contains(out, "\r"+line) {
 				t.Errorf("tty %v: skip report %d missing or not on its own line:\n%q", tty, i, out)
 			}
 		}
+		count, last := regexp.MustCompile(`embed: (\d+)/100`), "embed: 100/100"
+		if tty { // the bar: "compute uniqueness embed  42% |████   | (42/100, 120 items/s) [0s:1s]"
+			count, last = regexp.MustCompile(`\((\d+)/100`), "(100/100"
+		}
 		counts := map[string]bool{}
-		for _, m := range regexp.MustCompile(`embed: (\d+)/100`).FindAllStringSubmatch(out, -1) {
+		for _, m := range count.FindAllStringSubmatch(out, -1) {
 			counts[m[1]] = true
 		}
 		if len(counts) > 3 {
 			t.Errorf("tty %v: %d progress counts shown for 100 reports in a moment: not throttled", tty, len(counts))
 		}
-		if !strings.Contains(out, "embed: 100/100") {
+		if !strings.Contains(out, last) {
 			t.Errorf("tty %v: the last progress line of the phase is missing: %q", tty, out)
 		}
 		if n := p.takeSkipped(); n != 10 {
@@ -258,4 +264,89 @@ func TestDemoEmptyDirIsAnError(t *testing.T) {
 	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
 		t.Errorf("demo -dir \"\" wrote %v in the working directory", entries)
 	}
+}
+
+// TestReadOnlyScript: only a single read that cannot start a computation
+// opens the store read-only; the answers are the same either way.
+func TestReadOnlyScript(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		auto bool
+		want bool
+	}{
+		{"SELECT id FROM w LIMIT 1", true, true},
+		{"SHOW DATASETS", true, true},
+		{"DESCRIBE w", true, true},
+		{"EXPLAIN SELECT id FROM w", true, true},
+		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", true, false},
+		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", false, true},
+		{"SELECT id FROM w INTO OUTFILE 'x.csv'", false, false},
+		{"SELECT id FROM w; SELECT id FROM w", false, false},
+		{"UPDATE w ADD TAG 'x' WHERE id = 'a'", false, false},
+		{"CREATE DATASET x", false, false},
+		{"SELEC nonsense", false, false},
+	} {
+		if got := readOnlyScript(c.sql, c.auto); got != c.want {
+			t.Errorf("readOnlyScript(%q, auto %v) = %v, want %v", c.sql, c.auto, got, c.want)
+		}
+	}
+	imgs := writePNGs(t, 2)
+	dbDir := filepath.Join(t.TempDir(), "db")
+	if code, _, errs := runShell(t, "", "-db", dbDir, "-e", "SHOW DATASETS"); code != 0 { // a new store: read-write
+		t.Fatal(errs)
+	}
+	if code, _, errs := runShell(t, "", "-db", dbDir, "-e", "CREATE DATASET w FROM IMAGES '"+imgs+"'"); code != 0 {
+		t.Fatal(errs)
+	}
+	code, out, errs := runShell(t, "", "-db", dbDir, "-e", "SELECT count(*) AS n FROM w")
+	if code != 0 || out != "n\n2\n" {
+		t.Errorf("a read-only SELECT: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, errs = runShell(t, "", "-db", dbDir, "-e", "SELECT id FROM w WHERE MATCH (filepath) AGAINST ('imga')")
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("a full-text search, which builds its index read-write: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestProgressLinesWithoutTerminal: off a terminal, a phase that reports
+// rarely still gets a line with its counts at least every interval, one
+// more when it ends, and none at all when progress is off.
+func TestProgressLinesWithoutTerminal(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		var buf syncBuffer
+		p := newProgressPrinter(&buf, false)
+		p.every = 100 * time.Millisecond
+		p.setQuiet(quiet)
+		p.report(query.Progress{Op: "compute uniqueness", Phase: "knn", Done: 10, Total: 100})
+		time.Sleep(550 * time.Millisecond) // no report meanwhile
+		p.report(query.Progress{Op: "compute uniqueness", Phase: "knn", Done: 100, Total: 100})
+		p.done()
+		out := buf.String()
+		repeats := strings.Count(out, "compute uniqueness knn: 10/100\n")
+		ends := strings.Count(out, "compute uniqueness knn: 100/100\n")
+		switch {
+		case quiet && out != "":
+			t.Errorf("progress off printed %q", out)
+		case !quiet && (repeats < 3 || ends != 1):
+			t.Errorf("%d lines of 10/100 in 550 ms at a 100 ms interval, %d of 100/100:\n%s", repeats, ends, out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

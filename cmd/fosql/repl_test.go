@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func newTestShell(t *testing.T) (sh *shell, out, errs *bytes.Buffer) {
 	}
 	t.Cleanup(func() { d.Close() })
 	out, errs = &bytes.Buffer{}, &bytes.Buffer{}
-	return &shell{d: d, out: out, errw: errs, prog: newProgressPrinter(errs, false), format: query.FormatTSV}, out, errs
+	return newShell(d, ":memory:", out, errs, query.FormatTSV, newProgressPrinter(errs, false)), out, errs
 }
 
 // TestShellLoop types a session: statements over several lines, an error
@@ -70,7 +71,7 @@ func TestShellLoop(t *testing.T) {
 		"SHOW",
 		"DATASETS",
 	}, "\n")
-	if code := sh.loop(context.Background(), strings.NewReader(input), false); code != 0 {
+	if code := sh.loop(context.Background(), newReaderSource(strings.NewReader(input), nil)); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if got := out.String(); got != "name,samples\na,0\nb,0\n" {
@@ -82,7 +83,7 @@ func TestShellLoop(t *testing.T) {
 		}
 	}
 	sh2, _, _ := newTestShell(t)
-	if code := sh2.loop(context.Background(), strings.NewReader(".quit\nCREATE DATASET never;\n"), false); code != 0 {
+	if code := sh2.loop(context.Background(), newReaderSource(strings.NewReader(".quit\nCREATE DATASET never;\n"), nil)); code != 0 {
 		t.Fatalf(".quit: exit %d", code)
 	}
 }
@@ -95,7 +96,7 @@ func TestShellInterruptDropsTypedStatement(t *testing.T) {
 	sh.interrupts = sigs
 	r, w := io.Pipe()
 	done := make(chan int)
-	go func() { done <- sh.loop(context.Background(), r, false) }()
+	go func() { done <- sh.loop(context.Background(), newReaderSource(r, nil)) }()
 	io.WriteString(w, "SELECT everything\n")
 	waitFor(t, "the typed line", func() bool { return sh.typed() != "" })
 	sigs <- os.Interrupt
@@ -134,7 +135,7 @@ func TestScriptStartingWithBOM(t *testing.T) {
 	}
 	for _, first := range []string{"\uFEFFSHOW DATASETS;", "\uFEFF.mode csv"} {
 		sh, out, errs := newTestShell(t)
-		if code := sh.loop(context.Background(), strings.NewReader(first+"\nSHOW DATASETS;\n"), false); code != 0 || errs.Len() != 0 || !strings.HasPrefix(out.String(), "name") {
+		if code := sh.loop(context.Background(), newReaderSource(strings.NewReader(first+"\nSHOW DATASETS;\n"), nil)); code != 0 || errs.Len() != 0 || !strings.HasPrefix(out.String(), "name") {
 			t.Errorf("loop, first line %q: exit %d, stdout %q, stderr %q", first, code, out, errs)
 		}
 	}
@@ -166,7 +167,7 @@ func TestScriptStatementTooLong(t *testing.T) {
 	sh, out, errs := newTestShell(t)
 	input := io.MultiReader(strings.NewReader("SELECT '"), io.LimitReader(endless('a'), maxStatementBytes-10),
 		strings.NewReader("\n"+strings.Repeat("aaaaaaaaaa\n", 10)+"';\nSHOW DATASETS;\n"))
-	sh.loop(context.Background(), input, false)
+	sh.loop(context.Background(), newReaderSource(input, nil))
 	if !strings.Contains(errs.String(), "statement too long") || !strings.Contains(out.String(), "name\tsamples") {
 		t.Errorf("loop: stdout %q, stderr %q", out, errs)
 	}
@@ -231,5 +232,41 @@ func TestScriptRuntimeErrorNamesLine(t *testing.T) {
 	code, _, errs := runShell(t, "CREATE DATASET a;\nSELECT * FROM nope;\n", "-db", dbDir)
 	if code != 1 || !strings.Contains(errs, "fosql: statement 2 (line 2): ") || !strings.Contains(errs, "nope") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestCompleter: Tab offers meta commands, keywords in the case typed,
+// dataset names, the stored field paths of the dataset the statement
+// names, and the computed columns before they exist.
+func TestCompleter(t *testing.T) {
+	sh, _, errs := newTestShell(t)
+	if err := sh.run(context.Background(), "CREATE DATASET pets; INSERT INTO pets (filepath, `ground_truth.label`) VALUES ('"+
+		filepath.Join(writePNGs(t, 1), "imga.png")+"', 'cat');"); err != nil {
+		t.Fatal(err, errs)
+	}
+	c := &completer{sh: sh}
+	complete := func(line string) []string {
+		got, n := c.Do([]rune(line), len([]rune(line)))
+		word := string([]rune(line)[len([]rune(line))-n:])
+		var out []string
+		for _, g := range got {
+			out = append(out, word+string(g))
+		}
+		return out
+	}
+	for line, want := range map[string]string{
+		".sch":                                  ".schema",
+		".mode ma":                              "markdown",
+		"sel":                                   "select",
+		"SEL":                                   "SELECT",
+		"SELECT * FROM pe":                      "pets",
+		"SELECT ground_truth.la":                "ground_truth.label",
+		"SELECT id FROM pets WHERE metadata.wi": "metadata.width",
+		"SELECT insights.uniqueness.sc":         "insights.uniqueness.scalar",
+	} {
+		got := complete(line)
+		if !slices.Contains(got, want) {
+			t.Errorf("Tab after %q offers %q, not %q", line, got, want)
+		}
 	}
 }

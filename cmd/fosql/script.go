@@ -130,7 +130,10 @@ func newStatementReader(r io.Reader, maxBytes int) *statementReader {
 }
 
 // next returns the next statement (through its semicolon, without the
-// blanks before it) and the script line it starts on. It returns io.EOF
+// blanks before it) and the script line it starts on. A line that starts
+// with a dot where a statement could start is a meta command: it is
+// returned whole, without its line end (comments before it are dropped).
+// It returns io.EOF
 // when the script holds no more statements; text after the last
 // semicolon that is only blanks and comments is not a statement. A
 // statement longer than maxBytes is an error wrapping
@@ -143,11 +146,15 @@ func (sr *statementReader) next() (text string, line int, err error) {
 		}
 	}
 	var (
-		s   sqlScanner
-		buf strings.Builder
+		s         sqlScanner
+		buf       strings.Builder
+		lineStart = true
 	)
 	for {
 		c, err := sr.r.ReadByte()
+		if err == nil && c == '.' && lineStart && !s.significant() && !s.lineComment && !s.blockComment {
+			return sr.metaLine()
+		}
 		if err == io.EOF {
 			if !s.significant() {
 				return "", 0, io.EOF
@@ -162,6 +169,7 @@ func (sr *statementReader) next() (text string, line int, err error) {
 			if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
 				if c == '\n' {
 					sr.line++
+					lineStart = true
 				}
 				continue
 			}
@@ -170,6 +178,7 @@ func (sr *statementReader) next() (text string, line int, err error) {
 		if c == '\n' {
 			sr.line++
 		}
+		lineStart = c == '\n' || (lineStart && (c == ' ' || c == '\t' || c == '\r'))
 		if buf.Len() >= sr.maxBytes {
 			return "", line, fmt.Errorf("the statement at line %d of the script: %w: longer than %d bytes", line, errStatementTooLong, sr.maxBytes)
 		}
@@ -177,5 +186,29 @@ func (sr *statementReader) next() (text string, line int, err error) {
 		if end {
 			return buf.String(), line, nil
 		}
+	}
+}
+
+// metaLine reads the rest of a meta command's line (its dot was read)
+// and returns the command, trimmed.
+func (sr *statementReader) metaLine() (string, int, error) {
+	line := sr.line
+	var buf strings.Builder
+	buf.WriteByte('.')
+	for {
+		c, err := sr.r.ReadByte()
+		if err == io.EOF || c == '\n' {
+			if c == '\n' {
+				sr.line++
+			}
+			return strings.TrimSpace(buf.String()), line, nil
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("reading the script at line %d: %w", sr.line, err)
+		}
+		if buf.Len() >= sr.maxBytes {
+			return "", line, fmt.Errorf("the meta command at line %d of the script: %w: longer than %d bytes", line, errStatementTooLong, sr.maxBytes)
+		}
+		buf.WriteByte(c)
 	}
 }
