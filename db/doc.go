@@ -26,6 +26,8 @@
 //	e dsid space id        a stored embedding, per model
 //	x dsid id              a write the full-text index has not seen yet
 //	d dsid                 the dataset's description (schema, version, runs)
+//	l dsid                 the selection: the picked sample ids, ascending
+//	v dsid name            a saved view (CREATE VIEW name AS SELECT …)
 //
 // Every write keeps all of them in step inside one Badger transaction.
 //
