@@ -321,3 +321,13 @@ func (s *Session) AllViews() ([]NamedView, error) {
 
 // AllViews returns the saved views of every dataset. See Session.AllViews.
 func (d *DB) AllViews() ([]NamedView, error) { return d.def.AllViews() }
+
+// Dataset is the name of the dataset the SELECT reads (its FROM clause),
+// or "" when FROM names something else than one dataset.
+func (s *Select) Dataset() string {
+	name, _, err := tableOf(s.ast.From)
+	if err != nil {
+		return ""
+	}
+	return name
+}
