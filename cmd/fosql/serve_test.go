@@ -106,4 +106,3 @@ func TestDashboardTagSQLRoundTrip(t *testing.T) {
 		ds.RemoveTags(context.Background(), []db.ID{dbID}, s.Tags()...)
 	}
 }
-

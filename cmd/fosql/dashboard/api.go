@@ -129,10 +129,18 @@ func numericFields(ctx context.Context, ds *db.Dataset) []string {
 	for p := range seen {
 		out = append(out, p)
 	}
+	rank := func(p string) int {
+		switch {
+		case p == "insights.uniqueness.scalar":
+			return 0
+		case strings.HasPrefix(p, "insights."):
+			return 1
+		}
+		return 2
+	}
 	sort.Slice(out, func(i, j int) bool {
-		ui, uj := strings.HasPrefix(out[i], "insights."), strings.HasPrefix(out[j], "insights.")
-		if ui != uj {
-			return ui
+		if ri, rj := rank(out[i]), rank(out[j]); ri != rj {
+			return ri < rj
 		}
 		return out[i] < out[j]
 	})

@@ -17,19 +17,13 @@ import (
 	"github.com/fosql/fosql/query"
 )
 
-// writePNGs writes n grey PNGs of growing width and one file that is not
-// an image into a new folder.
+// writePNGs writes n pictures 8 pixels high and 8, 16, … wide, and one
+// file that is not an image, into a new folder.
 func writePNGs(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
 	for i := range n {
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 8*(i+1), 8))); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "img"+string(rune('a'+i))+".png"), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writePicture(t, filepath.Join(dir, "img"+string(rune('a'+i))+".png"), i, 8*(i+1), 8)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "bad.png"), []byte("text"), 0o644); err != nil {
 		t.Fatal(err)
@@ -37,9 +31,33 @@ func writePNGs(t *testing.T, n int) string {
 	return dir
 }
 
+// writePicture writes picture number i, a w x h checkerboard of two
+// colours that depend on i, as a PNG file.
+func writePicture(t *testing.T, path string, i, w, h int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	c := color.RGBA{uint8(30 + 3*i), uint8(200 - 2*i), uint8(90 + (i%7)*20), 255}
+	for y := range h {
+		for x := range w {
+			if (x/8+y/8+i)%2 == 0 {
+				img.Set(x, y, c)
+			} else {
+				img.Set(x, y, color.RGBA{255 - c.R, c.G / 2, 255 - c.B, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // scriptName is a file name that is also HTML: the page must show it as
 // text.
-const scriptName = "<script>document.title='pwned'</script>.png"
+const scriptName = "<script>document.title='pwned'<img src=x onerror=alert(1)>.png"
 
 // walkthrough is a served dataset of generated pictures with planted
 // embeddings in two clusters and uniqueness insights, the way a
@@ -61,28 +79,11 @@ func newWalkthrough(t *testing.T) *walkthrough {
 	ctx := context.Background()
 	dir := t.TempDir()
 	for i := range walkthroughSamples {
-		img := image.NewRGBA(image.Rect(0, 0, 48, 40))
-		c := color.RGBA{uint8(30 + 3*i), uint8(200 - 2*i), uint8(90 + (i%7)*20), 255}
-		for y := range 40 {
-			for x := range 48 {
-				if (x/8+y/8+i)%2 == 0 {
-					img.Set(x, y, c)
-				} else {
-					img.Set(x, y, color.RGBA{255 - c.R, c.G / 2, 255 - c.B, 255})
-				}
-			}
-		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
 		name := fmt.Sprintf("img%03d.png", i)
 		if i == 0 {
 			name = scriptName
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writePicture(t, filepath.Join(dir, name), i, 48, 40)
 	}
 	d, err := query.Open(":memory:", &query.Options{NoProviders: true})
 	if err != nil {
@@ -152,4 +153,26 @@ func newWalkthrough(t *testing.T) *walkthrough {
 	w.srv.Start()
 	t.Cleanup(w.srv.Close)
 	return w
+}
+
+// bigPNG encodes a w x h picture.
+func bigPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// parseIDs parses sample ids.
+func parseIDs(ss []string) ([]db.ID, error) {
+	ids := make([]db.ID, len(ss))
+	for i, s := range ss {
+		var err error
+		if ids[i], err = db.ParseID(s); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }

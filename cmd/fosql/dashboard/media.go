@@ -44,19 +44,29 @@ const (
 // names; the request only chooses the sample. It is opened without
 // blocking and served only if it is a regular file of bounded size.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
-	_, smp, ok := s.sampleOf(w, r)
+	_, f, fi, ok := s.openMedia(w, r)
 	if !ok {
-		return
-	}
-	f, fi, err := db.OpenUserFile(smp.Filepath(), maxMediaBytes)
-	if err != nil {
-		status, reason := mediaError(err)
-		http.Error(w, reason, status)
 		return
 	}
 	defer f.Close()
 	w.Header().Set("Cache-Control", "private, max-age=60")
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// openMedia opens the file of the sample a request names, answering the
+// error itself when there is none or it cannot be served.
+func (s *Server) openMedia(w http.ResponseWriter, r *http.Request) (*db.Sample, *os.File, fs.FileInfo, bool) {
+	_, smp, ok := s.sampleOf(w, r)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	f, fi, err := db.OpenUserFile(smp.Filepath(), maxMediaBytes)
+	if err != nil {
+		status, reason := mediaError(err)
+		http.Error(w, reason, status)
+		return nil, nil, nil, false
+	}
+	return smp, f, fi, true
 }
 
 // mediaError turns the error of opening a sample's file into a status and
@@ -87,14 +97,8 @@ func (c thumbCache) key(path string, fi fs.FileInfo) string {
 
 // handleThumb serves a sample's thumbnail, making it on the first request.
 func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request) {
-	_, smp, ok := s.sampleOf(w, r)
+	smp, f, fi, ok := s.openMedia(w, r)
 	if !ok {
-		return
-	}
-	f, fi, err := db.OpenUserFile(smp.Filepath(), maxMediaBytes)
-	if err != nil {
-		status, reason := mediaError(err)
-		http.Error(w, reason, status)
 		return
 	}
 	defer f.Close()

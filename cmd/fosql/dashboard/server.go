@@ -207,18 +207,22 @@ func (s *Server) routes() *http.ServeMux {
 	for _, name := range []string{"app.js", "app.css"} {
 		mux.Handle("GET /"+name, files)
 	}
-	mux.HandleFunc("GET /api/datasets", s.handleDatasets)
-	mux.HandleFunc("GET /api/state", s.handleState)
-	mux.HandleFunc("POST /api/query", s.handleQuery)
-	mux.HandleFunc("GET /api/sample/{dataset}/{id}", s.handleSample)
-	mux.HandleFunc("GET /media/{dataset}/{id}", s.handleMedia)
-	mux.HandleFunc("GET /thumb/{dataset}/{id}", s.handleThumb)
-	mux.HandleFunc("POST /api/tags", s.handleTags)
-	mux.HandleFunc("GET /api/selection", s.handleGetSelection)
-	mux.HandleFunc("POST /api/selection", s.handleSetSelection)
-	mux.HandleFunc("GET /api/histogram", s.handleHistogram)
-	mux.HandleFunc("GET /api/map", s.handleMap)
-	mux.HandleFunc("POST /api/map/select", s.handleMapSelect)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"GET /api/datasets":              s.handleDatasets,
+		"GET /api/state":                 s.handleState,
+		"POST /api/query":                s.handleQuery,
+		"GET /api/sample/{dataset}/{id}": s.handleSample,
+		"GET /media/{dataset}/{id}":      s.handleMedia,
+		"GET /thumb/{dataset}/{id}":      s.handleThumb,
+		"POST /api/tags":                 s.handleTags,
+		"GET /api/selection":             s.handleGetSelection,
+		"POST /api/selection":            s.handleSetSelection,
+		"GET /api/histogram":             s.handleHistogram,
+		"GET /api/map":                   s.handleMap,
+		"POST /api/map/select":           s.handleMapSelect,
+	} {
+		mux.HandleFunc(pattern, h)
+	}
 	return mux
 }
 
