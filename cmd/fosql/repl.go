@@ -219,7 +219,7 @@ func (sh *shell) command(line string) (quit bool) {
 	case ".quit", ".exit", ".q":
 		return true
 	case ".help", ".h":
-		fmt.Fprint(sh.errw, replHelp)
+		fmt.Fprint(sh.errw, replHelp, dashHelp)
 	case ".mode":
 		if len(fields) != 2 {
 			fmt.Fprintf(sh.errw, "output is %s; .mode table|tsv|csv|json|jsonl changes it\n", sh.format)
@@ -241,6 +241,9 @@ func (sh *shell) command(line string) (quit bool) {
 			fmt.Fprintln(sh.errw, "usage: .timer on|off")
 		}
 	default:
+		if dashCommand(sh, line) {
+			break
+		}
 		fmt.Fprintf(sh.errw, "fosql: unknown command %s (.help lists them)\n", fields[0])
 	}
 	return false

@@ -373,7 +373,8 @@ async function poll() {
     const st = await api("/api/state");
     if (st.view_seq !== state.viewSeq) {
       state.viewSeq = st.view_seq;
-      if (st.view_sql) { $("sql").value = st.view_sql; state.epoch = st.epoch; await run(0); }
+      const sql = st.view_sql || (state.datasets[0] || {}).sql;
+      if (sql) { $("sql").value = sql; state.epoch = st.epoch; await run(0); }
     } else if (state.epoch !== null && st.epoch !== state.epoch && state.res) {
       state.epoch = st.epoch;
       await run(state.offset, { quiet: true });
