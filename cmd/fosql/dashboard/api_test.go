@@ -236,6 +236,12 @@ func TestMapRegionSelects(t *testing.T) {
 	if !slices.Equal(sel.IDs, sortedCopy(w.cluster[0])) {
 		t.Fatalf("the rectangle selected %d samples, want cluster 0's %d", sel.Count, len(w.cluster[0]))
 	}
+	// A new selection moves no point: the projection is kept.
+	before := w.dash.maps["walkthrough"]
+	w.get(t, "/api/map?dataset=walkthrough", nil)
+	if w.dash.maps["walkthrough"] != before || before == nil {
+		t.Error("the map was computed again after a selection changed")
+	}
 	var p pageResult
 	w.post(t, "/api/query", map[string]any{"sql": "SELECT id FROM walkthrough WHERE id IN SELECTION"}, &p)
 	if len(p.Rows) != len(w.cluster[0]) {

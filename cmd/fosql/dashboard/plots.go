@@ -95,16 +95,17 @@ func (s *Server) handleHistogram(w http.ResponseWriter, r *http.Request) {
 const (
 	// mapFitRows is the most vectors the principal axes are fitted on
 	// (a seeded random subset); every vector is then projected on them.
-	mapFitRows = 1500
+	mapFitRows = 1000
 	// mapShowPoints is the most points sent to the page: a seeded random
 	// subset when there are more. A region selects among all points.
 	mapShowPoints = 6000
 )
 
 // embeddingMap is the 2-D PCA projection of a dataset's stored
-// embeddings, kept for the commit epoch it was made in.
+// embeddings, kept while the dataset's version and its run are the same
+// (a tag or a selection does not move a point).
 type embeddingMap struct {
-	epoch uint64
+	key   string
 	ids   []db.ID
 	xy    []float64 // 2 per id
 	shown []int     // the rows sent to the page
@@ -131,21 +132,25 @@ var errNoEmbeddings = errors.New("no stored embeddings: run COMPUTE UNIQUENESS O
 
 // projection returns the map of ds, computing it when the store changed.
 func (s *Server) projection(ctx context.Context, ds *db.Dataset) (*embeddingMap, error) {
-	epoch, quiet := s.d.Store().Epoch()
-	s.mu.Lock()
-	m := s.maps[ds.Name()]
-	s.mu.Unlock()
-	if m != nil && quiet && m.epoch == epoch {
-		return m, nil
-	}
 	run, ok := embeddingRun(ds)
 	if !ok {
 		return nil, errNoEmbeddings
 	}
+	version, err := ds.Version()
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s/%d/%d", run.Model, run.Ended.UnixNano(), version)
+	s.mu.Lock()
+	m := s.maps[ds.Name()]
+	s.mu.Unlock()
+	if m != nil && m.key == key {
+		return m, nil
+	}
 	var ids []db.ID
 	var vecs []float32
 	dim := 0
-	err := ds.ScanEmbeddings(ctx, run.Model, func(id db.ID, v []float32) error {
+	err = ds.ScanEmbeddings(ctx, run.Model, func(id db.ID, v []float32) error {
 		if dim == 0 {
 			dim = len(v)
 		}
@@ -167,14 +172,12 @@ func (s *Server) projection(ctx context.Context, ds *db.Dataset) (*embeddingMap,
 	if len(ids) == 0 || dim == 0 {
 		return nil, errNoEmbeddings
 	}
-	m = &embeddingMap{epoch: epoch, ids: ids, xy: project(vecs, len(ids), dim), model: run.Model}
+	m = &embeddingMap{key: key, ids: ids, xy: project(vecs, len(ids), dim), model: run.Model}
 	rng := rand.New(rand.NewPCG(1, 2))
 	m.shown = rng.Perm(len(ids))[:min(len(ids), mapShowPoints)]
-	if quiet {
-		s.mu.Lock()
-		s.maps[ds.Name()] = m
-		s.mu.Unlock()
-	}
+	s.mu.Lock()
+	s.maps[ds.Name()] = m
+	s.mu.Unlock()
 	return m, nil
 }
 
@@ -210,17 +213,23 @@ func project(vecs []float32, n, dim int) []float64 {
 	pc.VectorsTo(&axes)
 	_, k := axes.Dims()
 	mean := make([]float64, dim)
-	for c := 0; c < dim; c++ {
+	for c := range dim {
 		mean[c] = stat.Mean(mat.Col(nil, c, a), nil)
 	}
-	for i := 0; i < n; i++ {
-		v := vecs[i*dim : (i+1)*dim]
-		for j := 0; j < min(2, k); j++ {
+	for j := range min(2, k) {
+		axis := mat.Col(nil, j, &axes)
+		// (v - mean) . axis = v . axis - mean . axis
+		shift := 0.0
+		for c, m := range mean {
+			shift += m * axis[c]
+		}
+		for i := range n {
+			v := vecs[i*dim : (i+1)*dim]
 			var sum float64
 			for c, x := range v {
-				sum += (float64(x) - mean[c]) * axes.At(c, j)
+				sum += float64(x) * axis[c]
 			}
-			xy[2*i+j] = sum
+			xy[2*i+j] = sum - shift
 		}
 	}
 	return xy
@@ -268,8 +277,8 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 				colours[smp.ID] = v.AsFloat()
 			case v.Kind() == db.KindString:
 				colours[smp.ID] = v.AsString()
-			case v.Kind() == db.KindList && len(v.Items()) > 0:
-				colours[smp.ID] = v.Items()[0].String()
+			case v.Kind() == db.KindList && len(v.Items()) > 0 && v.Items()[0].Kind() == db.KindString:
+				colours[smp.ID] = v.Items()[0].AsString()
 			}
 		}
 	}
