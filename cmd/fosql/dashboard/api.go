@@ -41,26 +41,46 @@ func freshRun(ds *db.Dataset, group string) (db.RunRecord, bool) {
 // least unique first (near-duplicates first) with their nearest
 // neighbours when uniqueness is computed, in id order otherwise.
 func DefaultSQL(ds *db.Dataset) string {
-	from := quoteIdent(ds.Name())
 	if _, ok := freshRun(ds, uniquenessGroup); ok {
-		return "SELECT id, filepath, tags, insights.uniqueness.scalar, insights.uniqueness.nearest_id FROM " + from +
-			" ORDER BY insights.uniqueness.scalar ASC"
+		return uniquenessSQL(ds)
 	}
-	return "SELECT id, filepath, tags FROM " + from
+	return plainSQL(ds)
+}
+
+func uniquenessSQL(ds *db.Dataset) string {
+	return "SELECT id, filepath, tags, insights.uniqueness.scalar, insights.uniqueness.nearest_id FROM " +
+		quoteIdent(ds.Name()) + " ORDER BY insights.uniqueness.scalar ASC"
+}
+
+func plainSQL(ds *db.Dataset) string { return "SELECT id, filepath, tags FROM " + quoteIdent(ds.Name()) }
+
+// defaultSQL is DefaultSQL, checked by reading its first row in the
+// page's session: when that session cannot run it (the insights layer
+// takes the run for stale, say, and the page never computes), the page
+// starts on the plain query rather than on an error.
+func (s *Server) defaultSQL(ctx context.Context, ds *db.Dataset) string {
+	sql := DefaultSQL(ds)
+	if sql == plainSQL(ds) {
+		return sql
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err := s.sess.Stream(ctx, sql+" LIMIT 1", nil, func(_ query.Statement, res *query.Result) error {
+		return res.Each(func([]db.Value) error { return nil })
+	})
+	if err != nil {
+		return plainSQL(ds)
+	}
+	return sql
 }
 
 // startSQL is what the page shows first: the last .view, or the first
 // dataset's default query.
-func (s *Server) startSQL(names []string) string {
+func (s *Server) startSQL(first string) string {
 	if v := s.View(); v != "" {
 		return v
 	}
-	for _, n := range names {
-		if ds, err := s.d.Store().Dataset(n); err == nil {
-			return DefaultSQL(ds)
-		}
-	}
-	return ""
+	return first
 }
 
 // handleDatasets answers the datasets with their sample counts, default
@@ -89,7 +109,7 @@ func (s *Server) handleDatasets(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		_, emb := embeddingRun(ds)
-		out = append(out, dataset{Name: n, Count: c, SQL: DefaultSQL(ds), Numeric: numericFields(r.Context(), ds), Embeddings: emb})
+		out = append(out, dataset{Name: n, Count: c, SQL: s.defaultSQL(r.Context(), ds), Numeric: numericFields(r.Context(), ds), Embeddings: emb})
 	}
 	views, err := s.d.AllViews()
 	if err != nil {
@@ -99,7 +119,11 @@ func (s *Server) handleDatasets(w http.ResponseWriter, r *http.Request) {
 	if views == nil {
 		views = []query.NamedView{}
 	}
-	writeJSON(w, map[string]any{"datasets": out, "views": views, "start": s.startSQL(names)})
+	first := ""
+	if len(out) > 0 {
+		first = out[0].SQL
+	}
+	writeJSON(w, map[string]any{"datasets": out, "views": views, "start": s.startSQL(first)})
 }
 
 // numericFields lists the dotted paths that hold numbers in the first

@@ -2,7 +2,9 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"image/jpeg"
 	"io"
 	"net/http"
@@ -11,6 +13,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/fosql/fosql/db"
+	"github.com/fosql/fosql/insights"
+	"github.com/fosql/fosql/query"
 )
 
 // get fetches path from the walkthrough's server and decodes JSON into v
@@ -261,5 +267,29 @@ func TestInPolygon(t *testing.T) {
 		if inPolygon(c.x, c.y, tri) != c.in {
 			t.Errorf("(%v, %v) in triangle: %v", c.x, c.y, !c.in)
 		}
+	}
+}
+
+// TestStartQueryWhenRunIsStale: when the page's session cannot read the
+// uniqueness scores (the insights layer takes them for stale and the page
+// never computes), the page starts on the plain query, not on an error.
+func TestStartQueryWhenRunIsStale(t *testing.T) {
+	stale := errors.New("insights.uniqueness is stale")
+	checkOnly := false
+	w := newWalkthroughWith(t, &query.Options{NoProviders: true,
+		Ensure: func(_ context.Context, _ *db.Dataset, _ []string, auto bool, _ func(insights.Progress)) error {
+			if checkOnly && !auto {
+				return stale
+			}
+			return nil
+		}})
+	ds, _ := w.d.Store().Dataset("walkthrough")
+	checkOnly = true
+	if got := w.dash.defaultSQL(context.Background(), ds); got != plainSQL(ds) {
+		t.Errorf("with a stale run the start query is %q", got)
+	}
+	checkOnly = false
+	if got := w.dash.defaultSQL(context.Background(), ds); got != uniquenessSQL(ds) {
+		t.Errorf("with a fresh run the start query is %q", got)
 	}
 }

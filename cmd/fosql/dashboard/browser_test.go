@@ -119,13 +119,21 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The grid without typing: least unique first.
+	// Without typing: the least unique first, each beside its nearest
+	// neighbour.
 	do(t, ctx, "open the page", chromedp.Navigate(w.srv.URL+"/"))
-	until(t, ctx, `document.querySelectorAll("#grid .card").length === 60`, "a first page of 60 cards")
+	until(t, ctx, `document.querySelectorAll("#grid .pair").length === 60`, "a first page of 60 pairs")
 	if got := eval[string](t, ctx, `document.querySelector("#grid .card").dataset.id`); got != w.ids[0] && got != w.ids[1] {
 		t.Errorf("first card %s, want one of the least unique pair %s, %s", got, w.ids[0], w.ids[1])
 	}
-	screenshot(t, ctx, shots, "1-grid")
+	pairs := eval[[][]string](t, ctx, `[...document.querySelectorAll("#grid .pair")].map(p => [...p.querySelectorAll(".card")].map(c => c.dataset.id))`)
+	for _, p := range pairs {
+		i := slices.Index(w.ids, p[0])
+		if len(p) != 2 || i < 0 || p[1] != w.ids[i^1] {
+			t.Fatalf("pair %v: want a sample beside its nearest neighbour", p)
+		}
+	}
+	screenshot(t, ctx, shots, "1-pairs")
 
 	// The <script> file name and tag are text, nothing ran.
 	until(t, ctx, fmt.Sprintf(`[...document.querySelectorAll("#grid dd.f")].some(d => d.textContent.endsWith(%q))`, scriptName), "the file name as text")
@@ -139,7 +147,10 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Error("the <script> tag is not shown as text")
 	}
 
-	// Page forward and back.
+	// The grid; page forward and back.
+	do(t, ctx, "grid view", chromedp.Click(chromedp.CSS("#mode-grid")))
+	until(t, ctx, `document.querySelectorAll("#grid .card").length === 60 && document.querySelectorAll("#grid .pair").length === 0`, "a grid of 60 cards")
+	screenshot(t, ctx, shots, "2-grid")
 	do(t, ctx, "next page", chromedp.Click(chromedp.CSS("#next")))
 	until(t, ctx, `document.querySelector("#pageinfo").textContent === "page 2" && document.querySelectorAll("#grid .card").length === 10`, "page 2 with the last 10 cards")
 	do(t, ctx, "previous page", chromedp.Click(chromedp.CSS("#prev")))
@@ -152,21 +163,8 @@ func TestBrowserWalkthrough(t *testing.T) {
 	if !eval[bool](t, ctx, fmt.Sprintf(`document.querySelector("#samplefields").textContent.includes(%q) && document.querySelector("#sampleimg").complete && document.querySelector("#sampleimg").naturalWidth === 48`, w.ids[4])) {
 		t.Error("the sample view lacks its nearest neighbour's id or its full image")
 	}
-	screenshot(t, ctx, shots, "2-sample")
+	screenshot(t, ctx, shots, "3-sample")
 	do(t, ctx, "close the sample", chromedp.Click(chromedp.CSS("#closesample")))
-
-	// Pairs: each sample beside its nearest neighbour.
-	do(t, ctx, "pairs view", chromedp.Click(chromedp.CSS("#mode-pairs")))
-	until(t, ctx, `document.querySelectorAll("#grid .pair").length === 60`, "60 pairs")
-	pairs := eval[[][]string](t, ctx, `[...document.querySelectorAll("#grid .pair")].map(p => [...p.querySelectorAll(".card")].map(c => c.dataset.id))`)
-	for _, p := range pairs {
-		i := slices.Index(w.ids, p[0])
-		if len(p) != 2 || i < 0 || p[1] != w.ids[i^1] {
-			t.Fatalf("pair %v: want a sample beside its nearest neighbour", p)
-		}
-	}
-	screenshot(t, ctx, shots, "3-pairs")
-	do(t, ctx, "grid view", chromedp.Click(chromedp.CSS("#mode-grid")))
 
 	// Select two cards, tag them, read the tag back in SQL.
 	a, b := w.ids[10], w.ids[20]

@@ -76,6 +76,12 @@ const walkthroughSamples = 70
 
 func newWalkthrough(t *testing.T) *walkthrough {
 	t.Helper()
+	return newWalkthroughWith(t, &query.Options{NoProviders: true})
+}
+
+// newWalkthroughWith is newWalkthrough over a database opened with opts.
+func newWalkthroughWith(t *testing.T, opts *query.Options) *walkthrough {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	for i := range walkthroughSamples {
@@ -85,7 +91,7 @@ func newWalkthrough(t *testing.T) *walkthrough {
 		}
 		writePicture(t, filepath.Join(dir, name), i, 48, 40)
 	}
-	d, err := query.Open(":memory:", &query.Options{NoProviders: true})
+	d, err := query.Open(":memory:", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -365,6 +365,9 @@ async function load() {
     if (!res.start) { showError(new Error("This database has no dataset yet: create one from the shell.")); return; }
     $("sql").value = res.start;
     await run(0);
+    // Near-duplicates are judged side by side: start in the pairs view
+    // when the first query has each sample's nearest neighbour.
+    if (state.res && neighbourColumn() >= 0) setMode("pairs");
   } catch (e) { showError(e); }
 }
 
@@ -396,8 +399,14 @@ $("dataset").onchange = () => {
 };
 $("views").onchange = () => { if ($("views").value) { $("sql").value = $("views").value; run(0); } };
 $("history").onchange = () => { if ($("history").value) $("sql").value = $("history").value; };
-$("mode-grid").onclick = () => { state.mode = "grid"; $("mode-grid").classList.add("on"); $("mode-pairs").classList.remove("on"); if (state.res) render(); };
-$("mode-pairs").onclick = () => { state.mode = "pairs"; $("mode-pairs").classList.add("on"); $("mode-grid").classList.remove("on"); if (state.res) render(); };
+function setMode(mode) {
+  state.mode = mode;
+  $("mode-grid").classList.toggle("on", mode === "grid");
+  $("mode-pairs").classList.toggle("on", mode === "pairs");
+  if (state.res) render();
+}
+$("mode-grid").onclick = () => setMode("grid");
+$("mode-pairs").onclick = () => setMode("pairs");
 $("showsel").onclick = showSelection;
 $("clearsel").onclick = async () => {
   try { takeSelection(await api("/api/selection", { dataset: state.dataset, ids: [], mode: "set" })); drawMap(); } catch (e) { showError(e); }
