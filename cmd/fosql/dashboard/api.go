@@ -47,12 +47,16 @@ func DefaultSQL(ds *db.Dataset) string {
 	return plainSQL(ds)
 }
 
+// uniquenessSQL is the start query with uniqueness: least unique first.
 func uniquenessSQL(ds *db.Dataset) string {
 	return "SELECT id, filepath, tags, insights.uniqueness.scalar, insights.uniqueness.nearest_id FROM " +
 		quoteIdent(ds.Name()) + " ORDER BY insights.uniqueness.scalar ASC"
 }
 
-func plainSQL(ds *db.Dataset) string { return "SELECT id, filepath, tags FROM " + quoteIdent(ds.Name()) }
+// plainSQL is the start query without uniqueness: in id order.
+func plainSQL(ds *db.Dataset) string {
+	return "SELECT id, filepath, tags FROM " + quoteIdent(ds.Name())
+}
 
 // defaultSQL is DefaultSQL, checked by reading its first row in the
 // page's session: when that session cannot run it (the insights layer
