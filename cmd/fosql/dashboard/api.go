@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -255,7 +256,53 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	out["dataset"] = sel.Dataset()
 	out["ms"] = time.Since(start).Milliseconds()
+	if err := s.addCardFields(sel.Dataset(), out); err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
 	writeJSON(w, out)
+}
+
+// addCardFields adds to a page of rows {cards: {id: {filepath, tags}}}
+// when the query did not select both, so that every card shows them.
+func (s *Server) addCardFields(dataset string, page map[string]any) error {
+	cols := page["columns"].([]string)
+	idCol := slices.Index(cols, db.FieldID)
+	if idCol < 0 || slices.Contains(cols, db.FieldFilepath) && slices.Contains(cols, db.FieldTags) {
+		return nil
+	}
+	ds, err := s.d.Store().Dataset(dataset)
+	if err != nil {
+		return err
+	}
+	var ids []db.ID
+	for _, raw := range page["rows"].([]json.RawMessage) {
+		var row []any
+		if json.Unmarshal(raw, &row) != nil {
+			continue
+		}
+		if str, ok := row[idCol].(string); ok {
+			if id, err := db.ParseID(str); err == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	smps, err := ds.GetMany(ids)
+	if err != nil {
+		return err
+	}
+	type card struct {
+		Filepath string   `json:"filepath"`
+		Tags     []string `json:"tags"`
+	}
+	cards := map[string]card{}
+	for _, smp := range smps {
+		if smp != nil {
+			cards[smp.ID.String()] = card{Filepath: smp.Filepath(), Tags: append([]string{}, smp.Tags()...)}
+		}
+	}
+	page["cards"] = cards
+	return nil
 }
 
 // pageJSON reads rows offset … offset+limit-1 of a result into

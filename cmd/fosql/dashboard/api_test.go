@@ -100,6 +100,17 @@ func TestStartQueryAndPaging(t *testing.T) {
 	if len(seen) != walkthroughSamples || !slices.Equal(slices.Compact(sorted), sortedCopy(w.ids)) {
 		t.Fatalf("pages gave %d rows (%d distinct), want each of %d once", len(seen), len(slices.Compact(sorted)), walkthroughSamples)
 	}
+	// A query without filepath and tags still gives each card both.
+	var cards struct {
+		Cards map[string]struct {
+			Filepath string   `json:"filepath"`
+			Tags     []string `json:"tags"`
+		} `json:"cards"`
+	}
+	w.post(t, "/api/query", map[string]any{"sql": "SELECT id FROM walkthrough ORDER BY id LIMIT 2"}, &cards)
+	if c, ok := cards.Cards[w.ids[1]]; !ok || !strings.HasSuffix(c.Filepath, "img001.png") || c.Tags == nil {
+		t.Errorf("cards of a SELECT id: %+v", cards.Cards)
+	}
 	// .view changes what the page is told to show.
 	if err := w.dash.SetView("DELETE FROM walkthrough"); err == nil {
 		t.Error(".view accepted a DELETE")

@@ -136,9 +136,13 @@ function render() {
     showError(new Error("the pairs view needs insights.uniqueness.nearest_id (or insights.duplicates.of) in the SELECT list; COMPUTE UNIQUENESS first"));
   }
   for (const row of res.rows) {
+    // Every card shows the file and the tags, selected or not.
+    const extra = (res.cards || {})[row[idCol]];
     const fields = [];
+    if (extra && columnIndex("filepath") < 0) fields.push(["filepath", extra.filepath]);
     res.columns.forEach((c, i) => { if (i !== idCol && i !== tagCol) fields.push([c, row[i]]); });
-    const card = makeCard(row[idCol], fields, tagCol >= 0 ? (row[tagCol] || []) : null);
+    const tags = tagCol >= 0 ? (row[tagCol] || []) : (extra ? extra.tags : []);
+    const card = makeCard(row[idCol], fields, tags);
     if (pairs && nbCol >= 0 && row[nbCol]) {
       const pair = el("div", "pair");
       const nb = makeCard(String(row[nbCol]), [["neighbour of", row[idCol]]], null);
