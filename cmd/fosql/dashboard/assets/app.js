@@ -275,7 +275,8 @@ async function loadMap() {
     const pad = 0.05 * Math.max(x1 - x0, y1 - y0, 1e-9);
     state.map = { points: res.points, x0: x0 - pad, x1: x1 + pad, y0: y0 - pad, y1: y1 + pad };
     drawMap();
-    $("mapnote").textContent = `${res.points.length} of ${res.total} points (PCA of ${res.model}); drag to select`;
+    const model = res.model.length > 24 ? res.model.slice(0, 20) + "…" : res.model;
+    $("mapnote").textContent = `${res.points.length} of ${res.total} points (PCA of ${model}); drag to select, Shift adds`;
   } catch (e) { $("mapnote").textContent = e.message; }
 }
 
