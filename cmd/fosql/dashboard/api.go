@@ -236,20 +236,21 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		req.Limit = maxPageRows
 	}
 	req.Offset = max(req.Offset, 0)
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.budget)
 	defer cancel()
 	start := time.Now()
 	var out map[string]any
 	err = s.sess.Stream(ctx, req.SQL, nil, func(_ query.Statement, res *query.Result) error {
-		out = pageJSON(res, req.Offset, req.Limit)
-		return nil
+		var err error
+		out, err = pageJSON(ctx, res, req.Offset, req.Limit)
+		return err
 	})
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("the query took longer than the dashboard's budget of %s; narrow it with WHERE or LIMIT, or run it in the shell", queryTimeout)
+			err = fmt.Errorf("the query took longer than the dashboard's budget of %s; narrow it with WHERE or LIMIT, or run it in the shell", s.budget)
 		}
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -306,8 +307,8 @@ func (s *Server) addCardFields(dataset string, page map[string]any) error {
 }
 
 // pageJSON reads rows offset … offset+limit-1 of a result into
-// {columns, types, rows, offset, more}.
-func pageJSON(res *query.Result, offset, limit int) map[string]any {
+// {columns, types, rows, offset, more}; it stops early when ctx ends.
+func pageJSON(ctx context.Context, res *query.Result, offset, limit int) (map[string]any, error) {
 	cols := res.ColumnNames()
 	types := make([]string, len(res.Columns))
 	for i, c := range res.Columns {
@@ -316,20 +317,27 @@ func pageJSON(res *query.Result, offset, limit int) map[string]any {
 	rows := []json.RawMessage{}
 	more := false
 	n := 0
-	stop := errors.New("enough rows")
-	res.Each(func(row []db.Value) error {
-		n++
+	errEnough := errors.New("enough rows")
+	err := res.Each(func(row []db.Value) error {
+		if n++; n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if n <= offset {
 			return nil
 		}
 		if len(rows) == limit {
 			more = true
-			return stop
+			return errEnough
 		}
 		rows = append(rows, rowJSON(row))
 		return nil
 	})
-	return map[string]any{"columns": cols, "types": types, "rows": rows, "offset": offset, "more": more}
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
+	}
+	return map[string]any{"columns": cols, "types": types, "rows": rows, "offset": offset, "more": more}, nil
 }
 
 // rowJSON is one row as a JSON array.

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
@@ -302,5 +303,20 @@ func TestStartQueryWhenRunIsStale(t *testing.T) {
 	checkOnly = false
 	if got := w.dash.defaultSQL(context.Background(), ds); got != uniquenessSQL(ds) {
 		t.Errorf("with a fresh run the start query is %q", got)
+	}
+}
+
+// TestQueryBudget: a query that outlasts the page's time budget is
+// stopped with an error that says so, and the server goes on answering.
+func TestQueryBudget(t *testing.T) {
+	w := newWalkthrough(t)
+	w.dash.budget = time.Nanosecond
+	var p pageResult
+	if code := w.post(t, "/api/query", map[string]any{"sql": "SELECT id FROM walkthrough WHERE filepath LIKE '%img%'"}, &p); code != 400 || !strings.Contains(p.Error, "budget of 1ns") {
+		t.Errorf("a query over budget: %d %q", code, p.Error)
+	}
+	w.dash.budget = queryTimeout
+	if code := w.post(t, "/api/query", map[string]any{"sql": "SELECT id FROM walkthrough"}, &p); code != 200 || len(p.Rows) != walkthroughSamples {
+		t.Errorf("the next query: %d %q", code, p.Error)
 	}
 }

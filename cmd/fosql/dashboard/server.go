@@ -66,6 +66,8 @@ type Server struct {
 	page  []byte
 	mux   *http.ServeMux
 	thumb thumbCache
+	// budget is the time one page query may take (queryTimeout).
+	budget time.Duration
 
 	mu      sync.Mutex
 	viewSQL string // what .view asked the page to show; "" for the default
@@ -99,7 +101,7 @@ func New(d *query.DB, ln net.Addr, flagAddr string, opts *Options) (*Server, err
 	sess := d.NewSession()
 	sess.SetAutoCompute(false)
 	s := &Server{d: d, sess: sess, hosts: allowedHosts(ln, flagAddr), home: homeAddr(ln),
-		token: hex.EncodeToString(tok), thumb: thumbCache{dir: dir}, maps: map[string]*embeddingMap{}}
+		token: hex.EncodeToString(tok), thumb: thumbCache{dir: dir}, budget: queryTimeout, maps: map[string]*embeddingMap{}}
 	s.page = bytes.ReplaceAll(html, []byte(tokenPlaceholder), []byte(s.token))
 	s.mux = s.routes()
 	return s, nil
