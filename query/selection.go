@@ -291,9 +291,9 @@ func (s *Session) findView(name string) (*db.Dataset, error) {
 
 // NamedView is a saved view with the dataset it reads.
 type NamedView struct {
-	Name    string
-	Dataset string
-	SQL     string
+	Name    string `json:"name"`
+	Dataset string `json:"dataset"`
+	SQL     string `json:"sql"`
 }
 
 // AllViews returns the saved views of every dataset, by dataset then name.

@@ -127,9 +127,22 @@ func TestStartQueryAndPaging(t *testing.T) {
 	if st.Seq != 1 || st.SQL != "SELECT id FROM walkthrough WHERE 'dup' IN tags" {
 		t.Errorf("state after .view: %+v", st)
 	}
-	w.get(t, "/api/datasets", &ds)
-	if ds.Start != st.SQL {
-		t.Errorf("the start query after .view is %q", ds.Start)
+	if _, err := w.d.Exec(context.Background(), "CREATE VIEW dups AS SELECT id FROM walkthrough WHERE 'dup' IN tags"); err != nil {
+		t.Fatal(err)
+	}
+	var again struct {
+		Start string            `json:"start"`
+		Views []query.NamedView `json:"views"`
+	}
+	_, raw := w.get(t, "/api/datasets", &again)
+	if !strings.Contains(string(raw), `"views":[{"name":"dups","dataset":"walkthrough","sql":`) {
+		t.Errorf("the page's views as JSON: %s", raw)
+	}
+	if again.Start != st.SQL {
+		t.Errorf("the start query after .view is %q", again.Start)
+	}
+	if len(again.Views) != 1 || again.Views[0] != (query.NamedView{Name: "dups", Dataset: "walkthrough", SQL: "SELECT id FROM walkthrough WHERE 'dup' IN tags"}) {
+		t.Errorf("the page's views: %+v", again.Views)
 	}
 }
 
