@@ -125,9 +125,14 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if _, err := w.d.Exec(context.Background(), "CREATE VIEW dups AS SELECT id, filepath, tags FROM walkthrough WHERE 'dup' IN tags"); err != nil {
+		t.Fatal(err)
+	}
+
 	// Without typing: the least unique first, each beside its nearest
 	// neighbour.
 	do(t, ctx, "open the page", chromedp.Navigate(w.srv.URL+"/"))
+	until(t, ctx, `[...document.querySelectorAll("#views option")].some(o => o.textContent === "dups (walkthrough)")`, "the saved view listed")
 	until(t, ctx, `document.querySelectorAll("#grid .pair").length === 60`, "a first page of 60 pairs")
 	if got := eval[string](t, ctx, `document.querySelector("#grid .card").dataset.id`); got != w.ids[0] && got != w.ids[1] {
 		t.Errorf("first card %s, want one of the least unique pair %s, %s", got, w.ids[0], w.ids[1])
