@@ -68,8 +68,10 @@ function fillHistory() {
 }
 
 // ---- queries and the grid ----
+// run shows a page of a query: the SQL box's, or with opts.sql the one
+// shown (paging and refreshing never pick up half-typed text).
 async function run(offset, opts = {}) {
-  const sql = $("sql").value.trim();
+  const sql = opts.sql || $("sql").value.trim();
   if (!sql) return;
   if (!opts.quiet) { showError(null); $("status").textContent = "running…"; }
   try {
@@ -197,7 +199,7 @@ async function tag(remove) {
     const res = await api("/api/tags", { dataset: state.dataset, selection: true, tag: $("tag").value, remove });
     $("status").textContent = res.changed + " samples changed";
     $("selsql").textContent = res.sql + ";";
-    await run(state.offset, { quiet: true });
+    await run(state.offset, { quiet: true, sql: state.sql });
   } catch (e) { showError(e); }
 }
 
@@ -385,7 +387,7 @@ async function poll() {
       if (sql) { $("sql").value = sql; state.epoch = st.epoch; await run(0); }
     } else if (state.epoch !== null && st.epoch !== state.epoch && state.res) {
       state.epoch = st.epoch;
-      await run(state.offset, { quiet: true });
+      await run(state.offset, { quiet: true, sql: state.sql });
       await loadSelection();
       drawMap();
     }
@@ -396,8 +398,8 @@ async function poll() {
 
 $("run").onclick = () => run(0);
 $("sql").onkeydown = (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(0); } };
-$("prev").onclick = () => run(Math.max(0, state.offset - PAGE));
-$("next").onclick = () => run(state.offset + PAGE);
+$("prev").onclick = () => run(Math.max(0, state.offset - PAGE), { sql: state.sql });
+$("next").onclick = () => run(state.offset + PAGE, { sql: state.sql });
 $("dataset").onchange = () => {
   const ds = state.datasets.find((d) => d.name === $("dataset").value);
   if (ds) { $("sql").value = ds.sql; run(0); }
