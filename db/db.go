@@ -351,19 +351,21 @@ const (
 	keySeqSamples = "!seq/samples"
 	keySeqData    = "!seq/data"
 
-	tagCatalog  byte = 'c' // c name -> dataset id
-	tagMeta     byte = 'd' // d dsid -> dataset meta (JSON)
-	tagSample   byte = 's' // s dsid id -> record
-	tagFilepath byte = 'f' // f dsid filepath -> id
-	tagIndex    byte = 'i' // i dsid indexid(4) key(value) id -> ""
-	tagTag      byte = 't' // t dsid escaped(tag) id -> ""
-	tagInsight  byte = 'n' // n dsid gen(8) id -> record of the group's keys
-	tagEmbed    byte = 'e' // e dsid space(8) id -> float32 little-endian
-	tagTextDirt byte = 'x' // x dsid id -> "" (full-text index must catch up)
-	tagJournal  byte = 'j' // j dsid [batch(4)] -> undo journal of a multi-batch statement
+	tagCatalog   byte = 'c' // c name -> dataset id
+	tagMeta      byte = 'd' // d dsid -> dataset meta (JSON)
+	tagSample    byte = 's' // s dsid id -> record
+	tagFilepath  byte = 'f' // f dsid filepath -> id
+	tagIndex     byte = 'i' // i dsid indexid(4) key(value) id -> ""
+	tagTag       byte = 't' // t dsid escaped(tag) id -> ""
+	tagInsight   byte = 'n' // n dsid gen(8) id -> record of the group's keys
+	tagEmbed     byte = 'e' // e dsid space(8) id -> float32 little-endian
+	tagTextDirt  byte = 'x' // x dsid id -> "" (full-text index must catch up)
+	tagSelection byte = 'l' // l dsid -> the selected ids, 12 bytes each, ascending
+	tagView      byte = 'v' // v dsid lower(name) -> name NUL sql (a saved view)
+	tagJournal   byte = 'j' // j dsid [batch(4)] -> undo journal of a multi-batch statement
 )
 
-var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagJournal}
+var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagSelection, tagView, tagJournal}
 
 func dsPrefix(tag byte, ds uint64) []byte {
 	b := make([]byte, 9, 48)

@@ -27,6 +27,8 @@
 //	x dsid id              a write the full-text index has not seen yet
 //	d dsid                 the dataset's description (schema, version, runs)
 //	j dsid [batch]         the undo journal of a statement in progress
+//	l dsid                 the selection: the picked sample ids, ascending
+//	v dsid name            a saved view (CREATE VIEW name AS SELECT …)
 //
 // Every write keeps all of them in step inside one Badger transaction. A
 // statement too large for one transaction commits in batches under an

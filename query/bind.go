@@ -551,6 +551,9 @@ func (b *binder) is(t *sqlparser.IsExpr) (views.Expr, error) {
 // function binds the functions allowed in WHERE: the tag membership that
 // the rewrite produces.
 func (b *binder) function(t *sqlparser.FuncExpr) (views.Expr, error) {
+	if x, ok, err := b.selectionPred(t); ok {
+		return x, err
+	}
 	name := t.Name.Lowered()
 	if name != fnContains && name != fnNotContains {
 		return nil, fmt.Errorf("function %s() in WHERE: %w", t.Name.String(), ErrUnsupported)
@@ -619,6 +622,12 @@ func (b *binder) where(v *views.View, w *sqlparser.Where) (*views.View, error) {
 			textStages = append(textStages, st)
 			continue
 		case *sqlparser.FuncExpr:
+			if st, ok, err := b.selectionStage(t); err != nil {
+				return nil, err
+			} else if ok {
+				idStages = append(idStages, st)
+				continue
+			}
 			name := t.Name.Lowered()
 			if name == fnContains || name == fnNotContains {
 				col, val, err := b.membershipArgs(t)

@@ -358,6 +358,8 @@ func (s *Session) exec(ctx context.Context, st Statement, a *args, stream bool) 
 		return s.updateTags(ctx, t, a)
 	case *Delete:
 		return s.delete(ctx, t, a)
+	case *CreateView, *DropView, *ShowViews:
+		return s.viewExec(ctx, t, a)
 	}
 	return nil, fmt.Errorf("statement %T: %w", st, ErrUnsupported)
 }

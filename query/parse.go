@@ -14,8 +14,8 @@ import (
 
 // Statement is one parsed statement. The concrete types are *ShowDatasets,
 // *ShowModels, *DescribeDataset, *CreateDataset, *DropDataset, *LoadZoo, *Compute,
-// *SetVariable, *Explain, *Select, *Insert, *Update, *UpdateTags and
-// *Delete.
+// *SetVariable, *Explain, *Select, *Insert, *Update, *UpdateTags,
+// *Delete, *CreateView, *DropView and *ShowViews.
 type Statement interface {
 	// SQL is the statement's text as written (without the semicolon).
 	SQL() string
@@ -501,6 +501,9 @@ func (p *parser) options() (map[string]Literal, error) {
 // standard SQL through sqlparser.
 func (p *parser) statement() (Statement, error) {
 	b := stmtBase{text: p.script[p.start:p.end], offset: p.start}
+	if st, ok, err := p.viewStatement(b); ok {
+		return st, err
+	}
 	first := p.peek()
 	switch {
 	case first.is("SHOW"):

@@ -21,6 +21,8 @@ import (
 //   - tag membership, 'dup' IN tags and 'dup' NOT IN tags (a value, IN,
 //     then a name that is not a parenthesised list), becomes a call
 //     fosql_contains(`tags`, 'dup') or fosql_not_contains(…);
+//   - id [NOT] IN SELECTION becomes fosql_in_selection(`id`) or
+//     fosql_not_in_selection(…) (see selection.go);
 //   - each ? placeholder becomes :fosqlargN, N being its number in the
 //     script, so that arguments bind by position across statements;
 //   - a name with non-ASCII letters is back-quoted.
@@ -176,6 +178,10 @@ func (r *rewrite) tokens(toks []token, _ bool) error {
 		}
 		if r.wrote && t.start > r.last {
 			r.gap(r.last)
+		}
+		if n := r.inSelection(toks, i); n > 0 {
+			i += n
+			continue
 		}
 		// Tag membership: value [NOT] IN name, the name not a list.
 		if isValueTok(t) && (i == 0 || !toks[i-1].isOp(".")) {

@@ -113,6 +113,8 @@ Statements (see docs/sql.md):
   INSERT INTO ds (filepath, tags, …) VALUES (…);  UPDATE ds SET … WHERE …;
   UPDATE ds ADD TAG 'x' WHERE …;  UPDATE ds REMOVE TAG 'x' WHERE …;
   DELETE FROM ds WHERE …;  EXPLAIN SELECT …;  SET auto_compute = on|off;
+  SELECT … FROM ds WHERE id IN SELECTION;  (the dashboard's selection)
+  CREATE [OR REPLACE] VIEW v AS SELECT …;  SHOW VIEWS;  DROP VIEW v;
 
 Flags:
 `
