@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet golden quality
+.PHONY: setup test demo bench fuzz vet golden quality crashtest
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
@@ -26,6 +26,14 @@ test: setup
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 4000x ./query
 	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime 12000x ./query
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRGB$$' -fuzztime 30000x ./brain
+
+# crashtest: the crash harness with 100 kills: a real fosql process is
+# SIGKILLed at random moments during ingest, bulk import, bulk tag and
+# field UPDATEs, DELETE, uniqueness and duplicates, and each reopened
+# database is checked (before-or-after state, CHECK DATABASE, full-text
+# index). make test runs its short version (14 kills).
+crashtest: setup
+	FOSQL_CRASH_KILLS=100 $(GO) test -count=1 -timeout 60m -run '^TestCrashKills$$' -v ./cmd/fosql
 
 # demo: the walkthrough on the offline synthetic dataset.
 demo: setup
