@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -170,11 +171,61 @@ func Open(path string, opts *Options) (*DB, error) {
 		reserve: diskReserve(o.MemTableSize), metas: map[uint64]*datasetMeta{}, texts: map[uint64]*textIndex{}}
 	d.seqIDs = &lazySequence{bdb: bdb, key: []byte(keySeqSamples), bandwidth: 4096}
 	d.seqData = &lazySequence{bdb: bdb, key: []byte(keySeqData), bandwidth: 16}
+	if err := d.checkFormat(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
 	if err := d.recover(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// FormatVersion is the version of the store's layout that this fosql
+// writes. A store records it at its first open; a store of a later
+// version is refused (ErrNewerFormat) rather than misread.
+const FormatVersion = 1
+
+// ErrNewerFormat means the database was written by a later fosql whose
+// layout this one does not know.
+var ErrNewerFormat = errors.New("database format is newer than this fosql")
+
+// checkFormat reads the store's format version, recording this one in a
+// store that has none yet (a new store, or one from before versions were
+// recorded, whose layout is version 1).
+func (d *DB) checkFormat() error {
+	var v []byte
+	err := d.bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyFormat))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		if d.readOnly {
+			return nil
+		}
+		return d.bdb.Update(func(txn *badger.Txn) error {
+			return txn.Set([]byte(keyFormat), []byte(strconv.Itoa(FormatVersion)))
+		})
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return fmt.Errorf("%w: format version %q: %w", ErrDamaged, v, ErrCorrupt)
+	}
+	if n > FormatVersion {
+		return fmt.Errorf("%w: it is format version %d, and this fosql reads up to version %d; open it with a newer fosql", ErrNewerFormat, n, FormatVersion)
+	}
+	return nil
 }
 
 // checkDir vets the database directory before anything is created in
@@ -350,6 +401,7 @@ func (d *DB) checkOpen() error {
 const (
 	keySeqSamples = "!seq/samples"
 	keySeqData    = "!seq/data"
+	keyFormat     = "!format"
 
 	tagCatalog   byte = 'c' // c name -> dataset id
 	tagMeta      byte = 'd' // d dsid -> dataset meta (JSON)

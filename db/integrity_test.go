@@ -180,3 +180,16 @@ func TestBackupWhileWriting(t *testing.T) {
 		t.Fatalf("backup into the database: %v", err)
 	}
 }
+
+func TestNewerFormatIsRefused(t *testing.T) {
+	d, dir := openTemp(t)
+	mustDataset(t, d, "ds")
+	if err := d.bdb.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyFormat), []byte("99")) }); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	_, err := Open(dir, nil)
+	if !errors.Is(err, ErrNewerFormat) || !strings.Contains(err.Error(), "format version 99") {
+		t.Fatalf("opening a store of format 99: %v", err)
+	}
+}
