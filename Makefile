@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet golden quality crashtest
+.PHONY: setup test demo bench fuzz vet golden quality crashtest bench-scale
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
@@ -34,6 +34,12 @@ test: setup
 # index). make test runs its short version (14 kills).
 crashtest: setup
 	FOSQL_CRASH_KILLS=100 $(GO) test -count=1 -timeout 60m -run '^TestCrashKills$$' -v ./cmd/fosql
+
+# bench-scale: the million-sample benchmark (scripts/bench-scale.sh): bulk
+# import from .jsonl and .npy beside SQLite, uniqueness over the imported
+# vectors, export to .npy; N and D set the size.
+bench-scale: setup
+	./scripts/bench-scale.sh
 
 # demo: the walkthrough on the offline synthetic dataset.
 demo: setup
