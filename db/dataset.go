@@ -222,7 +222,7 @@ func (a *adder) add(s NewSample) error {
 	if len(a.ids) == 0 {
 		m.Version++
 	}
-	if err := a.bw.put(id, nil, EncodeRecord(doc)); err != nil {
+	if err := a.bw.put(id, nil, EncodeRecord(doc), doc); err != nil {
 		return err
 	}
 	a.added[h] = struct{}{}
@@ -253,8 +253,8 @@ func (a *adder) abort(err error) error {
 // writeSample stores a sample's new record (nil to delete) and keeps the
 // filepath key, tag index, field indexes, insight indexes, schema and the
 // full-text backlog in step. old is the previous record, nil for a new
-// sample.
-func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec Record) error {
+// sample; doc is rec decoded when the caller has it (else missing).
+func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec Record, doc Value) error {
 	var oldFP, newFP string
 	if old != nil {
 		oldFP = old.Lookup(FieldFilepath).AsString()
@@ -350,11 +350,13 @@ func (ds *Dataset) writeSample(txn *badger.Txn, m *datasetMeta, id ID, old, rec 
 			return err
 		}
 		if !bytes.Equal(old, rec) {
-			v, err := rec.Decode()
-			if err != nil {
-				return err
+			if doc.kind == KindMissing {
+				var err error
+				if doc, err = rec.Decode(); err != nil {
+					return err
+				}
 			}
-			m.noteSchema("", v)
+			m.noteSchema("", doc)
 		}
 	}
 	return ds.db.set(txn, append(dsPrefix(tagTextDirt, ds.id), id[:]...), nil, "full-text backlog key")
@@ -598,7 +600,7 @@ func (ds *Dataset) rewrite(ctx context.Context, ids []ID, fn func(i int, doc Val
 			m.Version++
 			bumped = true
 		}
-		if err := bw.put(id, old, rec); err != nil {
+		if err := bw.put(id, old, rec, nd); err != nil {
 			return 0, err
 		}
 		changed++

@@ -108,8 +108,9 @@ func (b *bulkWrite) commitInBackground() { b.async = true }
 func (b *bulkWrite) meta() *datasetMeta { return b.m }
 
 // put writes one sample: old is its record before (nil for a new sample),
-// rec its new record (nil to delete it). A full batch is committed first.
-func (b *bulkWrite) put(id ID, old, rec Record) error {
+// rec its new record (nil to delete it) and doc rec decoded (missing when
+// the caller does not have it). A full batch is committed first.
+func (b *bulkWrite) put(id ID, old, rec Record, doc Value) error {
 	keys := int64(8 + len(stringsOf(old.Lookup(FieldTags))) + len(stringsOf(rec.Lookup(FieldTags))) +
 		2*len(b.m.Indexes) + len(b.m.Spaces))
 	for _, g := range b.m.Insights {
@@ -123,7 +124,7 @@ func (b *bulkWrite) put(id ID, old, rec Record) error {
 			return err
 		}
 	}
-	if err := b.ds.writeSample(b.txn, b.m, id, old, rec); err != nil {
+	if err := b.ds.writeSample(b.txn, b.m, id, old, rec, doc); err != nil {
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return fmt.Errorf("db: sample %s is too large for one transaction: %w", id, err)
 		}
@@ -416,7 +417,7 @@ func (ds *Dataset) undoJournal() error {
 				if cur == nil && r.old == nil {
 					continue
 				}
-				if err := ds.writeSample(txn, m, r.id, cur, r.old); err != nil {
+				if err := ds.writeSample(txn, m, r.id, cur, r.old, Value{}); err != nil {
 					return nil, err
 				}
 			}

@@ -244,7 +244,7 @@ func TestCrashMidStatementIsUndoneOnOpen(t *testing.T) {
 		doc, _ := s.document()
 		id, _ := d.newID(time.Now())
 		bw.meta().Count++
-		if err := bw.put(id, nil, EncodeRecord(doc)); err != nil {
+		if err := bw.put(id, nil, EncodeRecord(doc), doc); err != nil {
 			t.Fatalf("put %d: %v", i, err)
 		}
 	}
