@@ -320,6 +320,8 @@ func (c *storeCheck) checkTables(present map[uint64]string, named map[uint64]bad
 		if st, ok := c.cur[present[r.id]]; ok && r.err == nil {
 			st.maxVersion = r.maxVersion
 			c.cur[present[r.id]] = st
+		} else {
+			delete(c.cur, present[r.id]) // a damaged crash leftover is excused, never stamped
 		}
 		_, isNamed := named[r.id]
 		switch {
