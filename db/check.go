@@ -86,16 +86,30 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 	if opts != nil {
 		o = *opts
 	}
+	problems, _ := checkStore(dir, o, nil)
+	return problems
+}
+
+// checkStore is CheckStore knowing prev, the stamp of the last store that
+// passed (nil for none, see stampName): a store whose files all match it
+// is not read, and a table that matches is not read again. It also
+// returns the stamp of the store it checked when that passed, nil
+// otherwise or when its files cannot be stamped.
+func checkStore(dir string, o CheckOptions, prev storeStamp) ([]Problem, storeStamp) {
+	if o.Thorough {
+		prev = nil
+	}
 	store := filepath.Join(dir, storeDirName)
-	c := &storeCheck{dir: store, thorough: o.Thorough}
+	c := &storeCheck{dir: store, thorough: o.Thorough, prev: prev}
 	entries, err := os.ReadDir(store)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
 		c.add(storeDirName, fmt.Sprintf("store directory %s cannot be read: %v", store, err))
-		return c.problems
+		return c.problems, nil
 	}
+	c.cur = storeStamp{}
 	tables := map[uint64]string{}
 	var valueLogs, wals []string
 	walPresent := false
@@ -103,6 +117,14 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 	for _, e := range entries {
 		name := e.Name()
 		present[name] = true
+		info, err := e.Info()
+		if err == nil && c.cur != nil {
+			if st, ok := statStamp(info); ok {
+				c.cur[name] = st
+			} else {
+				c.cur = nil
+			}
+		}
 		switch {
 		case strings.HasSuffix(name, tableSuffix):
 			if id, ok := fileID(name, tableSuffix); ok {
@@ -112,13 +134,22 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 			if _, ok := fileID(name, walSuffix); ok {
 				wals = append(wals, name)
 			}
-			if info, err := e.Info(); err == nil && info.Size() > 0 {
+			if err == nil && info.Size() > 0 {
 				walPresent = true
 			}
 		case strings.HasSuffix(name, valueLogSuffix):
 			if _, ok := fileID(name, valueLogSuffix); ok {
 				valueLogs = append(valueLogs, name)
 			}
+		}
+	}
+	if prev != nil && len(c.cur) == len(prev) && len(entries) == len(prev) {
+		unchanged := true
+		for name, st := range c.cur {
+			unchanged = unchanged && c.unchanged(name, st)
+		}
+		if unchanged {
+			return nil, prev // the store that passed, as it was
 		}
 	}
 	named := c.checkManifest(present[manifestName], tables)
@@ -135,17 +166,36 @@ func CheckStore(dir string, opts *CheckOptions) []Problem {
 	for _, name := range valueLogs {
 		c.checkLog(name, "value log", c.thorough)
 	}
-	sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].File < c.problems[j].File })
-	return c.problems
+	if len(c.problems) > 0 {
+		sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].File < c.problems[j].File })
+		return c.problems, nil
+	}
+	if len(c.cur) != len(entries) {
+		return nil, nil
+	}
+	return nil, c.cur
 }
 
 // storeCheck collects the problems of one CheckStore run.
 type storeCheck struct {
 	dir      string
 	thorough bool
+	prev     storeStamp // the last store that passed, or nil
+	cur      storeStamp // the files checked now; each table's max version is set as it passes
 
 	mu       sync.Mutex
 	problems []Problem
+}
+
+// unchanged reports whether the file name, stamped st now, is as it was
+// in the last store that passed.
+func (c *storeCheck) unchanged(name string, st fileStamp) bool {
+	p, ok := c.prev[name]
+	if !ok {
+		return false
+	}
+	p.maxVersion = st.maxVersion
+	return p == st
 }
 
 func (c *storeCheck) add(name, message string) {
@@ -253,7 +303,11 @@ func (c *storeCheck) checkTables(present map[uint64]string, named map[uint64]bad
 			}
 		}()
 	}
-	for id := range present {
+	for id, name := range present {
+		if st, ok := c.cur[name]; ok && c.unchanged(name, st) {
+			results <- result{id, c.prev[name].maxVersion, nil} // passed before, as it is
+			continue
+		}
 		ids <- id
 	}
 	close(ids)
@@ -263,6 +317,12 @@ func (c *storeCheck) checkTables(present map[uint64]string, named map[uint64]bad
 	var newestNamed uint64
 	var unnamed []result
 	for r := range results {
+		if st, ok := c.cur[present[r.id]]; ok && r.err == nil {
+			st.maxVersion = r.maxVersion
+			c.cur[present[r.id]] = st
+		} else {
+			delete(c.cur, present[r.id]) // a damaged crash leftover is excused, never stamped
+		}
 		_, isNamed := named[r.id]
 		switch {
 		case named != nil && !isNamed:

@@ -121,7 +121,7 @@ func Open(path string, opts *Options) (*DB, error) {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
 		path = abs
-		if err := checkDir(path); err != nil {
+		if err := checkDir(path, o.ReadOnly); err != nil {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
 		if err := os.MkdirAll(filepath.Join(path, storeDirName), 0o755); err != nil {
@@ -230,8 +230,9 @@ func (d *DB) checkFormat() error {
 
 // checkDir vets the database directory before anything is created in
 // it: it must be missing, empty or hold a fosql database, and a store
-// that is there must pass CheckStore.
-func checkDir(dir string) error {
+// that is there must pass CheckStore (remembering that it passed, unless
+// readOnly: see stampName).
+func checkDir(dir string, readOnly bool) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -257,7 +258,7 @@ func checkDir(dir string) error {
 		return err
 	}
 	defer release()
-	if problems := CheckStore(dir, nil); len(problems) > 0 {
+	if problems := checkStamped(dir, readOnly); len(problems) > 0 {
 		return storeError(problems)
 	}
 	return nil
@@ -382,7 +383,12 @@ func (d *DB) Close() error {
 	for _, t := range texts {
 		errs = append(errs, t.close())
 	}
-	errs = append(errs, d.seqIDs.Release(), d.seqData.Release(), d.bdb.Close())
+	errs = append(errs, d.seqIDs.Release(), d.seqData.Release())
+	closeErr := d.bdb.Close()
+	if closeErr == nil && !d.inMemory && !d.readOnly {
+		stampAfterClose(d.path)
+	}
+	errs = append(errs, closeErr)
 	return errors.Join(errs...)
 }
 

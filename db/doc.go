@@ -55,8 +55,8 @@
 //
 // # Full-text search
 //
-// Each dataset has a bleve index over filepath, tags and string fields,
-// stored beside Badger. Writes leave a marker key in their transaction and
+// Each dataset has a bleve index (bleve's upside-down index in a Bolt
+// file) over filepath, tags and string fields, stored beside Badger. Writes leave a marker key in their transaction and
 // Search applies the markers before it answers, so the index is never
 // behind a committed write and a crash cannot lose an update; an index
 // found missing or behind on open is rebuilt from the samples.

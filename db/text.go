@@ -8,13 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
-	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/regexp"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/upsidedown"
+	"github.com/blevesearch/bleve/v2/index/upsidedown/store/boltdb"
+	"github.com/blevesearch/bleve/v2/index/upsidedown/store/gtreap"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/collector"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 	badger "github.com/dgraph-io/badger/v4"
 )
 
@@ -26,11 +33,53 @@ import (
 // update. An epoch number, written to both stores after each catch-up,
 // detects an index that lost its last writes (or was removed); such an
 // index is rebuilt from the samples.
+//
+// The index is bleve's upside-down index over a Bolt file (a treap in
+// memory for an in-memory database), driven through bleve's index,
+// mapping and search packages. bleve's top-level package is not used: it
+// links in its default index type, whose package initialisation builds
+// fuzzy-search automata that cost every fosql process, a one-shot
+// SELECT too, several milliseconds before main runs.
 type textIndex struct {
-	idx bleve.Index
+	idx index.Index
+	m   mapping.IndexMapping
 }
 
 func (t *textIndex) close() error { return t.idx.Close() }
+
+// textFileName is the Bolt file of a dataset's index, in its textDir.
+const textFileName = "index.bolt"
+
+// textAnalysis is the queue of goroutines that analyse documents for
+// every full-text index, started on first use.
+var textAnalysis = sync.OnceValue(func() *index.AnalysisQueue { return index.NewAnalysisQueue(4) })
+
+// openTextIndex opens (creating) the index stored in file, or a new one
+// in memory when file is empty.
+func openTextIndex(file string) (index.Index, error) {
+	store, config := gtreap.Name, map[string]any{"path": ""}
+	if file != "" {
+		store, config = boltdb.Name, map[string]any{"path": file}
+	}
+	idx, err := upsidedown.NewUpsideDownCouch(store, config, textAnalysis())
+	if err != nil {
+		return nil, err
+	}
+	if err := idx.Open(); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// getInternal reads a value the index keeps beside its documents.
+func getInternal(idx index.Index, key string) ([]byte, error) {
+	r, err := idx.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.GetInternal([]byte(key))
+}
 
 const (
 	textAnalyzer  = "fosql_words"
@@ -50,7 +99,7 @@ func textEpochBadgerKey(ds uint64) []byte {
 // textMapping tokenises on runs of letters and digits, lowercased, so
 // that "/data/kitten_01.jpg" yields data, kitten, 01, jpg.
 func textMapping() (mapping.IndexMapping, error) {
-	m := bleve.NewIndexMapping()
+	m := mapping.NewIndexMapping()
 	if err := m.AddCustomTokenizer(textTokenizer, map[string]any{"type": regexp.Name, "regexp": `[\p{L}\p{N}]+`}); err != nil {
 		return nil, err
 	}
@@ -81,25 +130,29 @@ func (d *DB) text(ds uint64) (*textIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	var idx bleve.Index
+	var idx index.Index
 	if d.inMemory {
-		idx, err = bleve.NewMemOnly(m)
+		idx, err = openTextIndex("")
 	} else {
 		dir := d.textDir(ds)
-		idx, err = bleve.Open(dir)
+		file := filepath.Join(dir, textFileName)
+		if _, err = os.Stat(file); err == nil {
+			idx, err = openTextIndex(file)
+		}
 		if err == nil && !d.textEpochMatches(ds, idx) {
 			idx.Close()
 			err = errors.New("stale")
 		}
 		if err != nil {
-			// Missing, unreadable or behind: rebuild from the samples.
+			// Missing, unreadable, of an older layout or behind:
+			// rebuild from the samples.
 			if err := os.RemoveAll(dir); err != nil {
 				return nil, err
 			}
-			if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, err
 			}
-			if idx, err = bleve.New(dir, m); err != nil {
+			if idx, err = openTextIndex(file); err != nil {
 				return nil, fmt.Errorf("db: full-text index: %w", err)
 			}
 			if err := d.markAllDirty(ds); err != nil {
@@ -111,15 +164,15 @@ func (d *DB) text(ds uint64) (*textIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: full-text index: %w", err)
 	}
-	t = &textIndex{idx: idx}
+	t = &textIndex{idx: idx, m: m}
 	d.mu.Lock()
 	d.texts[ds] = t
 	d.mu.Unlock()
 	return t, nil
 }
 
-func (d *DB) textEpochMatches(ds uint64, idx bleve.Index) bool {
-	got, err := idx.GetInternal([]byte(textEpochKey))
+func (d *DB) textEpochMatches(ds uint64, idx index.Index) bool {
+	got, err := getInternal(idx, textEpochKey)
 	if err != nil {
 		return false
 	}
@@ -215,7 +268,7 @@ func (d *DB) syncText(ctx context.Context, ds uint64) (*textIndex, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		batch := t.idx.NewBatch()
+		batch := index.NewBatch()
 		var markers [][]byte
 		err := d.bdb.View(func(txn *badger.Txn) error {
 			p := dsPrefix(tagTextDirt, ds)
@@ -234,13 +287,15 @@ func (d *DB) syncText(ctx context.Context, ds uint64) (*textIndex, error) {
 					batch.Delete(id.String())
 					continue
 				}
-				doc, err := textDoc(rec)
+				data, err := textDoc(rec)
 				if err != nil {
 					return err
 				}
-				if err := batch.Index(id.String(), doc); err != nil {
+				doc := document.NewDocument(id.String())
+				if err := t.m.MapDocument(doc, data); err != nil {
 					return err
 				}
+				batch.Update(doc)
 			}
 			return nil
 		})
@@ -295,31 +350,40 @@ func (ds *Dataset) Search(ctx context.Context, fields []string, words string) ([
 	}
 	var q query.Query
 	if len(fields) == 0 {
-		mq := bleve.NewMatchQuery(words)
+		mq := query.NewMatchQuery(words)
 		mq.Analyzer = textAnalyzer
 		q = mq
 	} else {
-		dq := bleve.NewDisjunctionQuery()
+		dq := query.NewDisjunctionQuery(nil)
 		for _, f := range fields {
-			mq := bleve.NewMatchQuery(words)
+			mq := query.NewMatchQuery(words)
 			mq.SetField(f)
 			mq.Analyzer = textAnalyzer
 			dq.AddQuery(mq)
 		}
 		q = dq
 	}
-	n, err := t.idx.DocCount()
-	if err != nil {
-		return nil, err
-	}
-	req := bleve.NewSearchRequestOptions(q, int(max(n, 1)), 0, false)
-	req.SortBy([]string{"-_score", "_id"})
-	res, err := t.idx.SearchInContext(ctx, req)
+	r, err := t.idx.Reader()
 	if err != nil {
 		return nil, fmt.Errorf("db: full-text search: %w", err)
 	}
-	hits := make([]TextHit, 0, len(res.Hits))
-	for _, h := range res.Hits {
+	defer r.Close()
+	n, err := r.DocCount()
+	if err != nil {
+		return nil, err
+	}
+	searcher, err := q.Searcher(ctx, r, t.m, search.SearcherOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("db: full-text search: %w", err)
+	}
+	defer searcher.Close()
+	coll := collector.NewTopNCollector(int(max(n, 1)), 0, search.SortOrder{&search.SortScore{Desc: true}, &search.SortDocID{}})
+	if err := coll.Collect(ctx, searcher, r); err != nil {
+		return nil, fmt.Errorf("db: full-text search: %w", err)
+	}
+	res := coll.Results()
+	hits := make([]TextHit, 0, len(res))
+	for _, h := range res {
 		id, err := ParseID(h.ID)
 		if err != nil {
 			return nil, fmt.Errorf("db: full-text index holds a bad id %q: %w", h.ID, ErrCorrupt)

@@ -34,8 +34,17 @@ import (
 )
 
 func main() {
+	exitAfterRead = os.Exit
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// exitAfterRead, when set (main sets it to os.Exit), ends a one-shot read
+// as soon as its rows are out, leaving the store to the operating system:
+// a store opened read-only has nothing to flush or sync, and closing it
+// (unmapping and syncing every table file, stopping Badger's caches and
+// goroutines) would take a tenth of such a process's time. Tests that
+// call run leave it nil, so that the store is closed as usual.
+var exitAfterRead func(code int)
 
 // defaultDBPath is the database directory used without -db and without
 // FOSQL_DB in the environment.
@@ -232,6 +241,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer sh.close()
 	if *sqlText != "" {
 		err = sh.run(ctx, script)
+		if readOnly && err == nil && exitAfterRead != nil {
+			sh.close()
+			exitAfterRead(0)
+		}
 		if readOnly && errors.Is(err, db.ErrReadOnly) {
 			sh.d.Close()
 			if sh.d, err = open(dbPath); err == nil {
