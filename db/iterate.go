@@ -432,3 +432,31 @@ func (ds *Dataset) TagCounts(ctx context.Context) (map[string]int64, error) {
 	})
 	return out, err
 }
+
+// Filepaths iterates over the filepaths of the dataset's samples in byte
+// order (db.Compare's order of strings) through the filepath index, which
+// holds one entry per sample, without reading the samples.
+func (ds *Dataset) Filepaths(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		err := ds.db.view(func(txn *badger.Txn) error {
+			p := dsPrefix(tagFilepath, ds.id)
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+			defer it.Close()
+			it.Rewind()
+			for n := 1; it.Valid(); it.Next() {
+				if n++; n&1023 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if !yield(string(it.Item().Key()[len(p):]), nil) {
+					return errStop
+				}
+			}
+			return ctx.Err()
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield("", err)
+		}
+	}
+}

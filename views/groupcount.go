@@ -28,11 +28,12 @@ const spillName = "fosql-count-*.run"
 // EachValueCount calls fn with the counts of the values at path, in the
 // order CountValues returns them (db.Compare order, missing first), with
 // the same counting rules. It holds at most SpillLimit distinct values in
-// memory: a count with more (GROUP BY filepath over a million samples)
-// spills sorted runs to temporary files and merges them as it calls fn,
-// so its memory stays bounded whatever the number of values. A view
-// without stages counting tags reads the tag index instead of the
-// samples. fn's first error stops the count and is returned.
+// memory: a count with more (GROUP BY filepath WHERE … over a million
+// samples) spills sorted runs to temporary files and merges them as it
+// calls fn, so its memory stays bounded whatever the number of values.
+// A view without stages reads indexes instead of samples: the tag index
+// to count tags, the filepath index (in order, one per sample) to count
+// filepaths. fn's first error stops the count and is returned.
 func (v *View) EachValueCount(ctx context.Context, path string, fn func(ValueCount) error) error {
 	return v.eachValueCount(ctx, path, SpillLimit, fn)
 }
@@ -44,8 +45,13 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 	if err != nil {
 		return err
 	}
-	if path == db.FieldTags && len(v.stages) == 0 && !v.noIndex {
-		return v.tagCounts(ctx, fn)
+	if len(v.stages) == 0 && !v.noIndex {
+		switch path {
+		case db.FieldTags:
+			return v.tagCounts(ctx, fn)
+		case db.FieldFilepath:
+			return v.filepathCounts(ctx, fn)
+		}
 	}
 	p := v.planFor(l, forUnordered, path != db.FieldID, l.mask.showsInsights(path))
 	workers := max(1, p.env.workers)
@@ -106,6 +112,21 @@ func (v *View) tagCounts(ctx context.Context, fn func(ValueCount) error) error {
 	slices.Sort(tags)
 	for _, t := range tags {
 		if err := fn(ValueCount{Value: db.String(t), Count: counts[t]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// filepathCounts answers a count of filepaths over the whole dataset
+// from the filepath index, in order: every sample has a filepath of its
+// own, so each counts once, and nothing is held in memory.
+func (v *View) filepathCounts(ctx context.Context, fn func(ValueCount) error) error {
+	for p, err := range v.ds.Filepaths(ctx) {
+		if err != nil {
+			return err
+		}
+		if err := fn(ValueCount{Value: db.String(p), Count: 1}); err != nil {
 			return err
 		}
 	}

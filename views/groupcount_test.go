@@ -54,6 +54,26 @@ func TestTagCountsFromIndex(t *testing.T) {
 	check(`"a":2 "dup":4 "x":3 `)
 }
 
+// TestFilepathCountsFromIndex checks that counting filepaths over a
+// whole dataset, which reads the filepath index, gives the scan's counts
+// in the same order, also after a sample is deleted.
+func TestFilepathCountsFromIndex(t *testing.T) {
+	f := newFixture(t)
+	check := func() {
+		t.Helper()
+		got := countText(collectCounts(t, New(f.ds), "filepath", SpillLimit))
+		scan := countText(collectCounts(t, New(f.ds).withoutIndexes(), "filepath", 3))
+		if got != scan || !strings.Contains(got, `"/data/bird/a5.jpg":1 "/data/cat/a0.jpg":1`) {
+			t.Fatalf("filepath counts: index %q, scan %q", got, scan)
+		}
+	}
+	check()
+	if _, err := f.ds.Delete(ctx, f.ids[2:3]); err != nil {
+		t.Fatal(err)
+	}
+	check()
+}
+
 // TestSpilledCountsEqualInMemory counts values of many distinct values
 // with a spill limit far below their number: the runs merged from disk
 // give exactly the in-memory counts, with ints shown before equal floats,
