@@ -39,16 +39,22 @@ func (v *View) Count(ctx context.Context) (int64, error) {
 		}
 	} else {
 		p := v.planFor(l, forCount, false, false)
-		counts := make([]int64, max(1, p.env.workers))
+		// One cache line per goroutine's count, so that the goroutines
+		// do not take the line from each other at every sample.
+		type paddedCount struct {
+			n int64
+			_ [56]byte
+		}
+		counts := make([]paddedCount, max(1, p.env.workers))
 		err = visitRows(ctx, p.env, p.root, func(w int, _ *db.Sample) error {
-			counts[w]++
+			counts[w].n++
 			return nil
 		})
 		if err != nil {
 			return 0, err
 		}
 		for _, c := range counts {
-			n += c
+			n += c.n
 		}
 	}
 	n = max(0, n-off)
