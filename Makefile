@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet golden quality
+.PHONY: setup test demo bench bench-scale-queries fuzz vet golden quality
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
@@ -34,6 +34,12 @@ demo: setup
 # bench: the Go benchmarks behind BENCHMARKS.md.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# bench-scale-queries: the 1,000,000-row query figures of BENCHMARKS.md
+# (scan, GROUP BY tag, width and filepath beside ../shared/tools/peer-sqlite,
+# and the peak RSS of one-shot shell queries).
+bench-scale-queries:
+	GO=$(GO) ./scripts/bench-scale-queries.sh
 
 # quality: the ranking-quality benchmark on Debian's image collections
 # (installed here when apt-get is available): planted near-duplicates and

@@ -38,6 +38,28 @@ func (v *View) EachValueCount(ctx context.Context, path string, fn func(ValueCou
 	return v.eachValueCount(ctx, path, SpillLimit, fn)
 }
 
+// What ValueCountSource names.
+const (
+	tagIndexSource      = "tag index"
+	filepathIndexSource = "filepath index"
+)
+
+// ValueCountSource names the index EachValueCount reads to count the
+// values at path ("tag index", "filepath index"), or is empty when it
+// reads the samples the view's plan gives.
+func (v *View) ValueCountSource(path string) string {
+	if v == nil || len(v.stages) > 0 || v.noIndex {
+		return ""
+	}
+	switch path {
+	case db.FieldTags:
+		return tagIndexSource
+	case db.FieldFilepath:
+		return filepathIndexSource
+	}
+	return ""
+}
+
 // eachValueCount is EachValueCount holding at most limit distinct values
 // in memory.
 func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn func(ValueCount) error) error {
@@ -45,13 +67,11 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 	if err != nil {
 		return err
 	}
-	if len(v.stages) == 0 && !v.noIndex {
-		switch path {
-		case db.FieldTags:
-			return v.tagCounts(ctx, fn)
-		case db.FieldFilepath:
-			return v.filepathCounts(ctx, fn)
-		}
+	switch v.ValueCountSource(path) {
+	case tagIndexSource:
+		return v.tagCounts(ctx, fn)
+	case filepathIndexSource:
+		return v.filepathCounts(ctx, fn)
 	}
 	p := v.planFor(l, forUnordered, path != db.FieldID, l.mask.showsInsights(path))
 	workers := max(1, p.env.workers)
