@@ -83,7 +83,11 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 	}
 	err = visitRows(ctx, p.env, p.root, func(w int, s *db.Sample) error {
 		c := counters[w]
-		for _, e := range elements(l.mask.get(s, path)) {
+		x := l.mask.get(s, path)
+		if x.Kind() != db.KindList {
+			return c.add(x, 1)
+		}
+		for _, e := range x.Items() {
 			if err := c.add(e, 1); err != nil {
 				return err
 			}
