@@ -262,7 +262,7 @@ func (sp *spiller) write(keys []string, m map[string]*ValueCount) (err error) {
 	w := bufio.NewWriterSize(f, 1<<16)
 	var b []byte
 	for _, k := range keys {
-		b = appendEntry(b[:0], []byte(k), *m[k])
+		b = appendEntry(b[:0], k, *m[k])
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("views: spilling counts: %w", err)
 		}
@@ -274,7 +274,7 @@ func (sp *spiller) write(keys []string, m map[string]*ValueCount) (err error) {
 }
 
 // appendEntry appends one run entry.
-func appendEntry(b, key []byte, vc ValueCount) []byte {
+func appendEntry(b []byte, key string, vc ValueCount) []byte {
 	rec := db.EncodeRecord(db.Doc(db.Field{Name: "v", Value: vc.Value}))
 	b = binary.AppendUvarint(b, uint64(len(key)))
 	b = append(b, key...)
@@ -297,6 +297,7 @@ func (sp *spiller) remove() {
 type runReader struct {
 	r   *bufio.Reader
 	key []byte
+	rec []byte
 	vc  ValueCount
 }
 
@@ -324,11 +325,12 @@ func (rr *runReader) next() (bool, error) {
 	if err != nil || rl > 1<<30 {
 		return false, errRunCorrupt
 	}
-	rec := make([]byte, rl)
-	if _, err := io.ReadFull(rr.r, rec); err != nil {
+	rr.rec = slices.Grow(rr.rec[:0], int(rl))[:rl]
+	if _, err := io.ReadFull(rr.r, rr.rec); err != nil {
 		return false, errRunCorrupt
 	}
-	rr.vc = ValueCount{Value: db.Record(rec).Lookup("v"), Count: int64(n)}
+	// Lookup copies what it decodes, so the buffer is reused.
+	rr.vc = ValueCount{Value: db.Record(rr.rec).Lookup("v"), Count: int64(n)}
 	return true, nil
 }
 
@@ -378,7 +380,7 @@ func (sp *spiller) mergeToRun(ctx context.Context, files []string) (string, erro
 	w := bufio.NewWriterSize(f, 1<<16)
 	var b []byte
 	err = mergeRuns(ctx, files, func(key []byte, vc ValueCount) error {
-		b = appendEntry(b[:0], key, vc)
+		b = appendEntry(b[:0], string(key), vc)
 		_, err := w.Write(b)
 		return err
 	})
