@@ -24,6 +24,20 @@ for round in $(seq "$ROUNDS"); do
   echo "== round $round (load $(cut -d' ' -f1-3 /proc/loadavg))"
   (cd query && FOSQL_BENCH_DIR="$root" "$work/query.test" -test.run '^$' -test.bench 'Scale1M' -test.benchtime 7x) | grep Benchmark
   "$peer" "$root/peer.sqlite" | grep -E 'built|filter-scan|group-by'
+  # SQLite's CPU time for the same queries (median of 7), which a busy
+  # machine disturbs less than wall time.
+  python3 - "$root/peer.sqlite" <<'PY'
+import sqlite3, statistics, sys, time
+con = sqlite3.connect(sys.argv[1])
+for name, q in [("filter-scan-width", "SELECT count(*) FROM walkthrough WHERE width > 32"),
+                ("group-by-tag", "SELECT value, count(*) FROM walkthrough, json_each(tags) GROUP BY value"),
+                ("group-by-width", "SELECT width, count(*) FROM walkthrough GROUP BY width"),
+                ("group-by-filepath", "SELECT filepath, count(*) FROM walkthrough GROUP BY filepath")]:
+    con.execute(q).fetchall(); ts = []
+    for _ in range(7):
+        t = time.process_time(); con.execute(q).fetchall(); ts.append(time.process_time() - t)
+    print(f"sqlite {sqlite3.sqlite_version} {name}: median cpu {statistics.median(ts) * 1000:.1f} ms")
+PY
 done
 db="$root/peer2-1000000"
 for q in "SELECT * FROM walkthrough" \
