@@ -79,10 +79,19 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 	defer sp.remove()
 	counters := make([]*valueCounter, workers)
 	for w := range counters {
-		counters[w] = &valueCounter{m: map[string]*ValueCount{}, limit: max(1, limit/workers), sp: sp}
+		counters[w] = &valueCounter{m: map[string]*ValueCount{}, ints: map[int64]*ValueCount{}, limit: max(1, limit/workers), sp: sp}
 	}
+	// An int stored in the sample record is counted without decoding a
+	// Value or encoding a key.
+	vis, _ := l.mask.vis(path)
+	inRecord := vis == visFull && path != db.FieldID && !readsInsights(path)
 	err = visitRows(ctx, p.env, p.root, func(w int, s *db.Sample) error {
 		c := counters[w]
+		if inRecord {
+			if i, ok := s.Record().Int(path); ok {
+				return c.addInt(i)
+			}
+		}
 		x := l.mask.get(s, path)
 		if x.Kind() != db.KindList {
 			return c.add(x, 1)
@@ -101,6 +110,9 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 		// Everything fitted: merge the goroutines' counts in memory.
 		all := counters[0]
 		all.limit = int(^uint(0) >> 1)
+		for _, c := range counters {
+			c.foldInts()
+		}
 		for _, c := range counters[1:] {
 			for k, vc := range c.m {
 				all.merge(k, vc.Value, vc.Count)
@@ -161,6 +173,7 @@ func (v *View) filepathCounts(ctx context.Context, fn func(ValueCount) error) er
 // order-preserving encoding, spilling to runs past its limit.
 type valueCounter struct {
 	m     map[string]*ValueCount
+	ints  map[int64]*ValueCount // ints read in place, not yet in m
 	buf   []byte
 	limit int
 	sp    *spiller
@@ -176,13 +189,39 @@ func (c *valueCounter) add(e db.Value, n int64) error {
 		}
 		return nil
 	}
-	if len(c.m) >= c.limit {
+	if len(c.m)+len(c.ints) >= c.limit {
 		if err := c.flush(); err != nil {
 			return err
 		}
 	}
 	c.m[string(c.buf)] = &ValueCount{Value: e, Count: n}
 	return nil
+}
+
+// addInt counts one more of the int i.
+func (c *valueCounter) addInt(i int64) error {
+	if vc, ok := c.ints[i]; ok {
+		vc.Count++
+		return nil
+	}
+	if len(c.m)+len(c.ints) >= c.limit {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
+	c.ints[i] = &ValueCount{Value: db.Int(i), Count: 1}
+	return nil
+}
+
+// foldInts moves the counts of ints into the map of keys, where an int
+// and an equal float meet.
+func (c *valueCounter) foldInts() {
+	var key []byte // not c.buf: add may be holding a key there
+	for _, vc := range c.ints {
+		key = db.AppendKey(key[:0], vc.Value)
+		c.merge(string(key), vc.Value, vc.Count)
+	}
+	clear(c.ints)
 }
 
 // merge adds a count kept under key k.
@@ -219,6 +258,7 @@ func (c *valueCounter) sorted() []*ValueCount {
 
 // flush writes the counts held in memory to a new run and forgets them.
 func (c *valueCounter) flush() error {
+	c.foldInts()
 	if len(c.m) == 0 {
 		return nil
 	}
