@@ -271,9 +271,10 @@ func (c *valueCounter) flush() error {
 }
 
 // spiller keeps the run files of one count. A run is a sequence of
-// entries in key order: uvarint key length, key, uvarint count, uvarint
-// length of the value's record, the record (a document whose field v is
-// the value).
+// entries in key order: uvarint key length, key, uvarint count, one byte
+// saying how the value follows (runString: the string's bytes; runRecord:
+// a record, a document whose field v is the value), uvarint length, the
+// bytes.
 type spiller struct {
 	mu    sync.Mutex
 	files []string
@@ -313,12 +314,25 @@ func (sp *spiller) write(keys []string, m map[string]*ValueCount) (err error) {
 	return nil
 }
 
+// How a run entry holds its value.
+const (
+	runString byte = 's' // a string, as its bytes
+	runRecord byte = 'r' // any value, as a record
+)
+
 // appendEntry appends one run entry.
 func appendEntry(b []byte, key string, vc ValueCount) []byte {
-	rec := db.EncodeRecord(db.Doc(db.Field{Name: "v", Value: vc.Value}))
 	b = binary.AppendUvarint(b, uint64(len(key)))
 	b = append(b, key...)
 	b = binary.AppendUvarint(b, uint64(vc.Count))
+	if vc.Value.Kind() == db.KindString {
+		str := vc.Value.AsString()
+		b = append(b, runString)
+		b = binary.AppendUvarint(b, uint64(len(str)))
+		return append(b, str...)
+	}
+	rec := db.EncodeRecord(db.Doc(db.Field{Name: "v", Value: vc.Value}))
+	b = append(b, runRecord)
 	b = binary.AppendUvarint(b, uint64(len(rec)))
 	return append(b, rec...)
 }
@@ -361,6 +375,10 @@ func (rr *runReader) next() (bool, error) {
 	if err != nil {
 		return false, errRunCorrupt
 	}
+	how, err := rr.r.ReadByte()
+	if err != nil {
+		return false, errRunCorrupt
+	}
 	rl, err := binary.ReadUvarint(rr.r)
 	if err != nil || rl > 1<<30 {
 		return false, errRunCorrupt
@@ -369,8 +387,16 @@ func (rr *runReader) next() (bool, error) {
 	if _, err := io.ReadFull(rr.r, rr.rec); err != nil {
 		return false, errRunCorrupt
 	}
-	// Lookup copies what it decodes, so the buffer is reused.
-	rr.vc = ValueCount{Value: db.Record(rr.rec).Lookup("v"), Count: int64(n)}
+	// The value is copied out (Lookup copies what it decodes), so the
+	// buffer is reused.
+	switch how {
+	case runString:
+		rr.vc = ValueCount{Value: db.String(string(rr.rec)), Count: int64(n)}
+	case runRecord:
+		rr.vc = ValueCount{Value: db.Record(rr.rec).Lookup("v"), Count: int64(n)}
+	default:
+		return false, errRunCorrupt
+	}
 	return true, nil
 }
 
