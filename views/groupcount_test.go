@@ -1,6 +1,7 @@
 package views
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -130,5 +131,41 @@ func TestSpilledCountsEqualInMemory(t *testing.T) {
 	cv := collectCounts(t, New(ds), "k", 2)
 	if cv[0].Value.Kind() != db.KindMissing || cv[0].Count != 8 || cv[1].Value.Kind() != db.KindInt {
 		t.Fatalf("first counts %v", cv[:2])
+	}
+}
+
+// TestDamagedRunIsAnError: a run file cut short or holding an unknown
+// value form fails the merge with errRunCorrupt instead of giving wrong
+// counts.
+func TestDamagedRunIsAnError(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	m := map[string]*ValueCount{"a": {Value: db.String("a"), Count: 2}, "b": {Value: db.Int(3), Count: 1}}
+	for name, damage := range map[string]func([]byte) []byte{
+		"value cut short": func(b []byte) []byte { return b[:len(b)-2] },
+		"entry cut after its count": func(b []byte) []byte {
+			return append(b, appendEntry(nil, "c", ValueCount{Value: db.String("c"), Count: 1})[:3]...)
+		},
+		"unknown value form": func(b []byte) []byte {
+			e := appendEntry(nil, "c", ValueCount{Value: db.String("c"), Count: 1})
+			e[3] = 'x'
+			return append(b, e...)
+		},
+	} {
+		sp := &spiller{}
+		if err := sp.write([]string{"a", "b"}, m); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(sp.files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(sp.files[0], damage(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err = sp.merge(ctx, func(ValueCount) error { return nil })
+		sp.remove()
+		if !errors.Is(err, errRunCorrupt) {
+			t.Errorf("%s: merge gave %v, want errRunCorrupt", name, err)
+		}
 	}
 }
