@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench bench-scale-queries fuzz vet golden quality
+.PHONY: setup test demo bench fuzz vet golden quality
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
@@ -38,6 +38,7 @@ bench: setup
 # bench-scale-queries: the 1,000,000-row query figures of BENCHMARKS.md
 # (scan, GROUP BY tag, width and filepath beside ../shared/tools/peer-sqlite,
 # and the peak RSS of one-shot shell queries).
+.PHONY: bench-scale-queries
 bench-scale-queries:
 	GO=$(GO) ./scripts/bench-scale-queries.sh
 
