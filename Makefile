@@ -49,6 +49,13 @@ demo: setup
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
+# bench-scale-queries: the 1,000,000-row query figures of BENCHMARKS.md
+# (scan, GROUP BY tag, width and filepath beside ../shared/tools/peer-sqlite,
+# and the peak RSS of one-shot shell queries).
+.PHONY: bench-scale-queries
+bench-scale-queries:
+	GO=$(GO) ./scripts/bench-scale-queries.sh
+
 # quality: the ranking-quality benchmark on Debian's image collections
 # (installed here when apt-get is available): planted near-duplicates and
 # rare content, every model beside pHash and dHash, as markdown tables

@@ -149,7 +149,10 @@ func Open(path string, opts *Options) (*DB, error) {
 		WithValueLogFileSize(valueLogFileSize).
 		WithBaseTableSize(baseTableSize).
 		WithNumCompactors(2).
-		WithBlockCacheSize(64 << 20).
+		// A small block cache: a scan of a large dataset reads far more
+		// than any cache holds, and each cached block is heap that the
+		// collector doubles; point reads have their own record cache.
+		WithBlockCacheSize(16 << 20).
 		WithIndexCacheSize(32 << 20).
 		WithDetectConflicts(false)
 	if o.ReadOnly && !o.InMemory {

@@ -384,10 +384,19 @@ func (ds *Dataset) DropIndex(path string) error {
 // TagIDs iterates over the ids of the samples that have tag, in id order,
 // through the tag index.
 func (ds *Dataset) TagIDs(ctx context.Context, tag string) iter.Seq2[ID, error] {
-	return func(yield func(ID, error) bool) {
+	return keysUnder(ctx, ds, appendEscaped(dsPrefix(tagTag, ds.id), tag), func(rest []byte) ID {
+		var id ID
+		copy(id[:], rest)
+		return id
+	})
+}
+
+// keysUnder iterates in order over the keys under prefix (keys only, no
+// value is read), giving what of reads from each key past the prefix.
+func keysUnder[T any](ctx context.Context, ds *Dataset, prefix []byte, of func(rest []byte) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		err := ds.db.view(func(txn *badger.Txn) error {
-			p := appendEscaped(dsPrefix(tagTag, ds.id), tag)
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
 			it.Rewind()
 			for n := 1; it.Valid(); it.Next() {
@@ -396,16 +405,15 @@ func (ds *Dataset) TagIDs(ctx context.Context, tag string) iter.Seq2[ID, error] 
 						return err
 					}
 				}
-				var id ID
-				copy(id[:], it.Item().Key()[len(p):])
-				if !yield(id, nil) {
+				if !yield(of(it.Item().Key()[len(prefix):]), nil) {
 					return errStop
 				}
 			}
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStop) {
-			yield(ID{}, err)
+			var zero T
+			yield(zero, err)
 		}
 	}
 }
@@ -431,4 +439,11 @@ func (ds *Dataset) TagCounts(ctx context.Context) (map[string]int64, error) {
 		return ctx.Err()
 	})
 	return out, err
+}
+
+// Filepaths iterates over the filepaths of the dataset's samples in byte
+// order (db.Compare's order of strings) through the filepath index, which
+// holds one entry per sample, without reading the samples.
+func (ds *Dataset) Filepaths(ctx context.Context) iter.Seq2[string, error] {
+	return keysUnder(ctx, ds, dsPrefix(tagFilepath, ds.id), func(rest []byte) string { return string(rest) })
 }

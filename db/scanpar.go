@@ -430,9 +430,14 @@ func (sc *partScanner) scan(ctx context.Context, r scanRange, fn func(*Sample) e
 		return err
 	}
 	sp := dsPrefix(tagSample, sc.ds.id)
-	it := sc.txn.NewIterator(badger.IteratorOptions{Prefix: sp})
+	// Every version is asked for, and older versions and deletions are
+	// skipped here: Badger's own skipping reads each value twice and
+	// copies each key once more, a third of a scan's time.
+	it := sc.txn.NewIterator(badger.IteratorOptions{Prefix: sp, AllVersions: true})
 	defer it.Close()
 	seekRange(it, sp, r)
+	// After lo, every version of lo is skipped too.
+	last, seen := r.lo, r.after
 	gits := make([]*badger.Iterator, len(sc.groups))
 	for i, g := range sc.groups {
 		gits[i] = sc.txn.NewIterator(badger.IteratorOptions{Prefix: g.prefix})
@@ -453,6 +458,14 @@ func (sc *partScanner) scan(ctx context.Context, r scanRange, fn func(*Sample) e
 		}
 		if r.hi != nil && bytes.Compare(k, r.hi[:]) >= 0 {
 			return nil
+		}
+		if seen && string(k) == string(last[:]) {
+			continue // an older version of the sample just seen
+		}
+		copy(last[:], k)
+		seen = true
+		if item.IsDeletedOrExpired() {
+			continue
 		}
 		copy(s.ID[:], k)
 		if sc.keys {

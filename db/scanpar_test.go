@@ -263,3 +263,76 @@ func TestGetSamples(t *testing.T) {
 		}
 	}
 }
+
+// TestScansSeeLatestVersions rewrites samples several times (Badger keeps
+// their older versions until it compacts) and deletes some, on a store
+// on disk and in memory: every scan, whole or after an id, split into
+// parts or not, sees each live sample once with its latest record.
+func TestScansSeeLatestVersions(t *testing.T) {
+	for _, path := range []string{MemoryPath, t.TempDir()} {
+		d, err := Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := mustDataset(t, d, "versions")
+		ids := addN(t, ds, 300, func(i int) Value { return Doc(Field{"k", Int(int64(i))}) })
+		for round := range 3 {
+			var some []ID
+			for i := round; i < len(ids); i += 4 {
+				some = append(some, ids[i])
+			}
+			if _, err := ds.SetField(ctx, some, "k", Int(int64(1000+round))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var gone []ID
+		for i := 5; i < len(ids); i += 10 {
+			gone = append(gone, ids[i])
+		}
+		if _, err := ds.Delete(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		want := map[ID]int64{}
+		for s, err := range ds.Samples(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[s.ID] = s.Get("k").AsInt()
+		}
+		if len(want) != 300-len(gone) || want[ids[2]] != 1002 || want[ids[4]] != 1000 || want[ids[3]] != 3 {
+			t.Fatalf("reference read: %d samples, k = %d %d %d", len(want), want[ids[2]], want[ids[4]], want[ids[3]])
+		}
+		scanPartsHook = func(*Dataset) []ID { return []ID{ids[8], ids[9], ids[100], ids[205]} }
+		for _, opts := range []SampleScan{{Workers: 1}, {Workers: 2}, {Workers: 2, After: ids[8]}, {Workers: 1, After: ids[2]}, {IDsOnly: true}} {
+			var mu sync.Mutex
+			got := map[ID]int64{}
+			err := ds.VisitSamples(ctx, opts, func(_ int, s *Sample) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if _, dup := got[s.ID]; dup {
+					return fmt.Errorf("sample %s seen twice", s.ID)
+				}
+				got[s.ID] = s.Get("k").AsInt()
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for id, k := range want {
+				if !opts.After.IsZero() && bytes.Compare(id[:], opts.After[:]) <= 0 {
+					continue
+				}
+				n++
+				if g, ok := got[id]; !ok || (!opts.IDsOnly && g != k) {
+					t.Fatalf("%s %+v: sample %s k = %d (seen %v), want %d", path, opts, id, g, ok, k)
+				}
+			}
+			if len(got) != n {
+				t.Fatalf("%s %+v: %d samples, want %d", path, opts, len(got), n)
+			}
+		}
+		scanPartsHook = nil
+		d.Close()
+	}
+}

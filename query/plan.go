@@ -500,8 +500,11 @@ func (p *selectPlan) explain() ([]string, error) {
 			keys[i] = g.String()
 		}
 		how := "scan"
-		if p.countValuesPath() != "" {
+		if path := p.countValuesPath(); path != "" {
 			how = "count_values"
+			if src := p.view.ValueCountSource(path); src != "" {
+				lines = []string{src + " scan, keys only"}
+			}
 		}
 		lines = append(lines, fmt.Sprintf("group_by(%s) aggregate(%s) via %s", strings.Join(keys, ", "), strings.Join(names, ", "), how))
 	}

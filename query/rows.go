@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -393,6 +394,11 @@ func (p *selectPlan) row(ctx context.Context, s *db.Sample, dists *views.Distanc
 // in view order, with nothing to gather first: a plain row query (no
 // DISTINCT, HAVING or aggregate, LIMIT and OFFSET done by the view).
 func (p *selectPlan) streams() bool {
+	if p.countValuesPath() != "" {
+		// Groups of value counts come in key order: HAVING, OFFSET and
+		// LIMIT apply as they pass.
+		return len(p.order) == 0
+	}
 	return p.mode == modeRows && !p.distinct && p.having == nil && len(p.order) == 0 &&
 		(p.pushed || p.offset == 0 && p.limit < 0)
 }
@@ -412,9 +418,32 @@ func (p *selectPlan) stream(ctx context.Context) *Result {
 				err = fmt.Errorf("%w: %v\n%s", ErrInternal, r, debug.Stack())
 			}
 		}()
+		if p.mode == modeGroup {
+			return p.countRows(ctx, p.window(yield))
+		}
 		return p.eachRow(ctx, yield)
 	}
 	return res
+}
+
+// window applies HAVING, OFFSET and LIMIT to rows on their way to
+// yield, for the plans whose rows stream without the view doing them.
+func (p *selectPlan) window(yield func([]db.Value) bool) func([]db.Value) bool {
+	skip, left := p.offset, p.limit
+	return func(row []db.Value) bool {
+		if p.having != nil && !p.having.eval(row) {
+			return true
+		}
+		if skip > 0 {
+			skip--
+			return true
+		}
+		if left == 0 {
+			return false
+		}
+		left--
+		return yield(row)
+	}
 }
 
 // embeddingOf reads a sample's vector in an embedding space: a stored
@@ -537,29 +566,73 @@ type group struct {
 	accs []accum    // one per result column (used by aggregates)
 }
 
+// countRows makes the rows of a grouped query that countValuesPath
+// answers, in group key order, from the views engine's value counts,
+// which hold a bounded number of groups in memory whatever their number;
+// it stops when fn returns false.
+func (p *selectPlan) countRows(ctx context.Context, fn func(row []db.Value) bool) error {
+	path := p.countValuesPath()
+	tags := p.groupBy[0].path == ""
+	var pending []db.Value // the last group's row, not yet given to fn
+	var pendingKey db.Value
+	stop := errors.New("stop")
+	err := p.view.EachValueCount(ctx, path, func(vc views.ValueCount) error {
+		key := vc.Value
+		if tags {
+			if key.Kind() != db.KindString {
+				return nil // untagged samples form no tag group
+			}
+		} else if key.IsMissing() {
+			key = db.Null() // missing and null are one group, and come next to each other
+		}
+		if pending != nil {
+			if pendingKey.Kind() == db.KindNull && key.Kind() == db.KindNull {
+				p.addCount(pending, vc.Count)
+				return nil
+			}
+			if !fn(pending) {
+				return stop
+			}
+		}
+		pending, pendingKey = make([]db.Value, len(p.cols)), key
+		for i, c := range p.cols {
+			switch c.kind {
+			case colConst:
+				pending[i] = c.value
+			case colTag, colField:
+				pending[i] = key
+			case colAgg:
+				pending[i] = db.Int(0)
+			}
+		}
+		p.addCount(pending, vc.Count)
+		return nil
+	})
+	if errors.Is(err, stop) {
+		return nil
+	}
+	if err == nil && pending != nil {
+		fn(pending)
+	}
+	return err
+}
+
+// addCount adds n to the count(*) columns of a row of countRows.
+func (p *selectPlan) addCount(row []db.Value, n int64) {
+	for i, c := range p.cols {
+		if c.kind == colAgg {
+			row[i] = db.Int(row[i].AsInt() + n)
+		}
+	}
+}
+
 func (p *selectPlan) runGroups(ctx context.Context, res *Result) error {
 	var groups []*group
-	if path := p.countValuesPath(); path != "" {
-		counts, err := p.view.CountValues(ctx, path)
-		if err != nil {
-			return err
-		}
-		for _, vc := range counts {
-			key := vc.Value
-			if p.groupBy[0].path == "" {
-				if key.Kind() != db.KindString {
-					continue // untagged samples form no tag group
-				}
-			} else if key.IsMissing() {
-				key = db.Null()
-			}
-			g := &group{key: []db.Value{key}, accs: make([]accum, len(p.cols))}
-			for i := range g.accs {
-				g.accs[i].rows = vc.Count
-			}
-			groups = append(groups, g)
-		}
-		groups = mergeGroups(groups)
+	if p.countValuesPath() != "" {
+		return p.countRows(ctx, func(row []db.Value) bool {
+			res.Rows = append(res.Rows, row)
+			return true
+		})
 	} else {
 		index := map[string]*group{}
 		for s, err := range p.view.Iter(ctx) {
@@ -614,25 +687,6 @@ func (p *selectPlan) runGroups(ctx context.Context, res *Result) error {
 		res.Rows = append(res.Rows, row)
 	}
 	return nil
-}
-
-// mergeGroups joins groups whose keys compare equal (an int and an equal
-// float, missing and null), adding their counts.
-func mergeGroups(gs []*group) []*group {
-	index := map[string]*group{}
-	out := gs[:0]
-	for _, g := range gs {
-		id := rowIdentity(g.key)
-		if prev := index[id]; prev != nil {
-			for i := range prev.accs {
-				prev.accs[i].rows += g.accs[i].rows
-			}
-			continue
-		}
-		index[id] = g
-		out = append(out, g)
-	}
-	return out
 }
 
 func (p *selectPlan) groupIndex(path string) int {

@@ -14,10 +14,16 @@ import (
 
 // TestStreamGivesWhatQueryGives runs statements through Stream and Query
 // and compares what each writes: plain row queries stream (their Rows stay
-// nil), the others arrive whole, and both read the same rows.
+// nil), and so do groups counted in key order; the others arrive whole, and both read the same rows.
 func TestStreamGivesWhatQueryGives(t *testing.T) {
 	d := openFixtureDB(t)
 	ctx := context.Background()
+	for _, sql := range []string{"UPDATE walkthrough ADD TAG 'all'", "UPDATE walkthrough ADD TAG 'wide' WHERE metadata.width >= 32",
+		"UPDATE walkthrough ADD TAG 'sub' WHERE filepath LIKE '%/sub/%'"} {
+		if _, err := d.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		sql      string
 		streamed bool
@@ -26,7 +32,11 @@ func TestStreamGivesWhatQueryGives(t *testing.T) {
 		{"SELECT filepath FROM walkthrough WHERE metadata.width >= 32 ORDER BY filepath LIMIT 3 OFFSET 1", true},
 		{"SELECT * FROM walkthrough WHERE filepath LIKE '%kitten%'", true},
 		{"SELECT DISTINCT metadata.width FROM walkthrough", false},
-		{"SELECT metadata.width, count(*) FROM walkthrough GROUP BY metadata.width", false},
+		{"SELECT metadata.width, count(*) FROM walkthrough GROUP BY metadata.width", true},
+		{"SELECT tag, count(*) FROM walkthrough GROUP BY tag HAVING count(*) >= 1 LIMIT 2 OFFSET 1", true},
+		{"SELECT filepath, count(*) AS n FROM walkthrough WHERE metadata.width > 0 GROUP BY filepath HAVING n = 1 LIMIT 3", true},
+		{"SELECT tag, count(*) FROM walkthrough GROUP BY tag ORDER BY count(*) DESC", false},
+		{"SELECT metadata.width, sum(metadata.height) FROM walkthrough GROUP BY metadata.width", false},
 		{"SHOW DATASETS", false},
 	} {
 		t.Run(tc.sql, func(t *testing.T) {

@@ -39,16 +39,22 @@ func (v *View) Count(ctx context.Context) (int64, error) {
 		}
 	} else {
 		p := v.planFor(l, forCount, false, false)
-		counts := make([]int64, max(1, p.env.workers))
+		// One cache line per goroutine's count, so that the goroutines
+		// do not take the line from each other at every sample.
+		type paddedCount struct {
+			n int64
+			_ [56]byte
+		}
+		counts := make([]paddedCount, max(1, p.env.workers))
 		err = visitRows(ctx, p.env, p.root, func(w int, _ *db.Sample) error {
-			counts[w]++
+			counts[w].n++
 			return nil
 		})
 		if err != nil {
 			return 0, err
 		}
 		for _, c := range counts {
-			n += c
+			n += c.n
 		}
 	}
 	n = max(0, n-off)
@@ -184,48 +190,16 @@ func (v *View) Bounds(ctx context.Context, path string) (lo, hi db.Value, err er
 // CountValues counts the values at path, sorted by value (db.Compare
 // order, so missing first). A list counts each of its items (an empty
 // list counts nothing); a sample without the field counts under a
-// missing Value, an explicit null under null.
+// missing Value, an explicit null under null. EachValueCount gives the
+// same counts one at a time, in bounded memory.
 func (v *View) CountValues(ctx context.Context, path string) ([]ValueCount, error) {
-	var maps []map[string]*ValueCount
-	count := func(m map[string]*ValueCount, e db.Value, n int64) {
-		k := keyOf(e)
-		if vc, ok := m[k]; ok {
-			vc.Count += n
-			if better(e, vc.Value) {
-				vc.Value = e
-			}
-			return
-		}
-		m[k] = &ValueCount{Value: e, Count: n}
-	}
-	workers, err := v.visitValues(ctx, path, func(n int) { maps = make([]map[string]*ValueCount, n) },
-		func(w int, x db.Value) {
-			m := maps[w]
-			if m == nil {
-				m = map[string]*ValueCount{}
-				maps[w] = m
-			}
-			for _, e := range elements(x) {
-				count(m, e, 1)
-			}
-		})
+	out := []ValueCount{}
+	err := v.EachValueCount(ctx, path, func(vc ValueCount) error {
+		out = append(out, vc)
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	all := map[string]*ValueCount{}
-	for _, m := range maps[:workers] {
-		for _, vc := range m {
-			count(all, vc.Value, vc.Count)
-		}
-	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make([]ValueCount, len(keys))
-	for i, k := range keys {
-		out[i] = *all[k]
 	}
 	return out, nil
 }

@@ -99,12 +99,45 @@ func equalFoldASCII(s, lower string) bool {
 	return true
 }
 
+// intCmp is a comparison with an int of a field of the sample record,
+// which tests an int stored there in place and leaves every other case
+// to Cmp.
+type intCmp struct{ Cmp }
+
+// Eval implements Expr.
+func (c intCmp) Eval(s *db.Sample) bool {
+	i, ok := s.Record().Int(c.Path)
+	if !ok {
+		return c.Cmp.Eval(s)
+	}
+	k := c.Value.AsInt()
+	switch c.Op {
+	case Eq:
+		return i == k
+	case Ne:
+		return i != k
+	case Lt:
+		return i < k
+	case Le:
+		return i <= k
+	case Gt:
+		return i > k
+	case Ge:
+		return i >= k
+	}
+	return false
+}
+
 // compileExpr prepares an expression for evaluation over many samples:
 // LIKE patterns become compiled tests. The result prints as e does.
 func compileExpr(e Expr) Expr {
 	switch x := e.(type) {
 	case Like:
 		return compileLike(x)
+	case Cmp:
+		if x.Value.Kind() == db.KindInt && x.Path != db.FieldID && !readsInsights(x.Path) {
+			return intCmp{x}
+		}
 	case maskedLeaf:
 		if l, ok := x.leaf.(Like); ok {
 			return maskedLeaf{leaf: compileLike(l), mask: x.mask}

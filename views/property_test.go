@@ -583,6 +583,20 @@ func checkPath(ctx context.Context, v *View, want []*db.Sample, mask fieldMask, 
 			fail("count_values(%s) = %v; want %v", path, cv, wcv)
 		}
 	}
+	// The same counts spilled to runs of a few values each and merged.
+	var spilled []ValueCount
+	err = v.eachValueCount(ctx, path, 64, func(vc ValueCount) error {
+		spilled = append(spilled, vc)
+		return nil
+	})
+	if err != nil || len(spilled) != len(wcv) {
+		fail("count_values(%s) spilled = %v, %v; want %v", path, spilled, err, wcv)
+	}
+	for i := range spilled {
+		if !sameValue(spilled[i].Value, wcv[i].Value) || spilled[i].Count != wcv[i].Count {
+			fail("count_values(%s) spilled = %v; want %v", path, spilled, wcv)
+		}
+	}
 	sum, err := v.Sum(ctx, path)
 	wsum, wmean := naiveSum(wantVals)
 	if err != nil || !sameValue(sum, wsum) {

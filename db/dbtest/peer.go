@@ -6,7 +6,8 @@
 //	row i (0-based, added in order i, so id order is i order):
 //	  filepath = /data/images/{i/1000:04d}/img_{i:07d}.jpg
 //	  tags     = ["dup"] if i%100 == 7 else []
-//	  metadata.width = metadata.height = 32
+//	  metadata.width  = 16 * (1 + i%8)       (16..128; width > 32 for 75%)
+//	  metadata.height = metadata.width * 3 / 4
 //	  insights.uniqueness.scalar = ((i*2654435761) mod 2^32) / 2^32
 //
 // Building a million samples takes a minute, so the dataset is kept under
@@ -26,6 +27,10 @@ import (
 // PeerN is the number of rows peer-sqlite builds by default.
 const PeerN = 1_000_000
 
+// peerVersion is the version of the row formula (peer-sqlite's
+// user_version).
+const peerVersion = 2
+
 // PeerDataset is the name of the peer dataset.
 const PeerDataset = "walkthrough"
 
@@ -39,6 +44,9 @@ func PeerFilepath(i int) string {
 	return fmt.Sprintf("/data/images/%04d/img_%07d.jpg", i/1000, i)
 }
 
+// PeerWidth is row i's metadata.width; its height is PeerWidth(i)*3/4.
+func PeerWidth(i int) int64 { return 16 * (1 + int64(i%8)) }
+
 // PeerTagged reports whether row i is tagged dup.
 func PeerTagged(i int) bool { return i%100 == 7 }
 
@@ -50,7 +58,9 @@ func EnsurePeer(ctx context.Context, n int) (string, error) {
 	if root == "" {
 		root = filepath.Join(os.TempDir(), "fosql-bench")
 	}
-	dir := filepath.Join(root, fmt.Sprintf("views-%d", n))
+	// The version in the name follows peer-sqlite's PRAGMA user_version:
+	// a directory built by an older formula is not reused.
+	dir := filepath.Join(root, fmt.Sprintf("peer%d-%d", peerVersion, n))
 	marker := filepath.Join(dir, "complete")
 	if _, err := os.Stat(marker); err == nil {
 		return dir, nil
@@ -76,15 +86,19 @@ func buildPeer(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	const batch = 2000
-	meta := db.Doc(db.Field{Name: "metadata", Value: db.Doc(
-		db.Field{Name: "width", Value: db.Int(32)},
-		db.Field{Name: "height", Value: db.Int(32)})})
+	var metas [8]db.Value
+	for k := range metas {
+		w := PeerWidth(k)
+		metas[k] = db.Doc(db.Field{Name: "metadata", Value: db.Doc(
+			db.Field{Name: "width", Value: db.Int(w)},
+			db.Field{Name: "height", Value: db.Int(w * 3 / 4)})})
+	}
 	dup := []string{"dup"}
 	for start := 0; start < n; start += batch {
 		end := min(start+batch, n)
 		samples := make([]db.NewSample, 0, end-start)
 		for i := start; i < end; i++ {
-			s := db.NewSample{Filepath: PeerFilepath(i), Fields: meta}
+			s := db.NewSample{Filepath: PeerFilepath(i), Fields: metas[i%8]}
 			if PeerTagged(i) {
 				s.Tags = dup
 			}
