@@ -98,11 +98,13 @@ func sign(c int) int {
 	return 0
 }
 
-// FuzzKeyOrder checks the order-preserving key encoding against Compare
-// for any two values: the byte order of AppendKey is the order of
-// Compare (what every index scan relies on), Compare is antisymmetric,
-// and DecodeKey gives back an equal value.
-func FuzzKeyOrder(f *testing.F) {
+// FuzzKeyEncoding checks the order-preserving key encoding. For any two
+// values built from the input, the byte order of AppendKey is the order
+// of Compare (what every index scan relies on), Compare is antisymmetric,
+// and DecodeKey gives back an equal value. The input read as a key, as a
+// damaged index would hold it, must not make DecodeKey panic, and a value
+// it accepts must encode to a key that decodes to an equal value.
+func FuzzKeyEncoding(f *testing.F) {
 	f.Add([]byte{3, 1, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1, 0, 0, 0, 0, 0, 0, 0})          // int 1, float 1
 	f.Add([]byte{7, 0, 1, 6, 0, 1, 0, 0, 0, 0, 0, 0x20, 0})                         // 2^53+1 against 2^53
 	f.Add([]byte{7, 2, 0xff, 7, 2, 0})                                              // near MaxInt64
@@ -111,7 +113,13 @@ func FuzzKeyOrder(f *testing.F) {
 	f.Add([]byte{9, 2, 5, 1, 8, 1, 'x', 9, 1, 5, 1})                                // lists
 	f.Add([]byte{11, 2, 1, 'a', 5, 3, 1, 'b', 1, 11, 1, 1, 'a', 5, 3})              // documents
 	f.Add([]byte{11, 1, 0, 9, 1, 0, 10, 2, 0, 1})                                   // empty names, missing items
+	for _, v := range []Value{Int(5), Float(-2.5), String("a\x00b"), List(Null(), Bool(true)),
+		Doc(Field{"k", Int(1 << 60)}), Int(math.MinInt64), Float(math.NaN())} {
+		f.Add(AppendKey(nil, v))
+	}
+	f.Add([]byte{keyString, 'a', 0, 7})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkDecodeKey(t, data)
 		g := &fuzzValues{b: data}
 		a, b := g.value(3), g.value(3)
 		ka, kb := AppendKey(nil, a), AppendKey(nil, b)
@@ -140,40 +148,39 @@ func FuzzKeyOrder(f *testing.F) {
 	})
 }
 
-// FuzzDecodeKey feeds arbitrary bytes to DecodeKey: it must not panic, and
-// a value it accepts must encode to the bytes it consumed or to a key that
-// sorts equal to them.
-func FuzzDecodeKey(f *testing.F) {
-	for _, v := range []Value{Int(5), Float(-2.5), String("a\x00b"), List(Null(), Bool(true)),
-		Doc(Field{"k", Int(1 << 60)}), Int(math.MinInt64), Float(math.NaN())} {
-		f.Add(AppendKey(nil, v))
+// checkDecodeKey feeds arbitrary bytes to DecodeKey.
+func checkDecodeKey(t *testing.T, data []byte) {
+	t.Helper()
+	v, rest, err := DecodeKey(data)
+	if err != nil {
+		return
 	}
-	f.Add([]byte{keyString, 'a', 0, 7})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		v, rest, err := DecodeKey(data)
-		if err != nil {
-			return
-		}
-		if len(rest) > len(data) {
-			t.Fatalf("rest %d bytes longer than the input %d", len(rest), len(data))
-		}
-		again := AppendKey(nil, v)
-		v2, rest2, err := DecodeKey(again)
-		if err != nil || len(rest2) != 0 || !Equal(v, v2) {
-			t.Fatalf("%v re-encoded as %x decodes to %v, rest %x, %v", v, again, v2, rest2, err)
-		}
-	})
+	if len(rest) > len(data) {
+		t.Fatalf("rest %d bytes longer than the input %d", len(rest), len(data))
+	}
+	again := AppendKey(nil, v)
+	v2, rest2, err := DecodeKey(again)
+	if err != nil || len(rest2) != 0 || !Equal(v, v2) {
+		t.Fatalf("%v re-encoded as %x decodes to %v, rest %x, %v", v, again, v2, rest2, err)
+	}
 }
 
-// FuzzRecordRoundTrip checks the stored document encoding: any document
-// decodes to an equal document, encodes canonically (re-encoding gives the
-// same bytes) and answers Lookup for every field and nested path as the
-// decoded document does.
-func FuzzRecordRoundTrip(f *testing.F) {
+// FuzzRecord checks the stored document encoding. Any document built from
+// the input decodes to an equal document, encodes canonically (re-encoding
+// gives the same bytes) and answers Lookup for every field and nested path
+// as the decoded document does. The input read as a record, as a damaged
+// store would hold it, must not make Decode or Lookup panic, and a record
+// that decodes re-encodes to a record that decodes to an equal document.
+func FuzzRecord(f *testing.F) {
 	f.Add([]byte{11, 3, 1, 'a', 5, 3, 1, 'b', 8, 2, 'h', 'i', 1, 'c', 11, 1, 1, 'd', 4, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f})
 	f.Add([]byte{11, 2, 0, 9, 2, 0, 1, 3, 'x', 'y', 'z', 7, 3, 0xff})
 	f.Add([]byte{11, 1, 2, 'a', 0, 10, 1, 10, 1, 10, 1, 1})
+	f.Add([]byte(EncodeRecord(Doc(Field{"a", Int(1)}, Field{"b", List(String("x"), Null())}))))
+	f.Add([]byte(EncodeRecord(Doc(Field{"n", Doc(Field{"m", Float(2.5)})}))))
+	f.Add([]byte{byte(KindDoc), 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01})
+	f.Add([]byte{byte(KindList), 3, 200, byte(KindNull), byte(KindNull)})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRecordDecode(t, Record(data))
 		g := &fuzzValues{b: data}
 		var fields []Field
 		for len(g.b) > 0 && len(fields) < 8 {
@@ -213,45 +220,37 @@ func checkLookups(t *testing.T, rec Record, doc Value, prefix string, depth int)
 	}
 }
 
-// FuzzRecordDecode feeds arbitrary bytes to Record.Decode and Lookup, as a
-// damaged store would: neither may panic, and a record that decodes
-// re-encodes to a record that decodes to an equal document.
-func FuzzRecordDecode(f *testing.F) {
-	f.Add([]byte(EncodeRecord(Doc(Field{"a", Int(1)}, Field{"b", List(String("x"), Null())}))))
-	f.Add([]byte(EncodeRecord(Doc(Field{"n", Doc(Field{"m", Float(2.5)})}))))
-	f.Add([]byte{byte(KindDoc), 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01})
-	f.Add([]byte{byte(KindList), 3, 200, byte(KindNull), byte(KindNull)})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		rec := Record(data)
-		for _, p := range []string{"a", "b", "n.m", "", "a.b.c"} {
-			rec.Lookup(p)
+// checkRecordDecode feeds arbitrary bytes to Record.Decode and Lookup.
+func checkRecordDecode(t *testing.T, rec Record) {
+	t.Helper()
+	for _, p := range []string{"a", "b", "n.m", "", "a.b.c"} {
+		rec.Lookup(p)
+	}
+	v, err := rec.Decode()
+	if err != nil {
+		if err != ErrCorrupt {
+			t.Fatalf("Decode error %v is not ErrCorrupt", err)
 		}
-		v, err := rec.Decode()
-		if err != nil {
-			if err != ErrCorrupt {
-				t.Fatalf("Decode error %v is not ErrCorrupt", err)
-			}
+		return
+	}
+	again, err := EncodeRecord(v).Decode()
+	if err != nil || !Equal(again, v) {
+		t.Fatalf("%v re-encoded decodes to %v, %v", v, again, err)
+	}
+	// Lookup agrees with the decoded document where the record is in
+	// canonical form (fields sorted, names unique).
+	fields := v.Fields()
+	for i := 1; i < len(fields); i++ {
+		if fields[i-1].Name >= fields[i].Name {
 			return
 		}
-		again, err := EncodeRecord(v).Decode()
-		if err != nil || !Equal(again, v) {
-			t.Fatalf("%v re-encoded decodes to %v, %v", v, again, err)
+	}
+	for _, fl := range fields {
+		if strings.Contains(fl.Name, ".") {
+			continue
 		}
-		// Lookup agrees with the decoded document where the record is in
-		// canonical form (fields sorted, names unique).
-		fields := v.Fields()
-		for i := 1; i < len(fields); i++ {
-			if fields[i-1].Name >= fields[i].Name {
-				return
-			}
+		if got := rec.Lookup(fl.Name); !Equal(got, fl.Value) {
+			t.Fatalf("Lookup(%q) = %v, decoded %v", fl.Name, got, fl.Value)
 		}
-		for _, fl := range fields {
-			if strings.Contains(fl.Name, ".") {
-				continue
-			}
-			if got := rec.Lookup(fl.Name); !Equal(got, fl.Value) {
-				t.Fatalf("Lookup(%q) = %v, decoded %v", fl.Name, got, fl.Value)
-			}
-		}
-	})
+	}
 }
