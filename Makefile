@@ -41,8 +41,8 @@ test: setup
 	$(FUZZ) '^FuzzModelSpec$$' -fuzztime 1500x ./brain
 	$(FUZZ) '^FuzzEXIFOrientation$$' -fuzztime 4000x ./brain
 
-# race: every package's tests under Go's race detector (about 11 minutes
-# here one package at a time; RELIABILITY.md has each package's time).
+# race: every package's tests under Go's race detector (about 6 minutes
+# here; RELIABILITY.md has each package's time).
 race: setup
 	$(GO) test -race -count=1 -timeout 30m ./...
 
