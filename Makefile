@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test demo bench fuzz vet golden quality crashtest bench-scale
+.PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
@@ -16,16 +16,35 @@ setup:
 golden: setup
 	./scripts/golden-tfjs.sh
 
-# test: every package's tests, plus a short fuzz of the SQL front end and
-# of the PNG decoder. The fuzz budgets are execution counts (about 5 s
-# each here): a time budget can end in a spurious "context deadline
-# exceeded" in Go 1.26's fuzz coordinator (golang/go#75804).
+# FUZZ runs one fuzz target briefly. Minimizing a newly found input is
+# bounded by a count too: its default, 60 s per input, can stall a short
+# run (RELIABILITY.md, Fuzzing).
+FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 100x -fuzz
+
+# test: every package's tests, plus a short fuzz of every fuzz target: the
+# SQL front end, the PNG decoder, value encoding, image headers, IMPORT's
+# JSON and .npy readers, model specs and EXIF. The fuzz budgets are
+# execution counts (about 5 s each here): a time budget can end in a
+# spurious "context deadline exceeded" in Go 1.26's fuzz coordinator
+# (golang/go#75804).
 test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 4000x ./query
 	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime 12000x ./query
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRGB$$' -fuzztime 30000x ./brain
+	$(FUZZ) '^FuzzKeyEncoding$$' -fuzztime 4000x ./db
+	$(FUZZ) '^FuzzRecord$$' -fuzztime 4000x ./db
+	$(FUZZ) '^FuzzInspectImage$$' -fuzztime 1500x ./db
+	$(FUZZ) '^FuzzJSONValue$$' -fuzztime 3000x ./query
+	$(FUZZ) '^FuzzNpyHeader$$' -fuzztime 3000x ./query
+	$(FUZZ) '^FuzzModelSpec$$' -fuzztime 1500x ./brain
+	$(FUZZ) '^FuzzEXIFOrientation$$' -fuzztime 4000x ./brain
+
+# race: every package's tests under Go's race detector (about 6 minutes
+# here; RELIABILITY.md has each package's time).
+race: setup
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # crashtest: the crash harness with 100 kills: a real fosql process is
 # SIGKILLed at random moments during ingest, bulk import, bulk tag and

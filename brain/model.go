@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 
@@ -84,7 +85,8 @@ var ErrBadSpec = errors.New("brain: bad model spec")
 // (v*Scale - Mean[c]) / Std[c]; Mean and Std are always given in R, G, B
 // order, whatever Channels says. A GRAY model has one channel, the
 // pixel's luma (see GRAY), normalised by Mean[0] and Std[0]; its other
-// Mean and Std entries must be 0 (in JSON, one-element lists).
+// Mean and Std entries must be 0 (in JSON, one-element lists). A spec
+// under which some level would become an infinite or NaN input is refused.
 type ModelSpec struct {
 	// Name labels the model in run records and messages.
 	Name string `json:"name"`
@@ -135,6 +137,14 @@ func (s ModelSpec) normalise() (ModelSpec, error) {
 	for c := range s.Channels.count() {
 		if s.Std[c] == 0 {
 			s.Std[c] = 1
+		}
+		// The input is linear in the level: finite at 0 and 255, finite
+		// at every level.
+		for _, v := range [...]float32{0, 255} {
+			if x := (float32(v*s.Scale) - s.Mean[c]) / s.Std[c]; math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return s, fmt.Errorf("%w: scale %g, mean %g and std %g turn level %g of channel %d into %g; a model's inputs must be finite",
+					ErrBadSpec, s.Scale, s.Mean[c], s.Std[c], v, c, x)
+			}
 		}
 	}
 	switch {

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -577,8 +578,8 @@ func TestImageJPEGEndMarkers(t *testing.T) {
 	}
 }
 
-// FuzzInspectImage feeds arbitrary bytes to InspectImage: it must not panic,
-// must classify every failure as a content problem (never "unreadable"), and
+// FuzzInspectImage feeds arbitrary bytes to InspectImage: it must not panic
+// or hang (10 s is ample for a fuzz input of a few kilobytes), must classify every failure as a content problem (never "unreadable"), and
 // on success must describe exactly the bytes it was given. The streaming end
 // checks must reach the same verdict whatever the read sizes.
 func FuzzInspectImage(f *testing.F) {
@@ -608,7 +609,18 @@ func FuzzInspectImage(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		md, err := InspectImage(p, limit)
+		var md ImageMetadata
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			md, err = InspectImage(p, limit)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("InspectImage has not returned after 10 s on %d bytes", len(data))
+		}
 		if err != nil {
 			if r := SkipReason(err); r == ReasonUnreadable || r == ReasonSymlinkLoop {
 				t.Fatalf("content error classified %q: %v", r, err)

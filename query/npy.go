@@ -40,7 +40,8 @@ var (
 
 // readNpyHeader reads the header of an .npy file of N × D little-endian
 // float32 or float64 values in C order; anything else is refused with the
-// reason.
+// reason, as is a row (D values) longer than maxRecordBytes, the bound on
+// one record of a .jsonl file.
 func readNpyHeader(r io.Reader) (npyHeader, error) {
 	var h npyHeader
 	pre := make([]byte, 8)
@@ -103,6 +104,9 @@ func readNpyHeader(r io.Reader) (npyHeader, error) {
 	}
 	if len(dims) != 2 || dims[1] == 0 {
 		return h, fmt.Errorf("%w: the .npy array has shape (%s); fosql imports N x D vectors (2 dimensions, D > 0)", ErrInput, shape[1])
+	}
+	if dims[1] > maxRecordBytes/h.width {
+		return h, fmt.Errorf("%w: the .npy array has shape (%s); a row of %d values is over the %d-byte limit of one record", ErrInput, shape[1], dims[1], maxRecordBytes)
 	}
 	h.rows, h.cols = dims[0], dims[1]
 	return h, nil

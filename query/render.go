@@ -229,7 +229,7 @@ func DecodeJSONString(lit string) (string, error) {
 	body := lit[1 : len(lit)-1]
 	out := make([]byte, 0, len(body))
 	hex4 := func(i int) (rune, bool) {
-		if i+6 > len(body) || body[i+1] != 'u' {
+		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
 			return 0, false
 		}
 		n, err := strconv.ParseUint(body[i+2:i+6], 16, 16)

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/xwb1989/sqlparser"
 
@@ -472,21 +473,58 @@ func rowIdentity(row []db.Value) string {
 	return string(b)
 }
 
+// runAggregate computes the one row of an aggregate SELECT. Each
+// aggregate is its own pass over the view, so a statement with several
+// (count(*) and sum(x)) checks the commit epoch around them: when a commit
+// landed in between, its passes may have read different states, and it
+// waits for a moment without commits and computes again, so that the row
+// always describes one committed state. Under writes that never pause it
+// waits until they do, or until ctx ends.
 func (p *selectPlan) runAggregate(ctx context.Context, res *Result) error {
-	row := make([]db.Value, len(p.cols))
-	for i, c := range p.cols {
-		if c.kind == colConst {
-			row[i] = c.value
-			continue
+	aggs := 0
+	for _, c := range p.cols {
+		if c.kind != colConst {
+			aggs++
 		}
-		v, err := aggregateView(ctx, p.view, c)
-		if err != nil {
-			return err
-		}
-		row[i] = v
 	}
-	res.Rows = append(res.Rows, row)
-	return nil
+	var store *db.DB
+	if p.view != nil && p.view.Dataset() != nil {
+		store = p.view.Dataset().DB()
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var e0 uint64
+		quiet := true
+		if store != nil {
+			e0, quiet = store.Epoch()
+		}
+		row := make([]db.Value, len(p.cols))
+		for i, c := range p.cols {
+			if c.kind == colConst {
+				row[i] = c.value
+				continue
+			}
+			v, err := aggregateView(ctx, p.view, c)
+			if err != nil {
+				return err
+			}
+			row[i] = v
+		}
+		if aggs <= 1 || store == nil {
+			res.Rows = append(res.Rows, row)
+			return nil
+		}
+		if e1, still := store.Epoch(); quiet && still && e1 == e0 {
+			res.Rows = append(res.Rows, row)
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // aggregateView computes one aggregate over a view with the views
