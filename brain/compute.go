@@ -369,34 +369,8 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		}
 	}
 
-	// The samples, in id order.
 	var ids []db.ID
-	var paths, hashes []string
-	var fieldVecs [][]float64
-	for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, s.ID)
-		paths = append(paths, s.Filepath())
-		hashes = append(hashes, s.Get("metadata.sha256").AsString())
-		if o.EmbeddingsField != "" {
-			v := s.Get(o.EmbeddingsField)
-			var vec []float64
-			for _, x := range v.Items() {
-				if x.IsNumber() {
-					vec = append(vec, x.AsFloat())
-				}
-			}
-			if v.Kind() != db.KindList || len(vec) != len(v.Items()) {
-				vec = nil
-			}
-			if err := CheckVector(vec); err != nil {
-				return nil, fmt.Errorf("brain: sample %s: field %s: %w", s.ID, o.EmbeddingsField, err)
-			}
-			fieldVecs = append(fieldVecs, vec)
-		}
-	}
+	var hashes []string
 	var keep []int // rows of ids that have a vector
 	var vectors []float32
 	dim := 0
@@ -404,26 +378,26 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		if err := ds.MarkInputField(o.EmbeddingsField); err != nil {
 			return nil, err
 		}
-		for i, v := range fieldVecs {
-			if v == nil {
-				res.Skipped++
-				if o.OnSkip != nil {
-					o.OnSkip(ids[i], paths[i], fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
-				}
-				continue
+		fs, err := scanFieldVectors(ctx, ds, o.EmbeddingsField, group == DuplicatesGroup, func(id db.ID, rec db.Record) {
+			res.Skipped++
+			if o.OnSkip != nil {
+				o.OnSkip(id, rec.Lookup(db.FieldFilepath).AsString(), fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
 			}
-			if dim == 0 {
-				dim = len(v)
-			}
-			if len(v) != dim {
-				return nil, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", o.EmbeddingsField, ids[i], len(v), dim)
-			}
-			keep = append(keep, i)
-			for _, x := range v {
-				vectors = append(vectors, float32(x))
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
+		ids, hashes, keep, vectors, dim = fs.ids, fs.hashes, fs.keep, fs.vectors, fs.dim
 	} else {
+		var paths []string
+		for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, s.ID)
+			paths = append(paths, s.Filepath())
+			hashes = append(hashes, s.Get("metadata.sha256").AsString())
+		}
 		var err error
 		keep, vectors, dim, err = embedMissing(ctx, ds, ids, paths, spec, data, space, o, group, res, progress)
 		if errors.Is(err, errChunkUnreadable) {
@@ -438,6 +412,52 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		return nil, fmt.Errorf("%w: none of the %d samples could be embedded; the first: %w", ErrNoVectors, len(ids), firstSkip)
 	}
 	return &vectorSet{ids: ids, hashes: hashes, keep: keep, vectors: vectors, dim: dim}, nil
+}
+
+// scanFieldVectors reads the vectors of a list-of-floats field of every
+// sample of ds, in id order, streaming them from storage straight into
+// one float32 array sized once from the sample count (db.ScanVectors). A
+// sample whose field holds no list of numbers is passed to skip and left
+// out; a value that is not finite or beyond float32's range fails the scan
+// with an error naming the sample and the field (wrapping ErrBadVector),
+// as does a vector of another length than the first. With hashes it also
+// keeps every sample's metadata.sha256.
+func scanFieldVectors(ctx context.Context, ds *db.Dataset, field string, hashes bool, skip func(id db.ID, rec db.Record)) (*vectorSet, error) {
+	count, err := ds.Count()
+	if err != nil {
+		return nil, err
+	}
+	vs := &vectorSet{ids: make([]db.ID, 0, count)}
+	err = ds.ScanVectors(ctx, field, func(id db.ID, rec db.Record, vec []float32, err error) error {
+		var re *db.VectorRangeError
+		switch {
+		case errors.As(err, &re):
+			return fmt.Errorf("brain: sample %s: field %s: element %d %w", id, field, re.Index, checkElement(re.Value))
+		case errors.Is(err, db.ErrNotVector):
+			skip(id, rec)
+		case err != nil:
+			return fmt.Errorf("brain: sample %s: field %s: %w", id, field, err)
+		default:
+			if vs.dim == 0 {
+				vs.dim = len(vec)
+				vs.vectors = make([]float32, 0, int(count)*vs.dim)
+			}
+			if len(vec) != vs.dim {
+				return fmt.Errorf("brain: field %s: sample %s has %d values, others %d", field, id, len(vec), vs.dim)
+			}
+			vs.keep = append(vs.keep, len(vs.ids))
+			vs.vectors = append(vs.vectors, vec...)
+		}
+		vs.ids = append(vs.ids, id)
+		if hashes {
+			vs.hashes = append(vs.hashes, rec.Lookup("metadata.sha256").AsString())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return vs, nil
 }
 
 // embedMissing returns the vectors of every sample it can, embedding (and

@@ -203,43 +203,15 @@ func (s *SimilaritySpace) index(ids []db.ID, vectors []float32) {
 // fieldVectors reads the vectors of a list-of-floats field; samples
 // without one are left out.
 func fieldVectors(ctx context.Context, ds *db.Dataset, field string) ([]db.ID, []float32, int, error) {
-	var ids []db.ID
-	var vectors []float32
-	dim := 0
-	for smp, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		v := smp.Get(field)
-		if v.Kind() != db.KindList || len(v.Items()) == 0 {
-			continue
-		}
-		vec := make([]float64, 0, len(v.Items()))
-		for _, x := range v.Items() {
-			if !x.IsNumber() {
-				vec = nil
-				break
-			}
-			vec = append(vec, x.AsFloat())
-		}
-		if vec == nil {
-			continue
-		}
-		if err := CheckVector(vec); err != nil {
-			return nil, nil, 0, fmt.Errorf("brain: sample %s: field %s: %w", smp.ID, field, err)
-		}
-		if dim == 0 {
-			dim = len(vec)
-		}
-		if len(vec) != dim {
-			return nil, nil, 0, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", field, smp.ID, len(vec), dim)
-		}
-		ids = append(ids, smp.ID)
-		for _, x := range vec {
-			vectors = append(vectors, float32(x))
-		}
+	vs, err := scanFieldVectors(ctx, ds, field, false, func(db.ID, db.Record) {})
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	return ids, vectors, dim, nil
+	ids := make([]db.ID, len(vs.keep))
+	for r, i := range vs.keep {
+		ids[r] = vs.ids[i]
+	}
+	return ids, vs.vectors, vs.dim, nil
 }
 
 // storedVectors reads the embeddings stored in space, in id order; a

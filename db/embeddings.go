@@ -131,11 +131,47 @@ func (ds *Dataset) Embeddings(ctx context.Context, space string, ids []ID) ([][]
 // first error fn returns stops the scan and is returned.
 func (ds *Dataset) ScanEmbeddings(ctx context.Context, space string, fn func(id ID, v []float32) error) error {
 	p := binary.BigEndian.AppendUint64(dsPrefix(tagEmbed, ds.id), spaceID(space))
+	var v []float32
+	return ds.scanIDKeys(ctx, p, func(id ID, b []byte) error {
+		if len(b)%4 != 0 {
+			return ErrCorrupt
+		}
+		v = slices.Grow(v[:0], len(b)/4)[:len(b)/4]
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+		}
+		return fn(id, v)
+	})
+}
+
+// ScanVectors reads the vector at a dotted field path of every sample, in
+// id order, from one snapshot, decoding each list straight into float32
+// (Record.Vector) without building a Value per item: a vector field of a
+// million samples streams through one reused buffer. fn gets each
+// sample's id, its record and vector (both lent: valid only during the
+// call) and the error Record.Vector gave (ErrNotVector, a
+// *VectorRangeError, ErrCorrupt) with a nil vector. The first error fn
+// returns stops the scan and is returned.
+func (ds *Dataset) ScanVectors(ctx context.Context, field string, fn func(id ID, rec Record, vec []float32, err error) error) error {
+	var buf []float32
+	return ds.scanIDKeys(ctx, dsPrefix(tagSample, ds.id), func(id ID, b []byte) error {
+		rec := Record(b)
+		var err error
+		if buf, err = rec.Vector(field, buf); err != nil {
+			return fn(id, rec, nil, err)
+		}
+		return fn(id, rec, buf, nil)
+	})
+}
+
+// scanIDKeys calls fn with the id and value of every key under prefix
+// whose rest is a sample id, in key order, from one snapshot; the value
+// is lent for the call.
+func (ds *Dataset) scanIDKeys(ctx context.Context, prefix []byte, fn func(id ID, value []byte) error) error {
 	return ds.db.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		n := 0
-		var v []float32
 		for it.Rewind(); it.Valid(); it.Next() {
 			if n++; n&1023 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -144,23 +180,10 @@ func (ds *Dataset) ScanEmbeddings(ctx context.Context, space string, fn func(id 
 			}
 			item := it.Item()
 			var id ID
-			if copy(id[:], item.Key()[len(p):]) != len(id) {
+			if copy(id[:], item.Key()[len(prefix):]) != len(id) {
 				return ErrCorrupt
 			}
-			err := item.Value(func(b []byte) error {
-				if len(b)%4 != 0 {
-					return ErrCorrupt
-				}
-				v = slices.Grow(v[:0], len(b)/4)[:len(b)/4]
-				for j := range v {
-					v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if err := fn(id, v); err != nil {
+			if err := item.Value(func(b []byte) error { return fn(id, b) }); err != nil {
 				return err
 			}
 		}
