@@ -37,12 +37,15 @@ func ParseBytes(s string) (int64, error) {
 	return int64(f * mult), nil
 }
 
-// formatBytes prints a size in MiB or GiB, for messages.
+// formatBytes prints a size in KiB, MiB or GiB, for messages.
 func formatBytes(n int64) string {
 	if n >= 1<<30 {
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 	}
-	return fmt.Sprintf("%.0f MiB", math.Ceil(float64(n)/(1<<20)))
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.0f MiB", math.Ceil(float64(n)/(1<<20)))
+	}
+	return fmt.Sprintf("%.0f KiB", math.Ceil(float64(n)/(1<<10)))
 }
 
 // ortWorkBytes is what ONNX Runtime itself holds while a k-NN runs (its

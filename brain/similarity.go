@@ -203,7 +203,7 @@ func (s *SimilaritySpace) index(ids []db.ID, vectors []float32) {
 // fieldVectors reads the vectors of a list-of-floats field; samples
 // without one are left out.
 func fieldVectors(ctx context.Context, ds *db.Dataset, field string) ([]db.ID, []float32, int, error) {
-	vs, err := scanFieldVectors(ctx, ds, field, false, func(db.ID, db.Record) {})
+	vs, err := scanFieldVectors(ctx, ds, field, UniquenessGroup, nil, func(insights.Progress) {}, func(db.ID, db.Record) {})
 	if err != nil {
 		return nil, nil, 0, err
 	}
