@@ -397,3 +397,28 @@ func (g *ivfGEMM) fillShort(ctx context.Context, c *candLists) {
 		}
 	}
 }
+
+// Recall is the share of the exact search's neighbours (exact.K per row)
+// that got also finds for the same row: its recall@K. A neighbour at the
+// same distance as the exact one counts as found, since ties may be
+// broken either way.
+func Recall(exact, got *Neighbors) float64 {
+	hit, total := 0, 0
+	for i := 0; i < exact.N; i++ {
+		wi, wd := exact.Row(i)
+		gi, gd := got.Row(i)
+		for t, j := range wi {
+			total++
+			for u, g := range gi {
+				if g == j || gd[u] == wd[t] {
+					hit++
+					break
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return 1
+	}
+	return float64(hit) / float64(total)
+}

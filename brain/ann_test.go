@@ -8,26 +8,6 @@ import (
 	"testing"
 )
 
-// recallAt returns the share of exact's neighbours (k per row) that got
-// also found, with ties at the k-th distance counted as found.
-func recallAt(exact, got *Neighbors) float64 {
-	hit, total := 0, 0
-	for i := 0; i < exact.N; i++ {
-		wi, wd := exact.Row(i)
-		gi, gd := got.Row(i)
-		for t, j := range wi {
-			total++
-			for u, g := range gi {
-				if g == j || gd[u] == wd[t] {
-					hit++
-					break
-				}
-			}
-		}
-	}
-	return float64(hit) / float64(total)
-}
-
 func TestApproximateKNNRecall(t *testing.T) {
 	needRuntime(t)
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -49,7 +29,7 @@ func TestApproximateKNNRecall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := recallAt(exact, approx); r < 0.95 {
+		if r := Recall(exact, approx); r < 0.95 {
 			t.Errorf("%v: recall@3 %.3f, want >= 0.95", metric, r)
 		}
 		if calls == 0 || last != total || total == 0 {

@@ -69,6 +69,10 @@ type ComputeOptions struct {
 	// Exact forces the exact k-NN at any size; by default a search above
 	// ExactWork uses the approximate index.
 	Exact bool
+
+	// heap is the run's share of the soft heap limit, once its size is
+	// known (checkMemory).
+	heap *heapHold
 	// Progress, when set, receives the phases embed, knn and store.
 	Progress func(insights.Progress)
 	// OnSkip, when set, is called for each sample whose image could not be
@@ -271,9 +275,9 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	defer vs.heap.release()
 	ids, keep, vectors, dim := vs.ids, vs.keep, vs.vectors, vs.dim
 	n := len(keep)
-	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: 0, Total: n})
 	var ur *UniquenessResult
 	if n > 0 {
 		ko := o.knnOptions(UniquenessGroup, len(ids), dim)
@@ -325,16 +329,25 @@ func runHeldBytes(samples, dim int) int64 {
 
 // checkMemory fails a run of group over samples vectors of dim values at
 // once, before they are read, when its vectors and k-NN cannot fit
-// o.Memory.
+// o.Memory. Otherwise it holds the run's plan in the soft heap limit
+// (heapHold), or o.Memory when that is smaller.
 func (o ComputeOptions) checkMemory(samples, dim int) error {
+	held := runHeldBytes(samples, dim)
+	ko := KNNOptions{Exact: o.Exact}
+	k := max(len(o.Weights), DefaultK)
+	plan, _ := planKNN(samples, dim, k, o.Metric, ko.approximate(samples, dim), true, 0)
+	if o.heap != nil {
+		need := held + plan.need() - ortWorkBytes
+		if o.Memory > 0 {
+			need = min(need, o.Memory)
+		}
+		o.heap.hold(need)
+	}
 	if o.Memory <= 0 || samples < 2 {
 		return nil
 	}
-	held := runHeldBytes(samples, dim)
-	ko := KNNOptions{Exact: o.Exact}
-	_, err := planKNN(samples, dim, max(len(o.Weights), DefaultK), o.Metric, ko.approximate(samples, dim), true, o.Memory-held)
+	_, err := planKNN(samples, dim, k, o.Metric, ko.approximate(samples, dim), true, o.Memory-held)
 	if held >= o.Memory || err != nil {
-		plan, _ := planKNN(samples, dim, max(len(o.Weights), DefaultK), o.Metric, ko.approximate(samples, dim), true, 0)
 		return fmt.Errorf("brain: %w: %d samples of %d values need about %s (vectors and ids %s; k-NN %s), more than memory = %s",
 			ErrMemory, samples, dim, formatBytes(held+plan.need()), formatBytes(held), plan.String(), formatBytes(o.Memory))
 	}
@@ -350,7 +363,8 @@ func (o ComputeOptions) progress() func(insights.Progress) {
 }
 
 // startRun begins a run of group that wants want: its record, to publish
-// when the run completes, and the dataset's vectors.
+// when the run completes, and the dataset's vectors, which hold the run's
+// share of the soft heap limit until vs.heap.release().
 func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group string, want insights.Want, spec ModelSpec, data []byte,
 	res *ComputeResult) (db.RunRecord, *vectorSet, error) {
 	version, err := ds.Version()
@@ -358,8 +372,14 @@ func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group strin
 		return db.RunRecord{}, nil, err
 	}
 	run := insights.NewRunRecord(group, want, version)
+	o.heap = &heapHold{}
 	vs, err := datasetVectors(ctx, ds, o, group, want.Model, spec, data, res, o.progress())
-	return run, vs, err
+	if err != nil {
+		o.heap.release()
+		return run, nil, err
+	}
+	vs.heap = o.heap
+	return run, vs, nil
 }
 
 // publish stages a run's n rows (row(r) makes row r, a chunk at a time)
@@ -402,6 +422,7 @@ type vectorSet struct {
 	keep    []int     // rows of ids that have a vector
 	vectors []float32 // len(keep) x dim, row-major
 	dim     int
+	heap    *heapHold // the run's share of the soft heap limit
 }
 
 // datasetVectors gathers the embedding of every sample of ds for a run of
