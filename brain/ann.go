@@ -32,11 +32,11 @@ import (
 // an IVF index over x (n x d): the rows with the smallest float32 squared
 // distances among those the index offers it. Rows the index offers fewer
 // than cand others get theirs from every row.
-func ivfCandidates(ctx context.Context, x []float32, n, d, cand int, plan knnPlan, tick *ticker) (*candLists, error) {
+func ivfCandidates(ctx context.Context, x []float32, n, d, cand int, plan knnPlan, tick *ticker) (*candLists, *IVF, error) {
 	da := d + 2
 	sess, err := newPairSession(da)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer sess.Destroy()
 	g := &ivfGEMM{sess: sess, x: x, d: d, mean: columnMean32(x, n, d), workers: runtime.GOMAXPROCS(0)}
@@ -46,12 +46,16 @@ func ivfCandidates(ctx context.Context, x []float32, n, d, cand int, plan knnPla
 	tick.grow(plan.sample*ivfIters + n + n*probe)
 	cent, err := g.train(ctx, n, lists, plan.sample, plan.chunk, tick)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Each row's probe nearest centroids, nearest first.
 	probes, err := g.nearestCentroids(ctx, nil, n, cent, lists, probe, plan.chunk, tick)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	ivf := &IVF{Dim: d, Lists: lists, Mean: g.mean, Centroids: cent, List: make([]int32, n)}
+	for i := range ivf.List {
+		ivf.List[i] = probes[i*probe]
 	}
 	members := invert(lists, n, func(yield func(list, row int32)) {
 		for i := 0; i < n; i++ {
@@ -77,15 +81,15 @@ func ivfCandidates(ctx context.Context, x []float32, n, d, cand int, plan knnPla
 			g.augment(ma, ms, false)
 			for q0 := 0; q0 < len(pro); q0 += chunk {
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				qs := pro[q0:min(q0+chunk, len(pro))]
 				g.augment(qa, qs, true)
 				if err := runGEMM(sess, qa[:len(qs)*da], len(qs), ma[:len(ms)*da], len(ms), da, dist[:len(qs)*len(ms)]); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				if err := out.scanPairs(dist[:len(qs)*len(ms)], qs, ms, g.workers); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				if m0 == 0 {
 					tick.add(len(qs))
@@ -94,7 +98,7 @@ func ivfCandidates(ctx context.Context, x []float32, n, d, cand int, plan knnPla
 		}
 	}
 	g.fillShort(ctx, out)
-	return out, ctx.Err()
+	return out, ivf, ctx.Err()
 }
 
 // ivfGEMM holds what the IVF's GEMMs read: the rows, their column mean

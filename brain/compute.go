@@ -286,6 +286,14 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		if err != nil {
 			return nil, err
 		}
+		rows := make([]db.ID, n)
+		for r, i := range keep {
+			rows[r] = ids[i]
+		}
+		if err := storeIndex(ds, want.Model, o.Metric, run.DatasetVersion, rows, ur.Neighbors); err != nil {
+			return nil, err
+		}
+		ur.Neighbors.Index = nil
 	}
 	vs.vectors, vectors = nil, nil
 

@@ -67,6 +67,9 @@ type Neighbors struct {
 	// rounding noise is judged (ScoreEpsilon): 1 for Cosine, the largest
 	// row norm for Euclidean. 0 counts as 1.
 	Scale float64
+	// Index is the approximate index the search built (nil when it was
+	// exact), to store and reuse for queries by one vector.
+	Index *IVF
 }
 
 // Row returns row i's neighbour indices and distances.
@@ -123,13 +126,17 @@ type KNNOptions struct {
 // is used.
 const ExactWork = 1.1e13
 
+// exactWork is ExactWork, lowered by tests to reach the approximate index
+// with small data.
+var exactWork = ExactWork
+
 // approximate tells whether a search of n rows of d values uses the
 // approximate index.
 func (o KNNOptions) approximate(n, d int) bool {
 	if o.Exact || n < ivfMinRows {
 		return false
 	}
-	return o.Approximate || float64(n)*float64(n)*float64(d) > ExactWork
+	return o.Approximate || float64(n)*float64(n)*float64(d) > exactWork
 }
 
 // KNNWith finds, for each of the n rows of vectors (n x d float32,
@@ -187,7 +194,7 @@ func KNNWith(ctx context.Context, vectors []float32, n, d, k int, metric Metric,
 	tick := newTicker(o.Progress)
 	var lists *candLists
 	if approx {
-		lists, err = ivfCandidates(ctx, x, n, d, cand, plan, tick)
+		lists, nb.Index, err = ivfCandidates(ctx, x, n, d, cand, plan, tick)
 	} else {
 		lists, err = knnCandidates(ctx, x, n, d, cand, plan.block, tick)
 	}

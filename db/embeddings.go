@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -189,4 +190,94 @@ func (ds *Dataset) scanIDKeys(ctx context.Context, prefix []byte, fn func(id ID,
 		}
 		return nil
 	})
+}
+
+// vectorIndexKey is where piece part of a space's vector index lives: in
+// the embeddings table, under a space of its own that no model's
+// embeddings use, with the piece number as id. Piece 0 is the header:
+// the dataset version the index was made at, a stamp, and the number of
+// pieces that follow; each piece starts with the same stamp.
+func vectorIndexKey(ds uint64, space string, part uint32) []byte {
+	var id ID
+	binary.BigEndian.PutUint32(id[len(id)-4:], part)
+	return embedKey(ds, spaceID("index\x00"+space), id)
+}
+
+// vectorIndexPiece is the size of the pieces an index is written in, so
+// that no value nor transaction is too large for Badger.
+const vectorIndexPiece = 256 << 10
+
+// PutVectorIndex stores data, an index over the vectors of a space that
+// its caller encodes (brain's approximate k-NN index), as made at the
+// dataset's version. VectorIndex returns it only while that version is
+// current, so any write that changes the data invalidates it; dropping
+// the dataset removes it. It is written in pieces, the header last: an
+// index cut short by a crash is never returned.
+func (ds *Dataset) PutVectorIndex(space string, version uint64, data []byte) error {
+	if space == "" {
+		return fmt.Errorf("db: PutVectorIndex: no space: %w", ErrInvalid)
+	}
+	stamp := uint64(time.Now().UnixNano())
+	pieces := uint32((len(data) + vectorIndexPiece - 1) / vectorIndexPiece)
+	put := func(part uint32, val []byte) error {
+		return ds.db.update(func(txn *badger.Txn) (*datasetMeta, error) {
+			if _, err := ds.db.loadMeta(txn, ds.id); err != nil {
+				return nil, err
+			}
+			return nil, ds.db.set(txn, vectorIndexKey(ds.id, space, part), val, "vector index")
+		})
+	}
+	for p := uint32(0); p < pieces; p++ {
+		chunk := data[int(p)*vectorIndexPiece : min(int(p+1)*vectorIndexPiece, len(data))]
+		if err := put(p+1, append(binary.BigEndian.AppendUint64(nil, stamp), chunk...)); err != nil {
+			return err
+		}
+	}
+	head := binary.BigEndian.AppendUint64(nil, version)
+	head = binary.BigEndian.AppendUint64(head, stamp)
+	return put(0, binary.BigEndian.AppendUint32(head, pieces))
+}
+
+// VectorIndex returns the index PutVectorIndex stored for a space, and
+// whether there is one made at the dataset's current version.
+func (ds *Dataset) VectorIndex(space string) ([]byte, bool, error) {
+	version, err := ds.Version()
+	if err != nil {
+		return nil, false, err
+	}
+	var out []byte
+	found := false
+	err = ds.db.view(func(txn *badger.Txn) error {
+		get := func(part uint32) ([]byte, error) {
+			item, err := txn.Get(vectorIndexKey(ds.id, space, part))
+			if err != nil {
+				return nil, err
+			}
+			return item.ValueCopy(nil)
+		}
+		head, err := get(0)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(head) != 20 {
+			return ErrCorrupt
+		}
+		if binary.BigEndian.Uint64(head) != version {
+			return nil // made before the data last changed
+		}
+		stamp := head[8:16]
+		for p := uint32(1); p <= binary.BigEndian.Uint32(head[16:]); p++ {
+			b, err := get(p)
+			if err != nil || len(b) < 8 || string(b[:8]) != string(stamp) {
+				return fmt.Errorf("db: vector index of %s: piece %d: %w", space, p, ErrCorrupt)
+			}
+			out = append(out, b[8:]...)
+		}
+		found = true
+		return nil
+	})
+	return out, found && err == nil, err
 }

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -150,5 +151,47 @@ func TestRecordVector(t *testing.T) {
 	}
 	if _, err := rec.Decode(); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("damaged count: Decode err = %v, want ErrCorrupt", err)
+	}
+}
+
+func TestVectorIndexFollowsTheVersion(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(MemoryPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ds, _ := d.CreateDataset("v")
+	if _, err := ds.Add(ctx, []NewSample{{Filepath: "/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := ds.VectorIndex("field:emb|cosine"); ok || err != nil {
+		t.Fatalf("an index before any was stored: ok %v, err %v", ok, err)
+	}
+	data := make([]byte, 3*vectorIndexPiece+17) // several pieces
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	v, _ := ds.Version()
+	if err := ds.PutVectorIndex("field:emb|cosine", v, data); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := ds.VectorIndex("field:emb|cosine")
+	if err != nil || !ok || string(got) != string(data) {
+		t.Fatalf("read back %d bytes, ok %v, err %v; want the %d stored", len(got), ok, err, len(data))
+	}
+	if _, ok, _ := ds.VectorIndex("field:emb|euclidean"); ok {
+		t.Fatal("another space's index was returned")
+	}
+	// Embeddings of other spaces do not see it.
+	n := 0
+	if err := ds.ScanEmbeddings(ctx, "field:emb|cosine", func(ID, []float32) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("ScanEmbeddings saw %d vectors, err %v", n, err)
+	}
+	if _, err := ds.Add(ctx, []NewSample{{Filepath: "/b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := ds.VectorIndex("field:emb|cosine"); ok || err != nil {
+		t.Fatalf("the index outlived a change of the data: ok %v, err %v", ok, err)
 	}
 }
