@@ -43,7 +43,6 @@ func ivfCandidates(ctx context.Context, x []float32, n, d, cand int, plan knnPla
 	g.sq = g.squaredNorms(n)
 
 	lists, probe := plan.lists, plan.probe
-	tick.grow(plan.sample*ivfIters + n + n*probe)
 	cent, err := g.train(ctx, n, lists, plan.sample, plan.chunk, tick)
 	if err != nil {
 		return nil, nil, err

@@ -192,6 +192,8 @@ func KNNWith(ctx context.Context, vectors []float32, n, d, k int, metric Metric,
 
 	cand := min(n, kk+1+knnExtra)
 	tick := newTicker(o.Progress)
+	tick.grow(plan.work(n))
+	tick.add(0) // the phase has begun: report it at once
 	var lists *candLists
 	if approx {
 		lists, nb.Index, err = ivfCandidates(ctx, x, n, d, cand, plan, tick)
@@ -419,8 +421,6 @@ func knnCandidates(ctx context.Context, x []float32, n, d, cand, block int, tick
 	defer sess.Destroy()
 
 	lists := newCandLists(n, cand)
-	nblocks := (n + block - 1) / block
-	tick.grow(nblocks * (nblocks + 1) / 2)
 	buf := make([]float32, block*block)
 	workers := runtime.GOMAXPROCS(0)
 	for lo := 0; lo < n; lo += block {

@@ -89,6 +89,17 @@ func (p *knnPlan) String() string {
 	return strings.Join(s, ", ")
 }
 
+// work is the number of progress units a search of n rows counts:
+// pairs of row blocks when exact; rows assigned to lists (training, then
+// all rows) and rows searched when approximate.
+func (p *knnPlan) work(n int) int {
+	if p.lists > 0 {
+		return p.sample*ivfIters + n + n*p.probe
+	}
+	nb := (n + p.block - 1) / p.block
+	return nb * (nb + 1) / 2
+}
+
 // Shapes of the approximate index.
 const (
 	// ivfMinRows is the fewest rows the approximate index is built for;
