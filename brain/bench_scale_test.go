@@ -89,7 +89,7 @@ func envInt(b *testing.B, name string, def int) int {
 // BenchmarkApproximateRecallSampled runs the approximate k-NN (K = 3) over
 // the raw float32 vectors of $FOSQL_SCALE_F32 ($FOSQL_SCALE_D values a
 // row, default 128; as BenchmarkBuildVectorDataset writes them) and
-// measures its recall@3 on 2,000 rows spread over them against a
+// measures its recall@3 on 1,000 rows spread over them against a
 // brute-force search of every row, for both metrics.
 func BenchmarkApproximateRecallSampled(b *testing.B) {
 	path := os.Getenv("FOSQL_SCALE_F32")
@@ -117,7 +117,7 @@ func BenchmarkApproximateRecallSampled(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportMetric(time.Since(start).Seconds(), "approx-s")
-				b.ReportMetric(sampledRecall(v, n, d, metric, nb, 2000), "recall@3")
+				b.ReportMetric(sampledRecall(v, n, d, metric, nb, 1000), "recall@3")
 			}
 		})
 	}
