@@ -546,6 +546,7 @@ type VectorRangeError struct {
 	Value float64 // its value
 }
 
+// Error names the item and its value.
 func (e *VectorRangeError) Error() string {
 	return fmt.Sprintf("db: item %d of the vector (%g) is not a finite float32", e.Index, e.Value)
 }

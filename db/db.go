@@ -332,7 +332,7 @@ const (
 	tagTextDirt byte = 'x' // x dsid id -> "" (full-text index must catch up)
 )
 
-var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt}
+var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagVectorIndex}
 
 func dsPrefix(tag byte, ds uint64) []byte {
 	b := make([]byte, 9, 48)

@@ -36,7 +36,7 @@
 //	i dsid index value id  a field index, one entry per sample (missing too)
 //	n dsid gen id          a sample's values in one insights generation
 //	e dsid space id        a stored embedding, per model
-//	e dsid space' part     a vector index over a space, in pieces (PutVectorIndex)
+//	a dsid space part      a vector index over a space, in pieces (PutVectorIndex)
 //	x dsid id              a write the full-text index has not seen yet
 //	d dsid                 the dataset's description (schema, version, runs)
 //

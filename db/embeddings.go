@@ -192,15 +192,17 @@ func (ds *Dataset) scanIDKeys(ctx context.Context, prefix []byte, fn func(id ID,
 	})
 }
 
-// vectorIndexKey is where piece part of a space's vector index lives: in
-// the embeddings table, under a space of its own that no model's
-// embeddings use, with the piece number as id. Piece 0 is the header:
-// the dataset version the index was made at, a stamp, and the number of
-// pieces that follow; each piece starts with the same stamp.
+// tagVectorIndex is the table of vector indexes: a dsid space(8) part(4)
+// -> a piece of a space's index (PutVectorIndex).
+const tagVectorIndex byte = 'a'
+
+// vectorIndexKey is where piece part of a space's vector index lives.
+// Piece 0 is the header: the dataset version the index was made at, a
+// stamp, and the number of pieces that follow; each piece starts with the
+// same stamp.
 func vectorIndexKey(ds uint64, space string, part uint32) []byte {
-	var id ID
-	binary.BigEndian.PutUint32(id[len(id)-4:], part)
-	return embedKey(ds, spaceID("index\x00"+space), id)
+	k := binary.BigEndian.AppendUint64(dsPrefix(tagVectorIndex, ds), spaceID(space))
+	return binary.BigEndian.AppendUint32(k, part)
 }
 
 // vectorIndexPiece is the size of the pieces an index is written in, so
