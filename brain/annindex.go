@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 
@@ -49,12 +48,8 @@ func (x *IVF) encode(ids []db.ID) []byte {
 	return out
 }
 
-// errIVFMismatch is returned by decodeIVF for an index made over other
-// rows than the ones it is read for.
-var errIVFMismatch = errors.New("brain: the stored index was made over other rows")
-
 // decodeIVF reads an index that encode wrote for the rows ids of dim
-// values.
+// values; an index made over other rows gives nil and no error.
 func decodeIVF(b []byte, ids []db.ID, dim int) (*IVF, error) {
 	head := len(ivfMagic) + 12 + sha256.Size
 	if len(b) < head || string(b[:len(ivfMagic)]) != ivfMagic {
@@ -64,7 +59,7 @@ func decodeIVF(b []byte, ids []db.ID, dim int) (*IVF, error) {
 	d, lists, n := int(binary.LittleEndian.Uint32(p)), int(binary.LittleEndian.Uint32(p[4:])), int(binary.LittleEndian.Uint32(p[8:]))
 	h := idsHash(ids)
 	if d != dim || n != len(ids) || !bytes.Equal(p[12:12+sha256.Size], h[:]) {
-		return nil, errIVFMismatch
+		return nil, nil
 	}
 	if lists <= 0 || len(b) != head+4*(d+lists*d+n) {
 		return nil, fmt.Errorf("brain: stored index: %w", db.ErrCorrupt)
@@ -131,10 +126,7 @@ func (s *SimilaritySpace) loadIndex(ds *db.Dataset, model string) error {
 		return err
 	}
 	x, err := decodeIVF(data, s.ids, s.dim)
-	if errors.Is(err, errIVFMismatch) {
-		return nil
-	}
-	if err != nil {
+	if x == nil || err != nil {
 		return err
 	}
 	members := invert(x.Lists, len(x.List), func(yield func(list, row int32)) {

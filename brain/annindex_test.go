@@ -2,6 +2,7 @@ package brain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -99,5 +100,26 @@ func TestStoredIndexServesSimilarity(t *testing.T) {
 	}
 	if stale.ivf != nil {
 		t.Fatal("the index was used after the data changed")
+	}
+}
+
+func TestIVFEncoding(t *testing.T) {
+	ids := []db.ID{{1}, {2}, {3}}
+	x := &IVF{Dim: 2, Lists: 2, Mean: []float32{0.5, -1}, Centroids: []float32{1, 2, 3, 4}, List: []int32{0, 1, 1}}
+	b := x.encode(ids)
+	got, err := decodeIVF(b, ids, 2)
+	if err != nil || got == nil || got.List[2] != 1 || got.Centroids[3] != 4 || got.Mean[1] != -1 {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	if got, err := decodeIVF(b, []db.ID{{1}, {2}, {4}}, 2); got != nil || err != nil {
+		t.Errorf("an index over other rows: %+v, %v; want nil, nil", got, err)
+	}
+	bad := append([]byte(nil), b...)
+	bad[len(bad)-4] = 9 // row 2 in list 9 of 2
+	if _, err := decodeIVF(bad, ids, 2); !errors.Is(err, db.ErrCorrupt) {
+		t.Errorf("a row in a list that does not exist: err = %v, want ErrCorrupt", err)
+	}
+	if _, err := decodeIVF(b[:len(b)-1], ids, 2); !errors.Is(err, db.ErrCorrupt) {
+		t.Errorf("a cut index: err = %v, want ErrCorrupt", err)
 	}
 }
