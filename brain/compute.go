@@ -61,6 +61,18 @@ type ComputeOptions struct {
 	Weights []float64
 	// BatchSize and Workers tune embedding (0: measured defaults).
 	BatchSize, Workers int
+	// Memory bounds the bytes the run holds for its vectors and k-NN
+	// (0: no bound): the k-NN's blocks shrink to fit, and a run that
+	// cannot fit fails as soon as the size of its vectors is known, with
+	// an error wrapping ErrMemory that says what it needs.
+	Memory int64
+	// Exact forces the exact k-NN at any size; by default a search above
+	// ExactWork uses the approximate index.
+	Exact bool
+
+	// heap is the run's share of the soft heap limit, once its size is
+	// known (checkMemory).
+	heap *heapHold
 	// Progress, when set, receives the phases embed, knn and store.
 	Progress func(insights.Progress)
 	// OnSkip, when set, is called for each sample whose image could not be
@@ -120,6 +132,9 @@ func (o ComputeOptions) validate() error {
 	if o.Workers < 0 || o.Workers > 1024 {
 		return fmt.Errorf("%w: %d workers (want 1 to 1024)", ErrOption, o.Workers)
 	}
+	if o.Memory < 0 {
+		return fmt.Errorf("%w: memory %d bytes", ErrOption, o.Memory)
+	}
 	return nil
 }
 
@@ -127,6 +142,9 @@ func (o ComputeOptions) validate() error {
 // metric and the model (or embeddings field) to them.
 func (o ComputeOptions) identity(opts map[string]any) (insights.Want, ModelSpec, []byte, error) {
 	opts["metric"] = o.Metric.String()
+	if o.Exact {
+		opts["exact"] = true
+	}
 	if o.EmbeddingsField != "" {
 		opts["embeddings"] = o.EmbeddingsField
 		js, _ := json.Marshal(opts)
@@ -257,33 +275,91 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	defer vs.heap.release()
 	ids, keep, vectors, dim := vs.ids, vs.keep, vs.vectors, vs.dim
-	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: 0, Total: len(keep)})
+	n := len(keep)
 	var ur *UniquenessResult
-	if len(keep) > 0 {
-		ur, err = Uniqueness(ctx, vectors, len(keep), dim, UniquenessOptions{Metric: o.Metric, Weights: o.Weights})
+	if n > 0 {
+		ko := o.knnOptions(UniquenessGroup, len(ids), dim)
+		ko.InPlace = true // the run's own copy: nothing reads it after
+		ur, err = uniqueness(ctx, vectors, n, dim, UniquenessOptions{Metric: o.Metric, Weights: o.Weights}, ko)
 		if err != nil {
 			return nil, err
 		}
+		rows := make([]db.ID, n)
+		for r, i := range keep {
+			rows[r] = ids[i]
+		}
+		if err := storeIndex(ds, want.Model, o.Metric, run.DatasetVersion, rows, ur.Neighbors); err != nil {
+			return nil, err
+		}
+		ur.Neighbors.Index = nil
 	}
-	progress(insights.Progress{Group: UniquenessGroup, Phase: "knn", Done: len(keep), Total: len(keep)})
+	vs.vectors, vectors = nil, nil
 
-	rows := make([]db.InsightRow, len(keep))
-	for r, i := range keep {
+	row := func(r int) db.InsightRow {
 		fields := []db.Field{{Name: keyScalar, Value: db.Float(ur.Scores[r])}}
 		if j := ur.Nearest[r]; j >= 0 {
 			fields = append(fields,
 				db.Field{Name: keyNearestID, Value: db.String(ids[keep[j]].String())},
 				db.Field{Name: keyNearestDist, Value: db.Float(ur.NearestDist[r])})
 		}
-		rows[r] = db.InsightRow{ID: ids[i], Values: db.Doc(fields...)}
+		return db.InsightRow{ID: ids[keep[r]], Values: db.Doc(fields...)}
 	}
-	if err := publish(ctx, ds, UniquenessGroup, rows, &run, progress); err != nil {
+	if err := publish(ctx, ds, UniquenessGroup, n, row, &run, progress); err != nil {
 		return nil, err
 	}
 	res.Run = run
-	res.Scored = len(rows)
+	res.Scored = n
 	return res, nil
+}
+
+// knnOptions are the k-NN options of a run of group over the vectors of
+// samples samples of dim values: exact when asked, bounded by what
+// o.Memory leaves beside the run's vectors and ids, reporting the knn
+// phase.
+func (o ComputeOptions) knnOptions(group string, samples, dim int) KNNOptions {
+	progress := o.progress()
+	ko := KNNOptions{Exact: o.Exact, Progress: func(done, total int) {
+		progress(insights.Progress{Group: group, Phase: "knn", Done: done, Total: total})
+	}}
+	if o.Memory > 0 {
+		ko.Memory = max(o.Memory-runHeldBytes(samples, dim), 1)
+	}
+	return ko
+}
+
+// runHeldBytes is what a run holds besides its k-NN: every sample's
+// vector, id and row number.
+func runHeldBytes(samples, dim int) int64 {
+	return int64(samples) * (int64(dim)*4 + 24)
+}
+
+// checkMemory fails a run of group over samples vectors of dim values at
+// once, before they are read, when its vectors and k-NN cannot fit
+// o.Memory. Otherwise it holds the run's plan in the soft heap limit
+// (heapHold), or o.Memory when that is smaller.
+func (o ComputeOptions) checkMemory(samples, dim int) error {
+	held := runHeldBytes(samples, dim)
+	ko := KNNOptions{Exact: o.Exact}
+	k := max(len(o.Weights), DefaultK)
+	plan, _ := planKNN(samples, dim, k, o.Metric, ko.approximate(samples, dim), true, 0)
+	if o.heap != nil {
+		need := held + plan.need() - ortWorkBytes
+		if o.Memory > 0 {
+			need = min(need, o.Memory)
+		}
+		o.heap.hold(need)
+	}
+	if o.Memory <= 0 || samples < 2 {
+		return nil
+	}
+	_, err := planKNN(samples, dim, k, o.Metric, ko.approximate(samples, dim), true, o.Memory-held)
+	if held >= o.Memory || err != nil {
+		return fmt.Errorf("brain: %w: %d samples of %d values need about %s (vectors and ids %s; k-NN %s), more than memory = %s",
+			ErrMemory, samples, dim, formatBytes(held+plan.need()), formatBytes(held), plan.String(), formatBytes(o.Memory))
+	}
+	return nil
 }
 
 // progress returns o.Progress, or a callback that does nothing.
@@ -295,7 +371,8 @@ func (o ComputeOptions) progress() func(insights.Progress) {
 }
 
 // startRun begins a run of group that wants want: its record, to publish
-// when the run completes, and the dataset's vectors.
+// when the run completes, and the dataset's vectors, which hold the run's
+// share of the soft heap limit until vs.heap.release().
 func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group string, want insights.Want, spec ModelSpec, data []byte,
 	res *ComputeResult) (db.RunRecord, *vectorSet, error) {
 	version, err := ds.Version()
@@ -303,29 +380,41 @@ func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group strin
 		return db.RunRecord{}, nil, err
 	}
 	run := insights.NewRunRecord(group, want, version)
+	o.heap = &heapHold{}
 	vs, err := datasetVectors(ctx, ds, o, group, want.Model, spec, data, res, o.progress())
-	return run, vs, err
+	if err != nil {
+		o.heap.release()
+		return run, nil, err
+	}
+	vs.heap = o.heap
+	return run, vs, nil
 }
 
-// publish stages a run's rows as a new generation of group and publishes
+// publish stages a run's n rows (row(r) makes row r, a chunk at a time)
+// as a new generation of group and publishes
 // it with the run record, marked complete, in one step; on error nothing
 // of it is visible.
-func publish(ctx context.Context, ds *db.Dataset, group string, rows []db.InsightRow, run *db.RunRecord, progress func(insights.Progress)) error {
+func publish(ctx context.Context, ds *db.Dataset, group string, n int, row func(r int) db.InsightRow, run *db.RunRecord, progress func(insights.Progress)) error {
 	st, err := ds.StageInsights(group)
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(rows); start += 10000 {
-		end := min(start+10000, len(rows))
-		if err := st.Put(ctx, rows[start:end]); err != nil {
+	chunk := make([]db.InsightRow, 0, 10000)
+	for start := 0; start < n; start += cap(chunk) {
+		end := min(start+cap(chunk), n)
+		chunk = chunk[:0]
+		for r := start; r < end; r++ {
+			chunk = append(chunk, row(r))
+		}
+		if err := st.Put(ctx, chunk); err != nil {
 			st.Abort()
 			return err
 		}
-		progress(insights.Progress{Group: group, Phase: "store", Done: end, Total: len(rows)})
+		progress(insights.Progress{Group: group, Phase: "store", Done: end, Total: n})
 	}
 	run.Status = db.RunComplete
 	run.Ended = time.Now().UTC()
-	run.SampleCount = int64(len(rows))
+	run.SampleCount = int64(n)
 	if err := st.Commit(ctx, run); err != nil {
 		st.Abort()
 		return err
@@ -341,6 +430,7 @@ type vectorSet struct {
 	keep    []int     // rows of ids that have a vector
 	vectors []float32 // len(keep) x dim, row-major
 	dim     int
+	heap    *heapHold // the run's share of the soft heap limit
 }
 
 // datasetVectors gathers the embedding of every sample of ds for a run of
@@ -369,34 +459,8 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		}
 	}
 
-	// The samples, in id order.
 	var ids []db.ID
-	var paths, hashes []string
-	var fieldVecs [][]float64
-	for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, s.ID)
-		paths = append(paths, s.Filepath())
-		hashes = append(hashes, s.Get("metadata.sha256").AsString())
-		if o.EmbeddingsField != "" {
-			v := s.Get(o.EmbeddingsField)
-			var vec []float64
-			for _, x := range v.Items() {
-				if x.IsNumber() {
-					vec = append(vec, x.AsFloat())
-				}
-			}
-			if v.Kind() != db.KindList || len(vec) != len(v.Items()) {
-				vec = nil
-			}
-			if err := CheckVector(vec); err != nil {
-				return nil, fmt.Errorf("brain: sample %s: field %s: %w", s.ID, o.EmbeddingsField, err)
-			}
-			fieldVecs = append(fieldVecs, vec)
-		}
-	}
+	var hashes []string
 	var keep []int // rows of ids that have a vector
 	var vectors []float32
 	dim := 0
@@ -404,28 +468,31 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		if err := ds.MarkInputField(o.EmbeddingsField); err != nil {
 			return nil, err
 		}
-		for i, v := range fieldVecs {
-			if v == nil {
-				res.Skipped++
-				if o.OnSkip != nil {
-					o.OnSkip(ids[i], paths[i], fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
-				}
-				continue
+		fs, err := scanFieldVectors(ctx, ds, o.EmbeddingsField, group, o.checkMemory, progress, func(id db.ID, rec db.Record) {
+			res.Skipped++
+			if o.OnSkip != nil {
+				o.OnSkip(id, rec.Lookup(db.FieldFilepath).AsString(), fmt.Errorf("field %s is not a list of numbers", o.EmbeddingsField))
 			}
-			if dim == 0 {
-				dim = len(v)
-			}
-			if len(v) != dim {
-				return nil, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", o.EmbeddingsField, ids[i], len(v), dim)
-			}
-			keep = append(keep, i)
-			for _, x := range v {
-				vectors = append(vectors, float32(x))
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
+		ids, hashes, keep, vectors, dim = fs.ids, fs.hashes, fs.keep, fs.vectors, fs.dim
 	} else {
+		var paths []string
+		for s, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, s.ID)
+			paths = append(paths, s.Filepath())
+			hashes = append(hashes, s.Get("metadata.sha256").AsString())
+		}
 		var err error
 		keep, vectors, dim, err = embedMissing(ctx, ds, ids, paths, spec, data, space, o, group, res, progress)
+		if err == nil {
+			err = o.checkMemory(len(keep), dim)
+		}
 		if errors.Is(err, errChunkUnreadable) {
 			return nil, fmt.Errorf("%w: none of the first %d images could be read, so the run stopped; the first: %w", ErrNoVectors, embedChunk, firstSkip)
 		}
@@ -438,6 +505,66 @@ func datasetVectors(ctx context.Context, ds *db.Dataset, o ComputeOptions, group
 		return nil, fmt.Errorf("%w: none of the %d samples could be embedded; the first: %w", ErrNoVectors, len(ids), firstSkip)
 	}
 	return &vectorSet{ids: ids, hashes: hashes, keep: keep, vectors: vectors, dim: dim}, nil
+}
+
+// scanFieldVectors reads the vectors of a list-of-floats field of every
+// sample of ds, in id order, streaming them from storage straight into
+// one float32 array sized once from the sample count (db.ScanVectors), for
+// a run of group, to which it reports the read phase. Before that array is
+// made, fits (when set) may refuse the sizes. A sample whose field holds
+// no list of numbers is passed to skip and left out; a value that is not
+// finite or beyond float32's range fails the scan with an error naming the
+// sample and the field (wrapping ErrBadVector), as does a vector of
+// another length than the first. For a duplicates run it also keeps every
+// sample's metadata.sha256.
+func scanFieldVectors(ctx context.Context, ds *db.Dataset, field, group string, fits func(samples, dim int) error,
+	progress func(insights.Progress), skip func(id db.ID, rec db.Record)) (*vectorSet, error) {
+	count, err := ds.Count()
+	if err != nil {
+		return nil, err
+	}
+	vs := &vectorSet{ids: make([]db.ID, 0, count)}
+	tick := newTicker(func(done, total int) {
+		progress(insights.Progress{Group: group, Phase: "read", Done: done, Total: total})
+	})
+	tick.grow(int(count))
+	err = ds.ScanVectors(ctx, field, func(id db.ID, rec db.Record, vec []float32, err error) error {
+		tick.add(1)
+		var re *db.VectorRangeError
+		switch {
+		case errors.As(err, &re):
+			return fmt.Errorf("brain: sample %s: field %s: element %d %w", id, field, re.Index, checkElement(re.Value))
+		case errors.Is(err, db.ErrNotVector):
+			skip(id, rec)
+		case err != nil:
+			return fmt.Errorf("brain: sample %s: field %s: %w", id, field, err)
+		default:
+			if vs.dim == 0 {
+				if fits != nil {
+					if err := fits(int(count), len(vec)); err != nil {
+						return err
+					}
+				}
+				vs.dim = len(vec)
+				vs.vectors = make([]float32, 0, int(count)*vs.dim)
+			}
+			if len(vec) != vs.dim {
+				return fmt.Errorf("brain: field %s: sample %s has %d values, others %d", field, id, len(vec), vs.dim)
+			}
+			vs.keep = append(vs.keep, len(vs.ids))
+			vs.vectors = append(vs.vectors, vec...)
+		}
+		vs.ids = append(vs.ids, id)
+		if group == DuplicatesGroup {
+			vs.hashes = append(vs.hashes, rec.Lookup("metadata.sha256").AsString())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	tick.finish()
+	return vs, nil
 }
 
 // embedMissing returns the vectors of every sample it can, embedding (and
@@ -621,6 +748,19 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 				return o, fmt.Errorf("%w: embeddings must name a field", ErrOption)
 			}
 			o.EmbeddingsField = s
+		case "memory":
+			var err error
+			if n, ok := v.(int64); ok && n > 0 {
+				o.Memory = n
+			} else if o.Memory, err = ParseBytes(fmt.Sprint(v)); err != nil {
+				return o, err
+			}
+		case "exact":
+			b, ok := asBool(v)
+			if !ok {
+				return o, fmt.Errorf("%w: exact must be true or false", ErrOption)
+			}
+			o.Exact = b
 		case "batch_size":
 			n, ok := asInt(v)
 			if !ok || n < 1 || n > MaxBatchSize {
@@ -628,7 +768,7 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			}
 			o.BatchSize = n
 		default:
-			return o, fmt.Errorf("%w: unknown option %q (known: model, k, weights, metric, embeddings, batch_size)", ErrOption, k)
+			return o, fmt.Errorf("%w: unknown option %q (known: model, k, weights, metric, embeddings, batch_size, memory, exact)", ErrOption, k)
 		}
 	}
 	if n, ok := asInt(req.Options["k"]); ok && len(o.Weights) != n {
@@ -665,6 +805,22 @@ func asInt(v any) (int, bool) {
 		return n, err == nil
 	}
 	return 0, false
+}
+
+// asBool reads an option value as a boolean: true or false, 1 or 0, or
+// those words as a string.
+func asBool(v any) (bool, bool) {
+	switch t := v.(type) {
+	case bool:
+		return t, true
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(t))
+		return b, err == nil
+	}
+	if n, ok := asInt(v); ok && (n == 0 || n == 1) {
+		return n == 1, true
+	}
+	return false, false
 }
 
 // asFloat reads an option value as a number.

@@ -42,7 +42,13 @@
 //     distances are recomputed exactly in float64, so the results match
 //     scikit-learn's brute-force NearestNeighbors. A row is excluded from
 //     its own neighbours by index, so exact duplicates are neighbours at
-//     distance 0.
+//     distance 0. Above ExactWork (n*n*d, about three minutes of exact
+//     search here) KNN builds an inverted-file index instead (k-means
+//     lists; see ann.go) whose candidates are measured exactly the same
+//     way; a uniqueness run stores that index with the dataset and
+//     similarity queries reuse it. KNNWith takes a progress callback, a
+//     memory bound (block sizes shrink to fit it, or the search fails at
+//     once saying what it needs) and forces either search.
 //
 //  4. Score. UniquenessScores applies FiftyOne Brain's formula, the mean of
 //     the K nearest distances weighted 0.6, 0.3, 0.1 (by default), divided

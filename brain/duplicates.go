@@ -48,7 +48,7 @@ type Duplicates struct {
 // float64). Every pair within threshold is considered: the neighbour
 // search widens until no row's farthest neighbour is within threshold.
 func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64) (*Duplicates, error) {
-	return findDuplicates(ctx, vectors, n, d, metric, threshold, nil)
+	return findDuplicates(ctx, vectors, n, d, metric, threshold, nil, KNNOptions{})
 }
 
 // findDuplicates is FindDuplicates where rows with the same non-empty
@@ -56,7 +56,7 @@ func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 // whose key an earlier row has duplicates that row's group (the earlier
 // row if it was kept, else the row it duplicates), whatever their vectors.
 // same may be nil.
-func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64, same []string) (*Duplicates, error) {
+func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64, same []string, ko KNNOptions) (*Duplicates, error) {
 	if threshold < 0 || math.IsNaN(threshold) || math.IsInf(threshold, 0) {
 		return nil, fmt.Errorf("%w: a duplicate threshold is a finite distance (>= 0), not %v", ErrOption, threshold)
 	}
@@ -71,7 +71,7 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 	var nb *Neighbors
 	for {
 		var err error
-		if nb, err = KNN(ctx, vectors, n, d, k, metric); err != nil {
+		if nb, err = KNNWith(ctx, vectors, n, d, k, metric, ko); err != nil {
 			return nil, err
 		}
 		if k == n-1 || !saturated(nb, threshold) {
@@ -192,13 +192,14 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	if err != nil {
 		return nil, err
 	}
+	defer vs.heap.release()
 	n := len(vs.keep)
 	progress(insights.Progress{Group: DuplicatesGroup, Phase: "knn", Done: 0, Total: n})
 	same := make([]string, n)
 	for r, i := range vs.keep {
 		same[r] = vs.hashes[i]
 	}
-	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, thr, same)
+	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, thr, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim))
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +232,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 		}
 		rows[r] = db.InsightRow{ID: vs.ids[i], Values: db.Doc(fields...)}
 	}
-	if err := publish(ctx, ds, DuplicatesGroup, rows, &run, progress); err != nil {
+	if err := publish(ctx, ds, DuplicatesGroup, n, func(r int) db.InsightRow { return rows[r] }, &run, progress); err != nil {
 		return nil, err
 	}
 	res.Run = run

@@ -67,6 +67,9 @@ type Neighbors struct {
 	// rounding noise is judged (ScoreEpsilon): 1 for Cosine, the largest
 	// row norm for Euclidean. 0 counts as 1.
 	Scale float64
+	// Index is the approximate index the search built (nil when it was
+	// exact), to store and reuse for queries by one vector.
+	Index *IVF
 }
 
 // Row returns row i's neighbour indices and distances.
@@ -89,15 +92,65 @@ func (nb *Neighbors) Nearest(i int) (j int, dist float64, ok bool) {
 const knnExtra = 4
 
 // KNN finds, for each of the n rows of vectors (n x d float32, row-major),
-// its k nearest other rows under metric. A row is never its own neighbour,
-// but an identical row is, at distance 0. Candidates come from an ONNX
-// Runtime graph, a GEMM then TopK along both axes, run over pairs of row
-// blocks in the upper triangle of the distance matrix (it is symmetric), so
-// memory stays O(n*k) plus one block of distances; the candidates'
-// distances are then recomputed exactly in float64 and re-sorted, so they
-// match scikit-learn's brute-force NearestNeighbors. With n <= k every row
-// gets all n-1 others. It starts ONNX Runtime if needed and uses all cores.
+// its k nearest other rows under metric, as KNNWith does with default
+// options: exact up to the size where that takes minutes, through the
+// approximate index above it.
 func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*Neighbors, error) {
+	return KNNWith(ctx, vectors, n, d, k, metric, KNNOptions{})
+}
+
+// KNNOptions tune KNNWith.
+type KNNOptions struct {
+	// Progress, when set, receives the work done of the total (exact: pairs
+	// of row blocks; approximate: rows assigned, then rows searched, as
+	// one count), at least every half second while the search runs and
+	// once at its end.
+	Progress func(done, total int)
+	// Memory bounds the bytes the search allocates besides the vectors it
+	// is given; 0 means no bound. Block sizes shrink to fit it, and a
+	// search that cannot fit fails at once with an error wrapping
+	// ErrMemory that says what it needs.
+	Memory int64
+	// Exact forces the exact search at any size; Approximate forces the
+	// approximate index (IVF) at any size. By default the search is exact
+	// while n*n*d is at most ExactWork.
+	Exact, Approximate bool
+	// InPlace lets the search overwrite vectors (Cosine centres and
+	// normalises them there), which saves a copy of them.
+	InPlace bool
+}
+
+// ExactWork is the largest n*n*d searched exactly by default: about three
+// minutes of exact search on the 2-core machine of BENCHMARKS.md (a
+// 300,000 x 128 or 150,000 x 512 search). Above it the approximate index
+// is used.
+const ExactWork = 1.1e13
+
+// exactWork is ExactWork, lowered by tests to reach the approximate index
+// with small data.
+var exactWork = ExactWork
+
+// approximate tells whether a search of n rows of d values uses the
+// approximate index.
+func (o KNNOptions) approximate(n, d int) bool {
+	if o.Exact || n < ivfMinRows {
+		return false
+	}
+	return o.Approximate || float64(n)*float64(n)*float64(d) > exactWork
+}
+
+// KNNWith finds, for each of the n rows of vectors (n x d float32,
+// row-major), its k nearest other rows under metric. A row is never its
+// own neighbour, but an identical row is, at distance 0. Candidates come
+// from float32 GEMMs run by ONNX Runtime — exactly, over pairs of row
+// blocks in the upper triangle of the distance matrix (it is symmetric),
+// or through an inverted-file index (IVF) when the search is approximate
+// — so memory stays O(n*k) plus blocks, never n x n; the candidates'
+// distances are then recomputed exactly in float64 and re-sorted, so an
+// exact search matches scikit-learn's brute-force NearestNeighbors. With
+// n <= k every row gets all n-1 others. It starts ONNX Runtime if needed
+// and uses all cores.
+func KNNWith(ctx context.Context, vectors []float32, n, d, k int, metric Metric, o KNNOptions) (*Neighbors, error) {
 	switch {
 	case n < 0 || d <= 0 || k <= 0:
 		return nil, fmt.Errorf("brain: KNN: bad sizes n=%d d=%d k=%d", n, d, k)
@@ -110,6 +163,11 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 		return nil, fmt.Errorf("brain: KNN: %w", err)
 	}
 	kk := min(k, max(n-1, 0))
+	approx := o.approximate(n, d)
+	plan, err := planKNN(n, d, kk, metric, approx, o.InPlace, o.Memory)
+	if err != nil {
+		return nil, err
+	}
 	nb := &Neighbors{N: n, K: kk, Indices: make([]int, n*kk), Distances: make([]float64, n*kk), Scale: 1}
 	if metric == Euclidean {
 		nb.Scale = maxNorm(vectors, n, d)
@@ -118,24 +176,44 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 		return nb, ctx.Err()
 	}
 
-	// x is what the graph sees: the raw rows for Euclidean, the centred rows
+	// x is what the GEMMs see: the raw rows for Euclidean, the centred rows
 	// scaled to unit length for Cosine (where squared L2 ranks like cosine
 	// distance). Exact distances are then taken from the raw rows or from x.
 	x := vectors
 	var norms []float64
 	if metric == Cosine {
-		x, norms = centreAndNormalise(vectors, n, d)
+		if o.InPlace {
+			norms = centreAndNormaliseInPlace(vectors, n, d)
+		} else {
+			x, norms = centreAndNormalise(vectors, n, d)
+		}
 	}
 	exact := exactDistance(vectors, x, norms, n, d, metric)
 
 	cand := min(n, kk+1+knnExtra)
-	candIdx, err := knnCandidates(ctx, x, n, d, cand)
+	tick := newTicker(o.Progress)
+	tick.grow(plan.work(n))
+	tick.add(0) // the phase has begun: report it at once
+	var lists *candLists
+	if approx {
+		lists, nb.Index, err = ivfCandidates(ctx, x, n, d, cand, plan, tick)
+	} else {
+		lists, err = knnCandidates(ctx, x, n, d, cand, plan.block, tick)
+	}
 	if err != nil {
 		return nil, err
 	}
-	per := len(candIdx) / n
+	if err := rerank(ctx, lists, nb, exact); err != nil {
+		return nil, err
+	}
+	tick.finish()
+	return nb, nil
+}
 
-	// Exact re-ranking, in parallel over rows.
+// rerank fills nb with each row's kk nearest candidates by their exact
+// distance, in parallel over rows.
+func rerank(ctx context.Context, lists *candLists, nb *Neighbors, exact func(i, j int) float64) error {
+	n, kk, per := nb.N, nb.K, lists.cand
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	var fail firstError
@@ -154,8 +232,8 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 					return
 				}
 				buf = buf[:0]
-				for _, j := range candIdx[i*per : (i+1)*per] {
-					if int(j) == i || j < 0 {
+				for _, j := range lists.i[i*per : i*per+int(lists.size[i])] {
+					if int(j) == i {
 						continue
 					}
 					buf = append(buf, pair{int(j), exact(i, int(j))})
@@ -180,12 +258,9 @@ func KNN(ctx context.Context, vectors []float32, n, d, k int, metric Metric) (*N
 	}
 	wg.Wait()
 	if err := fail.get(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nb, nil
+	return ctx.Err()
 }
 
 // maxNorm is the largest L2 norm of the n rows of v (d values each).
@@ -211,6 +286,20 @@ func centreAndNormalise(v []float32, n, d int) ([]float32, []float64) {
 		norms[i] = unitRow(v[i*d:(i+1)*d], mean, out[i*d:(i+1)*d])
 	}
 	return out, norms
+}
+
+// centreAndNormaliseInPlace is centreAndNormalise writing over v: each
+// value is read before it is written.
+func centreAndNormaliseInPlace(v []float32, n, d int) []float64 {
+	mean := columnMean(v, n, d)
+	norms := make([]float64, n)
+	for i := 0; i < n; i++ {
+		row := v[i*d : (i+1)*d]
+		if norms[i] = unitRow(row, mean, row); norms[i] == 0 {
+			clear(row)
+		}
+	}
+	return norms
 }
 
 // columnMean is the float64 mean of the n rows of v (d values each).
@@ -321,26 +410,13 @@ func dot64(a, b []float32) float64 {
 // keeping a small sorted list per row. A scan is a compare against the
 // row's current worst candidate, cheaper than ONNX Runtime's TopK and
 // Transpose on the same block, which matters when d is small.
-func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, error) {
-	if err := InitRuntime(); err != nil {
-		return nil, err
-	}
+func knnCandidates(ctx context.Context, x []float32, n, d, cand, block int, tick *ticker) (*candLists, error) {
 	qa, xa := augment(x, n, d)
 	da := d + 2
-	block := knnBlock(n)
-	model, err := knnPairGraph(da)
+	block = max(1, min(n, block))
+	sess, err := newPairSession(da)
 	if err != nil {
 		return nil, err
-	}
-	// No spinning: between GEMMs the Go scan needs the cores.
-	opts, err := newSessionOptions(sessionConfig{spin: false})
-	if err != nil {
-		return nil, err
-	}
-	defer opts.Destroy()
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"q", "x"}, []string{"dist"}, opts)
-	if err != nil {
-		return nil, fmt.Errorf("brain: KNN: create session: %w", err)
 	}
 	defer sess.Destroy()
 
@@ -368,10 +444,34 @@ func knnCandidates(ctx context.Context, x []float32, n, d, cand int) ([]int64, e
 				q.Destroy()
 				return nil, err
 			}
+			tick.add(1)
 		}
 		q.Destroy()
 	}
-	return lists.indices(), nil
+	return lists, nil
+}
+
+// newPairSession starts ONNX Runtime if needed and opens a session of the
+// block-pair distance graph over rows of da augmented values.
+func newPairSession(da int) (*ort.DynamicAdvancedSession, error) {
+	if err := InitRuntime(); err != nil {
+		return nil, err
+	}
+	model, err := knnPairGraph(da)
+	if err != nil {
+		return nil, err
+	}
+	// No spinning: between GEMMs the Go scan needs the cores.
+	opts, err := newSessionOptions(sessionConfig{spin: false})
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"q", "x"}, []string{"dist"}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("brain: KNN: create session: %w", err)
+	}
+	return sess, nil
 }
 
 // runDistBlock runs the distance graph for one block pair, writing the
@@ -395,10 +495,9 @@ func runDistBlock(sess *ort.DynamicAdvancedSession, q *ort.Tensor[float32], xrow
 
 // knnBlockRows is the number of rows per block: large enough for an
 // efficient GEMM, small enough that a block's [rows x rows] distances stay
-// small (4 MiB) and TopK cheap. Tests lower it to exercise many blocks.
+// small (4 MiB). A memory bound can make it smaller. Tests lower it to
+// exercise many blocks.
 var knnBlockRows = 1024
-
-func knnBlock(n int) int { return max(1, min(n, knnBlockRows)) }
 
 // augment returns [x, |x|², 1] and [-2x, 1, |x|²] rows (d+2 columns) of x
 // after subtracting the column mean (distances do not change, float32
@@ -473,10 +572,13 @@ func (c *candLists) add(row int, dist float32, idx int32) {
 	base := row * c.cand
 	sz := int(c.size[row])
 	ds, is := c.d[base:base+c.cand], c.i[base:base+c.cand]
+	if sz == c.cand && dist >= ds[sz-1] {
+		return
+	}
+	if slices.Contains(is[:sz], idx) {
+		return // offered twice, as the approximate search may
+	}
 	if sz == c.cand {
-		if dist >= ds[sz-1] {
-			return
-		}
 		sz--
 	} else {
 		c.size[row]++
@@ -543,20 +645,4 @@ func (c *candLists) scanBlock(dist []float32, bi, bj, lo, lo2, workers int) erro
 	}
 	wg.Wait()
 	return fail.get()
-}
-
-// indices returns the rows' candidate indices, cand per row, -1 padded.
-func (c *candLists) indices() []int64 {
-	out := make([]int64, len(c.i))
-	for row, sz := range c.size {
-		base := row * c.cand
-		for t := 0; t < c.cand; t++ {
-			if t < int(sz) {
-				out[base+t] = int64(c.i[base+t])
-			} else {
-				out[base+t] = -1
-			}
-		}
-	}
-	return out
 }

@@ -64,6 +64,9 @@ type SimilaritySpace struct {
 	field string
 	// Model names the embeddings: a model name or path, or field:<path>.
 	Model string
+	// ivf is the stored approximate index over the rows, when a uniqueness
+	// run made one for these embeddings and metric on the current data.
+	ivf *ivfSearch
 }
 
 // SimilarityQuery is one query vector, prepared for a space.
@@ -88,7 +91,7 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 	}
 	// A space read before, with nothing committed since, is the same.
 	epoch, quiet := ds.DB().Epoch()
-	key := spaceKey{store: ds.DB(), dataset: ds.Name(), epoch: epoch, model: want.Model, metric: o.Metric, embed: req.Embed}
+	key := spaceKey{store: ds.DB(), dataset: ds.Name(), epoch: epoch, model: want.Model, metric: o.Metric, embed: req.Embed, exact: o.Exact}
 	if quiet {
 		if s := lastSpace.get(key); s != nil {
 			return s, nil
@@ -128,6 +131,11 @@ func (p *Provider) Similarity(ctx context.Context, ds *db.Dataset, req Similarit
 		return nil, fmt.Errorf("%w: dataset %s has no sample with a vector in %s", ErrNoVectors, ds.Name(), s.Model)
 	}
 	s.index(ids, vectors)
+	if !o.Exact {
+		if err := s.loadIndex(ds, want.Model); err != nil {
+			return nil, err
+		}
+	}
 	if e, still := ds.DB().Epoch(); quiet && still && e == epoch {
 		lastSpace.put(key, s)
 	}
@@ -144,6 +152,7 @@ type spaceKey struct {
 	model   string
 	metric  Metric
 	embed   bool
+	exact   bool
 }
 
 // spaceCache keeps the last search space made, so that similarity queries
@@ -203,43 +212,15 @@ func (s *SimilaritySpace) index(ids []db.ID, vectors []float32) {
 // fieldVectors reads the vectors of a list-of-floats field; samples
 // without one are left out.
 func fieldVectors(ctx context.Context, ds *db.Dataset, field string) ([]db.ID, []float32, int, error) {
-	var ids []db.ID
-	var vectors []float32
-	dim := 0
-	for smp, err := range ds.SamplesAfter(ctx, db.ID{}, true) {
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		v := smp.Get(field)
-		if v.Kind() != db.KindList || len(v.Items()) == 0 {
-			continue
-		}
-		vec := make([]float64, 0, len(v.Items()))
-		for _, x := range v.Items() {
-			if !x.IsNumber() {
-				vec = nil
-				break
-			}
-			vec = append(vec, x.AsFloat())
-		}
-		if vec == nil {
-			continue
-		}
-		if err := CheckVector(vec); err != nil {
-			return nil, nil, 0, fmt.Errorf("brain: sample %s: field %s: %w", smp.ID, field, err)
-		}
-		if dim == 0 {
-			dim = len(vec)
-		}
-		if len(vec) != dim {
-			return nil, nil, 0, fmt.Errorf("brain: field %s: sample %s has %d values, others %d", field, smp.ID, len(vec), dim)
-		}
-		ids = append(ids, smp.ID)
-		for _, x := range vec {
-			vectors = append(vectors, float32(x))
-		}
+	vs, err := scanFieldVectors(ctx, ds, field, UniquenessGroup, nil, func(insights.Progress) {}, func(db.ID, db.Record) {})
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	return ids, vectors, dim, nil
+	ids := make([]db.ID, len(vs.keep))
+	for r, i := range vs.keep {
+		ids[r] = vs.ids[i]
+	}
+	return ids, vs.vectors, vs.dim, nil
 }
 
 // storedVectors reads the embeddings stored in space, in id order; a
@@ -384,6 +365,11 @@ func (s *SimilaritySpace) Nearest(ctx context.Context, q SimilarityQuery, candid
 	// Candidates in id order (as a scan gives them) are matched to the
 	// rows, also in id order, by a merge; others through the map.
 	sorted := slices.IsSortedFunc(candidates, func(a, b db.ID) int { return bytes.Compare(a[:], b[:]) })
+	if s.ivf != nil && k > 0 && k <= maxIndexedK && s.coversAll(candidates, sorted) {
+		if h, ok := s.nearestIndexed(ctx, q, k, dist); ok {
+			return hitsResult(ctx, []*hitHeap{h}, k)
+		}
+	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(candidates)/4096))
 	heaps := make([]*hitHeap, workers)
 	var wg sync.WaitGroup
@@ -422,6 +408,44 @@ func (s *SimilaritySpace) Nearest(ctx context.Context, q SimilarityQuery, candid
 	if err := fail.get(); err != nil {
 		return nil, nil, err
 	}
+	return hitsResult(ctx, heaps, k)
+}
+
+// maxIndexedK is the most rows a query through the stored index returns;
+// a larger k scans every row.
+const maxIndexedK = 1000
+
+// coversAll reports whether candidates hold every row of the space, so
+// that the stored index, built over all of them, can answer; sorted says
+// they are in id order.
+func (s *SimilaritySpace) coversAll(candidates []db.ID, sorted bool) bool {
+	if len(candidates) < len(s.ids) {
+		return false
+	}
+	found := 0
+	if sorted {
+		row := 0
+		for _, id := range candidates {
+			for row < len(s.ids) && bytes.Compare(s.ids[row][:], id[:]) < 0 {
+				row++
+			}
+			if row < len(s.ids) && s.ids[row] == id {
+				found++
+			}
+		}
+	} else {
+		for _, id := range candidates {
+			if _, ok := s.rows[id]; ok {
+				found++
+			}
+		}
+	}
+	return found == len(s.ids)
+}
+
+// hitsResult merges the heaps' hits: the k nearest (all when k < 0),
+// nearest first, ties by id.
+func hitsResult(ctx context.Context, heaps []*hitHeap, k int) ([]db.ID, []float64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}

@@ -135,6 +135,11 @@ type UniquenessResult struct {
 // Uniqueness runs KNN on vectors (n x d, row-major) and scores each row with
 // UniquenessScores.
 func Uniqueness(ctx context.Context, vectors []float32, n, d int, opts UniquenessOptions) (*UniquenessResult, error) {
+	return uniqueness(ctx, vectors, n, d, opts, KNNOptions{})
+}
+
+// uniqueness is Uniqueness with the k-NN's options.
+func uniqueness(ctx context.Context, vectors []float32, n, d int, opts UniquenessOptions, ko KNNOptions) (*UniquenessResult, error) {
 	w := opts.Weights
 	if len(w) == 0 {
 		w = DefaultWeights()
@@ -142,7 +147,7 @@ func Uniqueness(ctx context.Context, vectors []float32, n, d int, opts Uniquenes
 	if err := ValidateWeights(w); err != nil {
 		return nil, fmt.Errorf("brain: Uniqueness: %w", err)
 	}
-	nb, err := KNN(ctx, vectors, n, d, len(w), opts.Metric)
+	nb, err := KNNWith(ctx, vectors, n, d, len(w), opts.Metric, ko)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package db
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -22,7 +24,22 @@ var ErrCorrupt = errors.New("db: corrupt record")
 //   - list: uvarint body length, uvarint count, items
 //   - document: uvarint body length, uvarint count, then per field
 //     uvarint name length, name, value; fields sorted by name.
+//
+// A non-empty list whose items are all floats (a vector) takes one of two
+// compact forms instead, told apart by their first byte, which is no
+// Kind: packFloat32 when every item is exactly a float32 (4 bytes each),
+// packFloat64 otherwise (8 bytes each); both are uvarint body length,
+// uvarint count, then the little-endian values. They decode to the same
+// list of Float values as the general form, so nothing above the codec
+// sees them; Record.Vector reads them straight into a []float32.
 type Record []byte
+
+// The first bytes of the compact forms of a list of floats. They follow
+// the kinds, which fit in three bits.
+const (
+	packFloat32 byte = 0x10
+	packFloat64 byte = 0x11
+)
 
 // EncodeRecord encodes a document value. A non-document encodes as an
 // empty document.
@@ -133,7 +150,7 @@ func valueSize(b []byte) (int, bool) {
 		return 2, len(b) >= 2
 	case KindInt, KindFloat:
 		return 9, len(b) >= 9
-	case KindString, KindList, KindDoc:
+	case KindString, KindList, KindDoc, Kind(packFloat32), Kind(packFloat64):
 		l, k := binary.Uvarint(b[1:])
 		if k <= 0 || uint64(len(b)-1-k) < l {
 			return 0, false
@@ -144,6 +161,11 @@ func valueSize(b []byte) (int, bool) {
 }
 
 func appendValue(dst []byte, v Value) []byte {
+	if v.kind == KindList {
+		if pack, ok := floatPacking(v.list); ok {
+			return appendPackedFloats(dst, pack, v.list)
+		}
+	}
 	dst = append(dst, byte(v.kind))
 	switch v.kind {
 	case KindBool:
@@ -182,6 +204,17 @@ func decodeValue(b []byte) (Value, []byte, error) {
 	k := Kind(b[0])
 	b = b[1:]
 	switch k {
+	case Kind(packFloat32), Kind(packFloat64):
+		width := packWidth(byte(k))
+		body, rest, n, ok := packedBody(b, width)
+		if !ok {
+			return Value{}, nil, ErrCorrupt
+		}
+		items := make([]Value, n)
+		for i := range items {
+			items[i] = Float(packedFloat(body, i, width))
+		}
+		return Value{kind: KindList, list: items}, rest, nil
 	case KindMissing, KindNull:
 		return Value{kind: k}, b, nil
 	case KindBool:
@@ -426,4 +459,182 @@ func decodeEscaped(b []byte) (string, []byte, error) {
 		}
 	}
 	return "", nil, ErrCorrupt
+}
+
+// floatPacking tells whether a list takes a compact form, and which: it
+// must have items, all floats; packFloat32 when each is exactly a float32
+// (NaN and infinities included, with their bits kept only under
+// packFloat64).
+func floatPacking(items []Value) (byte, bool) {
+	if len(items) == 0 {
+		return 0, false
+	}
+	pack := packFloat32
+	for _, x := range items {
+		if x.kind != KindFloat {
+			return 0, false
+		}
+		f := math.Float64frombits(x.num)
+		if pack == packFloat32 && float64(float32(f)) != f {
+			pack = packFloat64 // NaN lands here too: its payload is kept
+		}
+	}
+	return pack, true
+}
+
+// appendPackedFloats appends the compact form pack of a list of floats.
+func appendPackedFloats(dst []byte, pack byte, items []Value) []byte {
+	width := packWidth(pack)
+	n := uint64(len(items))
+	dst = append(dst, pack)
+	dst = binary.AppendUvarint(dst, uint64(uvarintLen(n)+len(items)*width))
+	dst = binary.AppendUvarint(dst, n)
+	for _, x := range items {
+		if width == 4 {
+			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(math.Float64frombits(x.num))))
+		} else {
+			dst = binary.LittleEndian.AppendUint64(dst, x.num)
+		}
+	}
+	return dst
+}
+
+// uvarintLen is the length of n's uvarint encoding.
+func uvarintLen(n uint64) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// packWidth is the size of one value in compact form pack.
+func packWidth(pack byte) int {
+	if pack == packFloat32 {
+		return 4
+	}
+	return 8
+}
+
+// packedBody splits a compact list's values off b (what follows its first
+// byte) and reads their count; a body that does not hold exactly count
+// values of width bytes is refused.
+func packedBody(b []byte, width int) (body, rest []byte, n int, ok bool) {
+	items, rest, count, ok := counted(b)
+	if !ok || count == 0 || uint64(len(items)) != count*uint64(width) {
+		return nil, nil, 0, false
+	}
+	return items, rest, int(count), true
+}
+
+// packedFloat is value i of a compact list's body.
+func packedFloat(body []byte, i, width int) float64 {
+	if width == 4 {
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:])))
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(body[8*i:]))
+}
+
+// ErrNotVector is returned by Record.Vector when the value at the path is
+// not a non-empty list of numbers.
+var ErrNotVector = errors.New("db: not a list of numbers")
+
+// VectorRangeError is returned by Record.Vector for an item that a
+// float32 cannot hold: not finite, or beyond float32's range.
+type VectorRangeError struct {
+	Index int     // the item's position in the list
+	Value float64 // its value
+}
+
+// Error names the item and its value.
+func (e *VectorRangeError) Error() string {
+	return fmt.Sprintf("db: item %d of the vector (%g) is not a finite float32", e.Index, e.Value)
+}
+
+// Vector reads the list of numbers at a dotted path into dst[:0] as
+// float32 and returns it, without building a Value for each item: a
+// vector stored in packFloat32 form is copied as it is, one in
+// packFloat64 form or as a general list of ints and floats is converted.
+// It returns ErrNotVector when the value is missing, is not a list, is
+// empty or holds anything but numbers; ErrCorrupt when the record cannot
+// be read; and a *VectorRangeError for the first item that is not finite
+// or lies beyond float32's range.
+func (r Record) Vector(path string, dst []float32) ([]float32, error) {
+	b := []byte(r)
+	for {
+		name, rest, more := strings.Cut(path, ".")
+		sub, ok := fieldBytes(b, name)
+		if !ok {
+			return dst[:0], ErrNotVector
+		}
+		if !more {
+			return appendVector(dst[:0], sub)
+		}
+		b, path = sub, rest
+	}
+}
+
+// appendVector appends the numbers of the encoded list b to dst.
+func appendVector(dst []float32, b []byte) ([]float32, error) {
+	if len(b) == 0 {
+		return dst, ErrCorrupt
+	}
+	switch b[0] {
+	case packFloat32, packFloat64:
+		width := packWidth(b[0])
+		body, _, n, ok := packedBody(b[1:], width)
+		if !ok {
+			return dst, ErrCorrupt
+		}
+		base := len(dst)
+		dst = slices.Grow(dst, n)[:base+n]
+		for i := 0; i < n; i++ {
+			f := packedFloat(body, i, width)
+			if err := checkFloat32(i, f); err != nil {
+				return dst[:base], err
+			}
+			dst[base+i] = float32(f)
+		}
+		return dst, nil
+	case byte(KindList):
+		body, _, n, ok := counted(b[1:])
+		if !ok {
+			return dst, ErrCorrupt
+		}
+		if n == 0 {
+			return dst, ErrNotVector
+		}
+		base := len(dst)
+		for i := 0; uint64(i) < n; i++ {
+			if len(body) < 9 || (Kind(body[0]) != KindInt && Kind(body[0]) != KindFloat) {
+				if size, ok := valueSize(body); !ok || size > len(body) {
+					return dst[:base], ErrCorrupt
+				}
+				return dst[:base], ErrNotVector
+			}
+			bits := binary.LittleEndian.Uint64(body[1:9])
+			f := math.Float64frombits(bits)
+			if Kind(body[0]) == KindInt {
+				f = float64(int64(bits))
+			}
+			if err := checkFloat32(i, f); err != nil {
+				return dst[:base], err
+			}
+			dst = append(dst, float32(f))
+			body = body[9:]
+		}
+		return dst, nil
+	}
+	if _, ok := valueSize(b); !ok {
+		return dst, ErrCorrupt
+	}
+	return dst, ErrNotVector
+}
+
+// checkFloat32 refuses item i of a vector when a float32 cannot hold f.
+func checkFloat32(i int, f float64) error {
+	if math.IsNaN(f) || math.Abs(f) > math.MaxFloat32 {
+		return &VectorRangeError{Index: i, Value: f}
+	}
+	return nil
 }

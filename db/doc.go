@@ -12,6 +12,18 @@
 // bytes sort in that same order, which is what makes an index scan return
 // rows in ORDER BY order.
 //
+// # Vectors
+//
+// A list of floats — an embedding a user stores in a field — is kept in a
+// compact form: 4 bytes a value when every value is exactly a float32, 8
+// otherwise, instead of a kind byte and 8 bytes per item (see Record). The
+// form is the codec's business only: decoded, it is the same list of
+// Float values, so SELECT and JSON show exactly what was written. Brain
+// jobs read such a field with Dataset.ScanVectors, which streams every
+// sample's vector through Record.Vector into one reused []float32 buffer
+// without building a Value per item; lists in the general form (written
+// before, or holding ints) read the same way.
+//
 // # Keys
 //
 // Every key of a dataset starts with a one-byte table tag and the
@@ -24,6 +36,7 @@
 //	i dsid index value id  a field index, one entry per sample (missing too)
 //	n dsid gen id          a sample's values in one insights generation
 //	e dsid space id        a stored embedding, per model
+//	a dsid space part      a vector index over a space, in pieces (PutVectorIndex)
 //	x dsid id              a write the full-text index has not seen yet
 //	d dsid                 the dataset's description (schema, version, runs)
 //	j dsid [batch]         the undo journal of a statement in progress
