@@ -582,7 +582,36 @@ func badLogEntry(data []byte) (bad, after int) {
 	if end, ok := logEntryEnd(data, off); ok && end > last {
 		return -1, 0 // one torn entry: every byte after it is zero
 	}
+	// A process killed while copying an entry into the mapped log can
+	// leave its bytes in any order (a copy may store its last bytes
+	// first), so a torn entry may show its tail after zeros where its
+	// header belongs. That is still a torn last entry, as long as no whole
+	// entry lies after it; a whole entry after a bad one is damage.
+	if last+1-off <= maxTornEntry && !wholeEntryAfter(data, off+1, last) {
+		return -1, 0
+	}
 	return off, last + 1 - off
+}
+
+// maxTornEntry bounds the bytes one torn entry can span: a key, a value
+// below the value threshold (larger ones live in the value log) and the
+// entry's header and checksum.
+const maxTornEntry = 1 << 20
+
+// wholeEntryAfter reports whether an entry with a valid checksum starts
+// at any offset from..last of a log's data.
+func wholeEntryAfter(data []byte, from, last int) bool {
+	for p := from; p <= last; p++ {
+		end, ok := logEntryEnd(data, p)
+		if !ok || end == 0 || end-crc32.Size <= p {
+			continue
+		}
+		crcAt := end - crc32.Size
+		if crc32.Checksum(data[p:crcAt], y.CastagnoliCrcTable) == binary.BigEndian.Uint32(data[crcAt:end]) {
+			return true
+		}
+	}
+	return false
 }
 
 // logEntryEnd decodes the header of the log entry at off and returns

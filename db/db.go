@@ -127,6 +127,11 @@ func Open(path string, opts *Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Join(path, storeDirName), 0o755); err != nil {
 			return nil, fmt.Errorf("db: open %s: %w", path, err)
 		}
+		if !o.ReadOnly {
+			if err := dropEmptyLogs(filepath.Join(path, storeDirName)); err != nil {
+				return nil, fmt.Errorf("db: open %s: %w", path, err)
+			}
+		}
 		bo = badger.DefaultOptions(filepath.Join(path, storeDirName))
 	} else {
 		bo = bo.WithInMemory(true)
@@ -227,6 +232,27 @@ func (d *DB) checkFormat() error {
 	}
 	if n > FormatVersion {
 		return fmt.Errorf("%w: it is format version %d, and this fosql reads up to version %d; open it with a newer fosql", ErrNewerFormat, n, FormatVersion)
+	}
+	return nil
+}
+
+// dropEmptyLogs removes memory-table logs of length zero: a process
+// killed between creating one and sizing it leaves such a file, which
+// holds nothing and which Badger refuses to open ("Create a new file").
+func dropEmptyLogs(store string) error {
+	entries, err := os.ReadDir(store)
+	if err != nil {
+		return nil // a new store; Badger makes it
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), walSuffix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.Size() == 0 {
+			if err := os.Remove(filepath.Join(store, e.Name())); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -191,5 +192,26 @@ func TestNewerFormatIsRefused(t *testing.T) {
 	_, err := Open(dir, nil)
 	if !errors.Is(err, ErrNewerFormat) || !strings.Contains(err.Error(), "format version 99") {
 		t.Fatalf("opening a store of format 99: %v", err)
+	}
+}
+
+// A process killed between creating a memory-table log and sizing it
+// leaves an empty .mem file; the database still opens.
+func TestEmptyMemoryTableLogOpens(t *testing.T) {
+	d, dir := openTemp(t)
+	ds := mustDataset(t, d, "ds")
+	addN(t, ds, 5, nil)
+	d.Close()
+	if err := os.WriteFile(filepath.Join(dir, storeDirName, "00009.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Open(dir, nil)
+	if err != nil {
+		t.Fatalf("opening with an empty memory-table log: %v", err)
+	}
+	defer d2.Close()
+	ds2, _ := d2.Dataset("ds")
+	if c, _ := ds2.Count(); c != 5 {
+		t.Fatalf("count %d", c)
 	}
 }
