@@ -565,6 +565,18 @@ func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
 	if m := d.cachedMeta(ds); m != nil {
 		return m, nil
 	}
+	m, err := readMeta(txn, ds)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.metas[ds] = m
+	d.mu.Unlock()
+	return m, nil
+}
+
+// readMeta reads a dataset's description from the store, not the cache.
+func readMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
 	item, err := txn.Get(dsPrefix(tagMeta, ds))
 	if err != nil {
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -591,9 +603,6 @@ func (d *DB) loadMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
 	if m.InputFields == nil {
 		m.InputFields = map[string]bool{}
 	}
-	d.mu.Lock()
-	d.metas[ds] = m
-	d.mu.Unlock()
 	return m, nil
 }
 

@@ -2,11 +2,8 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Import adds the samples that next yields, streaming: all are added or
@@ -46,25 +43,5 @@ func (ds *Dataset) SetEach(ctx context.Context, ids []ID, path string, value fun
 // IDs yields the ids of the dataset's samples in ascending order, the
 // order SELECT id returns without ORDER BY, reading keys only.
 func (ds *Dataset) IDs(ctx context.Context) iter.Seq2[ID, error] {
-	return func(yield func(ID, error) bool) {
-		prefix := dsPrefix(tagSample, ds.id)
-		err := ds.db.view(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				var id ID
-				copy(id[:], it.Item().Key()[len(prefix):])
-				if !yield(id, nil) {
-					return errStop
-				}
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			yield(ID{}, err)
-		}
-	}
+	return keysUnder(ctx, ds, dsPrefix(tagSample, ds.id), func(rest []byte) ID { return ID(rest) })
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,19 +79,6 @@ func catalog(txn *badger.Txn) ([]string, []uint64, error) {
 		names = append(names, string(it.Item().Key()[1:]))
 	}
 	return names, ids, nil
-}
-
-// readMeta reads a dataset's description from the store, not the cache.
-func readMeta(txn *badger.Txn, ds uint64) (*datasetMeta, error) {
-	item, err := txn.Get(dsPrefix(tagMeta, ds))
-	if err != nil {
-		return nil, err
-	}
-	m := &datasetMeta{}
-	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, m) }); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // checker checks one dataset.
@@ -575,11 +561,11 @@ func (d *DB) dropText(ds uint64) error {
 			return err
 		}
 	}
+	if d.inMemory {
+		return d.markAllDirty(ds) // it resets the epoch too
+	}
 	if err := d.bdb.Update(func(txn *badger.Txn) error { return txn.Delete(textEpochBadgerKey(ds)) }); err != nil {
 		return err
-	}
-	if d.inMemory {
-		return d.markAllDirty(ds)
 	}
 	return os.RemoveAll(d.textDir(ds))
 }
@@ -589,7 +575,7 @@ func (d *DB) dropText(ds uint64) error {
 // Open (fosql -db dir) uses as it is. dir must be missing or empty. The
 // copy is made with Badger's own backup stream, loaded into a new store;
 // the full-text index is not copied (it is rebuilt on first use). It
-// returns the number of keys copied.
+// returns the size of the backup stream in bytes.
 func (d *DB) Backup(ctx context.Context, dir string) (int64, error) {
 	if err := d.checkOpen(); err != nil {
 		return 0, err
@@ -612,7 +598,7 @@ func (d *DB) Backup(ctx context.Context, dir string) (int64, error) {
 		return 0, fmt.Errorf("db: backup to %s: %w", dir, err)
 	}
 	pr, pw := io.Pipe()
-	var keys atomic.Int64
+	stream := &backupWriter{w: pw, ctx: ctx}
 	go func() {
 		err := func() (err error) {
 			defer func() {
@@ -620,23 +606,13 @@ func (d *DB) Backup(ctx context.Context, dir string) (int64, error) {
 					err = Recovered(r)
 				}
 			}()
-			_, err = d.bdb.Backup(cancellableWriter{pw, ctx}, 0)
+			_, err = d.bdb.Backup(stream, 0)
 			return err
 		}()
 		pw.CloseWithError(err)
 	}()
 	err = dst.bdb.Load(pr, 256)
 	pr.CloseWithError(err)
-	if err == nil {
-		err = dst.bdb.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				keys.Add(1)
-			}
-			return nil
-		})
-	}
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
@@ -644,18 +620,22 @@ func (d *DB) Backup(ctx context.Context, dir string) (int64, error) {
 		os.RemoveAll(abs)
 		return 0, fmt.Errorf("db: backup to %s: %w (the partial copy was removed)", dir, err)
 	}
-	return keys.Load(), nil
+	return stream.n.Load(), nil
 }
 
-// cancellableWriter stops a backup stream when its context is cancelled.
-type cancellableWriter struct {
+// backupWriter carries a backup stream: it counts its bytes and stops it
+// when its context is cancelled.
+type backupWriter struct {
 	w   io.Writer
 	ctx context.Context
+	n   atomic.Int64
 }
 
-func (c cancellableWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
+func (b *backupWriter) Write(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.w.Write(p)
+	n, err := b.w.Write(p)
+	b.n.Add(int64(n))
+	return n, err
 }

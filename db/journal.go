@@ -236,10 +236,7 @@ func (b *bulkWrite) flush() error {
 // and publishes the description.
 func (b *bulkWrite) commitTxn() error {
 	d := b.ds.db
-	if err := d.roomToWrite(b.size, false); err != nil {
-		return err
-	}
-	if err := d.putMeta(b.txn, b.m); err != nil {
+	if err := b.readyToCommit(); err != nil {
 		return err
 	}
 	d.cache.writeBegin()
@@ -258,6 +255,15 @@ func (b *bulkWrite) commitTxn() error {
 	return nil
 }
 
+// readyToCommit checks the disk has room for the open batch and adds the
+// dataset's description to it.
+func (b *bulkWrite) readyToCommit() error {
+	if err := b.ds.db.roomToWrite(b.size, false); err != nil {
+		return err
+	}
+	return b.ds.db.putMeta(b.txn, b.m)
+}
+
 // commitBackground commits the open transaction in the background. Its
 // description is published by the statement's last commit.
 func (b *bulkWrite) commitBackground() error {
@@ -265,10 +271,7 @@ func (b *bulkWrite) commitBackground() error {
 	if err := b.backgroundError(); err != nil {
 		return err
 	}
-	if err := d.roomToWrite(b.size, false); err != nil {
-		return err
-	}
-	if err := d.putMeta(b.txn, b.m); err != nil {
+	if err := b.readyToCommit(); err != nil {
 		return err
 	}
 	b.inflight <- struct{}{}

@@ -54,9 +54,9 @@ func (s *Session) backupDatabase(ctx context.Context, t *BackupDatabase, a *args
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.db.store.Backup(ctx, dir)
+	size, err := s.db.store.Backup(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Message: fmt.Sprintf("backed up %d keys to %s (open it with fosql -db %s)", keys, dir, dir)}, nil
+	return &Result{Message: fmt.Sprintf("backed up %.1f MB to %s (open it with fosql -db %s)", float64(size)/1e6, dir, dir)}, nil
 }
