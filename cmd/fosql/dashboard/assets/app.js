@@ -165,16 +165,19 @@ function markSelected() {
   $("count").textContent = state.selCount + " selected";
 }
 
-function takeSelection(res) {
+// takeSelection shows the server's selection. The SQL line under it says
+// what the last action on the selection was; a refresh after another
+// writer's commit (refresh = true) keeps it, unless the selection is gone.
+function takeSelection(res, refresh = false) {
   state.selected = new Set(res.ids);
   state.selCount = res.count;
-  $("selsql").textContent = res.count ? res.sql + ";" : "";
+  if (!refresh || !res.count) $("selsql").textContent = res.count ? res.sql + ";" : "";
   markSelected();
 }
 
-async function loadSelection() {
+async function loadSelection(refresh = false) {
   if (!state.dataset) return;
-  try { takeSelection(await api("/api/selection?dataset=" + encodeURIComponent(state.dataset))); } catch (e) { showError(e); }
+  try { takeSelection(await api("/api/selection?dataset=" + encodeURIComponent(state.dataset)), refresh); } catch (e) { showError(e); }
 }
 
 async function toggle(id) {
@@ -388,7 +391,7 @@ async function poll() {
     } else if (state.epoch !== null && st.epoch !== state.epoch && state.res) {
       state.epoch = st.epoch;
       await run(state.offset, { quiet: true, sql: state.sql });
-      await loadSelection();
+      await loadSelection(true);
       drawMap();
     }
     state.epoch = st.epoch;
