@@ -707,7 +707,7 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			if !ok {
 				return o, fmt.Errorf("%w: model must be a string", ErrOption)
 			}
-			if name == "" || strings.EqualFold(name, "builtin") || strings.EqualFold(name, DescriptorName) {
+			if name == "" || IsDescriptorName(name) {
 				continue
 			}
 			spec, err := p.resolve(name)

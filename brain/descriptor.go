@@ -3,11 +3,22 @@ package brain
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 )
 
 // DescriptorName is the Name of the built-in default model's spec.
 const DescriptorName = "fosql-descriptor-v1"
+
+// DescriptorShortName is another name of the built-in descriptor in
+// `model = '…'`, the one it keeps beside later built-in models.
+const DescriptorShortName = "descriptor-v1"
+
+// IsDescriptorName reports whether a `model = '…'` value names the built-in
+// descriptor: its name, its short name or "builtin", in any case.
+func IsDescriptorName(name string) bool {
+	return strings.EqualFold(name, DescriptorName) || strings.EqualFold(name, DescriptorShortName) || strings.EqualFold(name, "builtin")
+}
 
 // descriptorSize is the built-in model's input width and height. 48 finds
 // planted copies as well as 64 and 96 on the synthetic sets and runs about

@@ -140,11 +140,12 @@ func Models() []ModelInfo {
 	return out
 }
 
-// LookupModel finds a listed model by name (case-insensitive). ok is false
-// for a name the zoo does not list.
+// LookupModel finds a listed model by name (case-insensitive; the
+// built-in descriptor also by its short name). ok is false for a name the
+// zoo does not list.
 func LookupModel(name string) (ModelInfo, bool) {
 	for _, m := range registry {
-		if strings.EqualFold(m.Name, name) {
+		if strings.EqualFold(m.Name, name) || (m.Builtin && brain.IsDescriptorName(name)) {
 			return m, true
 		}
 	}

@@ -16,6 +16,8 @@ func TestLookupModel(t *testing.T) {
 		dim     int
 	}{
 		{"fosql-descriptor-v1", true, true, 477},
+		{"descriptor-v1", true, true, 477},
+		{"Builtin", true, true, 477},
 		{"mobilenet-v2", true, false, 1792},
 		{"MobileNet-V2", true, false, 1792},
 		{"resnet-50", true, false, 2048},
