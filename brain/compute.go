@@ -72,7 +72,7 @@ type ComputeOptions struct {
 
 	// heap is the run's share of the soft heap limit, once its size is
 	// known (checkMemory).
-	heap *heapHold
+	heap *db.HeapHold
 	// Progress, when set, receives the phases embed, knn and store.
 	Progress func(insights.Progress)
 	// OnSkip, when set, is called for each sample whose image could not be
@@ -275,7 +275,7 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	defer vs.heap.release()
+	defer vs.heap.Release()
 	ids, keep, vectors, dim := vs.ids, vs.keep, vs.vectors, vs.dim
 	n := len(keep)
 	var ur *UniquenessResult
@@ -338,7 +338,7 @@ func runHeldBytes(samples, dim int) int64 {
 // checkMemory fails a run of group over samples vectors of dim values at
 // once, before they are read, when its vectors and k-NN cannot fit
 // o.Memory. Otherwise it holds the run's plan in the soft heap limit
-// (heapHold), or o.Memory when that is smaller.
+// (db.HeapHold), or o.Memory when that is smaller.
 func (o ComputeOptions) checkMemory(samples, dim int) error {
 	held := runHeldBytes(samples, dim)
 	ko := KNNOptions{Exact: o.Exact}
@@ -349,7 +349,7 @@ func (o ComputeOptions) checkMemory(samples, dim int) error {
 		if o.Memory > 0 {
 			need = min(need, o.Memory)
 		}
-		o.heap.hold(need)
+		o.heap.Hold(need)
 	}
 	if o.Memory <= 0 || samples < 2 {
 		return nil
@@ -372,7 +372,7 @@ func (o ComputeOptions) progress() func(insights.Progress) {
 
 // startRun begins a run of group that wants want: its record, to publish
 // when the run completes, and the dataset's vectors, which hold the run's
-// share of the soft heap limit until vs.heap.release().
+// share of the soft heap limit until vs.heap.Release().
 func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group string, want insights.Want, spec ModelSpec, data []byte,
 	res *ComputeResult) (db.RunRecord, *vectorSet, error) {
 	version, err := ds.Version()
@@ -380,10 +380,10 @@ func startRun(ctx context.Context, ds *db.Dataset, o ComputeOptions, group strin
 		return db.RunRecord{}, nil, err
 	}
 	run := insights.NewRunRecord(group, want, version)
-	o.heap = &heapHold{}
+	o.heap = &db.HeapHold{}
 	vs, err := datasetVectors(ctx, ds, o, group, want.Model, spec, data, res, o.progress())
 	if err != nil {
-		o.heap.release()
+		o.heap.Release()
 		return run, nil, err
 	}
 	vs.heap = o.heap
@@ -430,7 +430,7 @@ type vectorSet struct {
 	keep    []int     // rows of ids that have a vector
 	vectors []float32 // len(keep) x dim, row-major
 	dim     int
-	heap    *heapHold // the run's share of the soft heap limit
+	heap    *db.HeapHold // the run's share of the soft heap limit
 }
 
 // datasetVectors gathers the embedding of every sample of ds for a run of

@@ -192,7 +192,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	if err != nil {
 		return nil, err
 	}
-	defer vs.heap.release()
+	defer vs.heap.Release()
 	n := len(vs.keep)
 	progress(insights.Progress{Group: DuplicatesGroup, Phase: "knn", Done: 0, Total: n})
 	same := make([]string, n)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,64 +224,4 @@ func (t *ticker) finish() {
 	total := t.total
 	t.mu.Unlock()
 	t.fn(total, total)
-}
-
-// heapHeadroom is what a run lets the Go heap hold beyond its plan: the
-// storage engine's caches and the garbage a run makes as it reads and
-// stores.
-const heapHeadroom = 256 << 20
-
-// heapLimits is the process's soft heap limit (debug.SetMemoryLimit)
-// while brain runs hold it: the sum of their plans plus heapHeadroom, so
-// that garbage cannot let the heap grow to twice what the runs hold, as
-// the collector's default pacing (GOGC=100) would. A limit set before
-// (GOMEMLIMIT, or the program's own) is left as it is.
-var heapLimits struct {
-	sync.Mutex
-	active int   // runs holding
-	total  int64 // their plans
-	prev   int64 // the limit before the first run
-	ours   bool  // whether the runs set the limit
-}
-
-// heapHold is one run's share of heapLimits; the zero value holds
-// nothing.
-type heapHold struct {
-	bytes int64
-	held  bool
-}
-
-// hold sets the run's share to bytes.
-func (h *heapHold) hold(bytes int64) {
-	heapLimits.Lock()
-	defer heapLimits.Unlock()
-	if h.held {
-		heapLimits.total -= h.bytes
-	} else {
-		h.held = true
-		if heapLimits.active++; heapLimits.active == 1 {
-			heapLimits.prev = debug.SetMemoryLimit(-1)
-			heapLimits.ours = heapLimits.prev == math.MaxInt64
-		}
-	}
-	h.bytes = bytes
-	heapLimits.total += bytes
-	if heapLimits.ours {
-		debug.SetMemoryLimit(heapLimits.total + heapHeadroom)
-	}
-}
-
-// release gives the run's share back; the last run out restores the limit
-// that was there before.
-func (h *heapHold) release() {
-	if h == nil || !h.held {
-		return
-	}
-	heapLimits.Lock()
-	defer heapLimits.Unlock()
-	h.held = false
-	heapLimits.total -= h.bytes
-	if heapLimits.active--; heapLimits.active == 0 && heapLimits.ours {
-		debug.SetMemoryLimit(heapLimits.prev)
-	}
 }

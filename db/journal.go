@@ -56,6 +56,7 @@ type bulkWrite struct {
 	batches   uint32 // batches committed
 	journaled bool   // the header is written (the statement spans batches)
 	done      bool
+	heap      HeapHold // a statement that spans batches holds bulkHeapShare
 
 	// Batches after the first may commit in the background (async), so
 	// that the next batch is built while Badger writes the last one; at
@@ -205,6 +206,7 @@ func (b *bulkWrite) catchUp() error {
 func (b *bulkWrite) flush() error {
 	d := b.ds.db
 	if !b.journaled {
+		b.heap.Hold(bulkHeapShare)
 		before, err := json.Marshal(b.before)
 		if err != nil {
 			return err
@@ -316,6 +318,7 @@ func (b *bulkWrite) commit() error {
 	}
 	b.done = true
 	defer b.ds.db.wmu.Unlock()
+	defer b.heap.Release()
 	defer b.txn.Discard()
 	if err := b.settle(); err != nil {
 		return b.fail(err)
@@ -344,6 +347,7 @@ func (b *bulkWrite) abort() error {
 	}
 	b.done = true
 	defer b.ds.db.wmu.Unlock()
+	defer b.heap.Release()
 	b.txn.Discard()
 	settled := b.settle()
 	if !b.journaled {
