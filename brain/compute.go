@@ -629,7 +629,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 				},
 				OnSkip: func(s Skipped) {
 					if errors.Is(s.Err, db.ErrMediaStore) {
-						stop(fmt.Errorf("brain: %w", s.Err))
+						stop(s.Err)
 						return
 					}
 					res.Skipped++

@@ -133,6 +133,9 @@ func CheckS3Endpoint(endpoint string) error {
 // uses TLS.
 func parseEndpoint(endpoint string) (host string, secure bool, err error) {
 	u, err := url.Parse(endpoint)
+	if err != nil && !strings.Contains(endpoint, "://") {
+		u, err = &url.URL{}, nil // reported below as a missing scheme
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("S3 endpoint %q: %w: %v", endpoint, ErrMediaStore, err)
 	}
@@ -202,10 +205,10 @@ func s3Client(endpoint string) (*minio.Client, error) {
 	return c, nil
 }
 
-// s3Error turns an error of the S3 client into one that names the URL and
-// the endpoint and wraps fs.ErrNotExist (a missing object), ErrMediaStore
+// s3Error turns an error of the S3 client c into one that names the URL
+// and the endpoint and wraps fs.ErrNotExist (a missing object), ErrMediaStore
 // (the storage cannot serve the dataset) or the context's error.
-func s3Error(ctx context.Context, op, ref, endpoint string, err error) error {
+func s3Error(ctx context.Context, c *minio.Client, op, ref, endpoint string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%s %s: %w", op, ref, ctxErr)
 	}
@@ -215,6 +218,13 @@ func s3Error(ctx context.Context, op, ref, endpoint string, err error) error {
 	}
 	switch er.Code {
 	case minio.NoSuchKey:
+		// A GET answered without a body says only "not found": ask
+		// whether the bucket is there before blaming the object.
+		if bucket, _, perr := ParseS3URL(ref, true); perr == nil && c != nil {
+			if ok, berr := c.BucketExists(ctx, bucket); berr == nil && !ok {
+				return fmt.Errorf("%s %s: %w: no bucket %q at %s", op, ref, ErrMediaStore, bucket, endpoint)
+			}
+		}
 		return fmt.Errorf("%s %s: no such object at %s: %w", op, ref, endpoint, fs.ErrNotExist)
 	case minio.NoSuchBucket:
 		return fmt.Errorf("%s %s: %w: no bucket %q at %s", op, ref, ErrMediaStore, er.BucketName, endpoint)
@@ -253,13 +263,13 @@ func OpenMedia(ctx context.Context, ref, endpoint string, maxBytes int64) (Media
 	}
 	obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, s3Error(ctx, "open", ref, endpoint, err)
+		return nil, s3Error(ctx, c, "open", ref, endpoint, err)
 	}
 	// Stat sends the GET; its body is then what Read streams.
 	info, err := obj.Stat()
 	if err != nil {
 		obj.Close()
-		return nil, s3Error(ctx, "open", ref, endpoint, err)
+		return nil, s3Error(ctx, c, "open", ref, endpoint, err)
 	}
 	if maxBytes > 0 && info.Size > maxBytes {
 		obj.Close()
@@ -308,7 +318,7 @@ func s3Listing(ctx context.Context, prefixURL, endpoint string, recursive bool, 
 	defer cancel() // ends the listing goroutine when fn stops early
 	for obj := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: recursive}) {
 		if obj.Err != nil {
-			return s3Error(ctx, "list", S3Scheme+bucket+"/"+prefix, endpoint, obj.Err)
+			return s3Error(ctx, c, "list", S3Scheme+bucket+"/"+prefix, endpoint, obj.Err)
 		}
 		if strings.HasSuffix(obj.Key, "/") {
 			continue // a "folder": a common prefix or a directory marker

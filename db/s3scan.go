@@ -60,12 +60,7 @@ func scanS3(ctx context.Context, root string, opts ScanOptions, found func([]Fou
 		}
 		return true
 	}, func(ctx context.Context, ref string) (ImageMetadata, error) {
-		m, err := OpenMedia(ctx, ref, opts.Endpoint, 0)
-		if err != nil {
-			return ImageMetadata{}, fmt.Errorf("inspect image: %w", err)
-		}
-		defer m.Close()
-		return inspectStream(ctx, ref, m, m.Size(), opts.MaxPixels)
+		return InspectMedia(ctx, ref, opts.Endpoint, opts.MaxPixels)
 	}, found, skipped)
 	// A listing that failed part-way ends the producer early; its error,
 	// not the short scan that follows, is the answer.
