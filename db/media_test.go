@@ -299,6 +299,19 @@ func TestAddImagesFromS3FailsWhole(t *testing.T) {
 		}
 	})
 
+	t.Run("may list, may not read", func(t *testing.T) {
+		f.DenyReads(true)
+		defer f.DenyReads(false)
+		ds := mustDataset(t, d, "denied")
+		res, err := ds.AddImages(ctx, "s3://media/set", IngestOptions{Scan: ScanOptions{Endpoint: f.URL}})
+		if !errors.Is(err, ErrMediaStore) || !strings.Contains(err.Error(), "s3://media/set/") {
+			t.Fatalf("err = %v, want ErrMediaStore naming an object", err)
+		}
+		if n, _ := ds.Count(); n != 0 || len(res.Skipped) != 0 {
+			t.Errorf("%d samples, %d skipped after a refused read", n, len(res.Skipped))
+		}
+	})
+
 	t.Run("cancelled", func(t *testing.T) {
 		ds := mustDataset(t, d, "cancelled")
 		cctx, cancel := context.WithCancel(ctx)

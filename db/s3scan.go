@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"runtime"
@@ -43,8 +44,24 @@ func scanS3(ctx context.Context, root string, opts ScanOptions, found func([]Fou
 	if err := CheckS3Endpoint(ResolveS3Endpoint(opts.Endpoint)); err != nil {
 		return fmt.Errorf("scan images %s: %w", root, err)
 	}
+	// An object that fails because the storage itself refuses (say, a
+	// key that may list but not read) is no skipped file: it ends the
+	// scan.
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var storeErr error
+	skip := func(s SkippedFile) {
+		if storeErr == nil && errors.Is(s.Err, ErrMediaStore) {
+			storeErr = s.Err
+			stop()
+			return
+		}
+		if storeErr == nil {
+			skipped(s)
+		}
+	}
 	var listErr error
-	err = runScan(ctx, root, opts, s3ScanTaskMax, func(q *scanQueue) bool {
+	err = runScan(sctx, root, opts, s3ScanTaskMax, func(q *scanQueue) bool {
 		err := s3Listing(q.ctx, root, opts.Endpoint, opts.Recursive, func(ref string) error {
 			if s3Ignored(ref, prefix) {
 				return nil
@@ -61,10 +78,15 @@ func scanS3(ctx context.Context, root string, opts ScanOptions, found func([]Fou
 		return true
 	}, func(ctx context.Context, ref string) (ImageMetadata, error) {
 		return InspectMedia(ctx, ref, opts.Endpoint, opts.MaxPixels)
-	}, found, skipped)
+	}, found, skip)
 	// A listing that failed part-way ends the producer early; its error,
 	// not the short scan that follows, is the answer.
-	if listErr != nil && ctx.Err() == nil {
+	switch {
+	case ctx.Err() != nil:
+		return err
+	case storeErr != nil:
+		return fmt.Errorf("scan images: %w", storeErr)
+	case listErr != nil:
 		return fmt.Errorf("scan images: %w", listErr)
 	}
 	return err

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -38,7 +39,13 @@ type Fake struct {
 	buckets map[string]map[string][]byte
 	gets    map[string]int // GET requests per object key, ranged or not
 	lists   int
+	deny    atomic.Bool
 }
+
+// DenyReads makes every object GET answer 403 AccessDenied while listings
+// still work, as for a key allowed to list but not to read (false undoes
+// it).
+func (f *Fake) DenyReads(deny bool) { f.deny.Store(deny) }
 
 // NewFake starts a Fake with the given buckets; it stops when the test
 // ends.
@@ -138,6 +145,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>`)
 	case key == "":
 		f.list(w, bucket, objs, q.Get("prefix"), q.Get("delimiter"), q.Get("continuation-token"))
+	case f.deny.Load():
+		f.fail(w, r, http.StatusForbidden, "AccessDenied", "Access Denied.", bucket, key)
 	default:
 		f.mu.Lock()
 		data, ok := objs[key]
