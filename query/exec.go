@@ -728,6 +728,12 @@ func (s *Session) describe(ctx context.Context, t *DescribeDataset) (*Result, er
 	add("dataset", "created", sum.Created.UTC().Format(time.RFC3339))
 	add("dataset", "version", fmt.Sprint(sum.Version))
 	add("dataset", "samples", fmt.Sprint(sum.Count))
+	if ep, err := ds.MediaEndpoint(); err == nil && ep != "" {
+		if now := db.ResolveS3Endpoint(ep); now != ep {
+			ep += " (overridden by " + db.EnvS3Endpoint + ": " + now + ")"
+		}
+		add("dataset", "media endpoint", ep)
+	}
 	tags := make([]string, 0, len(sum.Tags))
 	for tg := range sum.Tags {
 		tags = append(tags, tg)

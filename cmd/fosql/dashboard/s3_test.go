@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,15 @@ func runS3EndToEnd(t *testing.T, st s3Storage) {
 	}
 	if res.RowsAffected != n || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "s3://photos/set/broken.png") {
 		t.Fatalf("ingest: %d added, warnings %v", res.RowsAffected, res.Warnings)
+	}
+	desc, err := d.Query(ctx, "DESCRIBE s3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(desc.Rows, func(r []db.Value) bool {
+		return r[1].AsString() == "media endpoint" && r[2].AsString() == st.endpoint
+	}) {
+		t.Errorf("DESCRIBE does not show the media endpoint: %v", desc.Rows)
 	}
 	if _, err := d.Exec(ctx, "CREATE DATASET disk FROM IMAGES ? RECURSIVE", local); err != nil {
 		t.Fatal(err)
