@@ -97,7 +97,7 @@ func startWeed(bin, dir string) (*Weed, error) {
 	cmd := exec.Command(bin, "server", "-dir="+data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port="+strconv.Itoa(ports[0]), "-volume.port="+strconv.Itoa(ports[1]),
 		"-filer.port="+strconv.Itoa(ports[2]), "-s3", "-s3.port="+strconv.Itoa(ports[3]),
-		"-s3.config="+conf, "-volume.max=0", "-master.volumeSizeLimitMB=64")
+		"-s3.config="+conf, "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()
@@ -116,10 +116,16 @@ func startWeed(bin, dir string) (*Weed, error) {
 	// Ready when a bucket can be made and an object written: the S3
 	// gateway answers before the filer and volume server are ready.
 	deadline := time.Now().Add(90 * time.Second)
+	made := false
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = w.client.MakeBucket(ctx, "fosql-ready", minio.MakeBucketOptions{})
-		if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if !made {
+			err = w.client.MakeBucket(ctx, "fosql-ready", minio.MakeBucketOptions{})
+			if code := minio.ToErrorResponse(err).Code; err == nil || code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists" {
+				made, err = true, nil
+			}
+		}
+		if made {
 			_, err = w.client.PutObject(ctx, "fosql-ready", "probe", bytes.NewReader([]byte("ok")), 2, minio.PutObjectOptions{})
 		}
 		cancel()
