@@ -17,7 +17,8 @@ import (
 // default 2,000, 320x240, about 20 KB each) from a local folder and from a
 // local SeaweedFS server, alternating the two in each of
 // FOSQL_S3_BENCH_ROUNDS rounds (default 5), each into a new dataset, and
-// reports the median of each side and their ratio. It needs the weed binary
+// reports the median of each side and their ratio; FOSQL_S3_BENCH_WORKERS
+// sets the S3 side's ScanOptions.Workers. It needs the weed binary
 // (make setup-seaweedfs).
 // Run: go test -run '^$' -bench S3Ingest -benchtime 1x ./db
 func BenchmarkS3Ingest(b *testing.B) {
@@ -57,6 +58,7 @@ func BenchmarkS3Ingest(b *testing.B) {
 				root, opts := dir, IngestOptions{}
 				if side == "s3" {
 					root, opts.Scan.Endpoint = "s3://bench/set/", w.URL
+					opts.Scan.Workers = benchEnvInt("FOSQL_S3_BENCH_WORKERS", 0)
 				}
 				start := time.Now()
 				res, err := ds.AddImages(ctx, root, opts)
