@@ -352,3 +352,53 @@ func TestInspectMediaS3(t *testing.T) {
 		t.Errorf("100-pixel limit: %v", err)
 	}
 }
+
+func TestParseS3URL(t *testing.T) {
+	for _, tc := range []struct {
+		ref, bucket, key string
+		prefix, ok       bool
+	}{
+		{"s3://media/a/b.png", "media", "a/b.png", false, true},
+		{"s3://media/a/", "media", "a/", true, true},
+		{"s3://media", "media", "", true, true},
+		{"s3://media", "", "", false, false},
+		{"s3://my.bucket-1/k", "my.bucket-1", "k", false, true},
+		{"s3://ab/k", "", "", false, false},          // too short
+		{"s3://Media/k", "", "", false, false},       // upper case
+		{"s3://-media/k", "", "", false, false},      // leading '-'
+		{"/local/media/k.png", "", "", false, false}, // not a URL
+		{"S3://media/k", "", "", false, false},       // the scheme is lower case
+		{"s3://media/dir/ with space.png", "media", "dir/ with space.png", false, true},
+	} {
+		b, k, err := ParseS3URL(tc.ref, tc.prefix)
+		if (err == nil) != tc.ok || b != tc.bucket || k != tc.key {
+			t.Errorf("ParseS3URL(%q, %v) = %q, %q, %v", tc.ref, tc.prefix, b, k, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), tc.ref) {
+			t.Errorf("ParseS3URL(%q): error %q does not name the URL", tc.ref, err)
+		}
+	}
+}
+
+func TestS3IgnoredNames(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"s3://media/set/a.png":             false,
+		"s3://media/set/sub/a":             false, // no extension: read and recognised by content
+		"s3://media/set/.a.png":            true,
+		"s3://media/set/.git/a.png":        true,
+		"s3://media/set/README":            true,
+		"s3://media/set/labels.json":       true,
+		"s3://media/.set/a.png":            false, // the prefix itself is the user's choice
+		"s3://media/set/sub/notes.md":      true,
+		"s3://media/set/sub/photo.JPG":     false,
+		"s3://media/set/sub/.hidden/x.png": true,
+	} {
+		prefix := "set"
+		if strings.HasPrefix(ref, "s3://media/.set/") {
+			prefix = ".set"
+		}
+		if got := s3Ignored(ref, prefix); got != want {
+			t.Errorf("s3Ignored(%q, %q) = %v, want %v", ref, prefix, got, want)
+		}
+	}
+}
