@@ -178,7 +178,7 @@ func TestAddImagesFromS3(t *testing.T) {
 	f.AccessKey = "AKTEST"
 	f.PageSize = 3 // the listing takes several pages
 	good := s3Images(t, f)
-	d, _ := openTemp(t)
+	d, dir := openTemp(t)
 	ds := mustDataset(t, d, "s3")
 
 	// Without RECURSIVE: the subfolder is not read.
@@ -253,6 +253,23 @@ func TestAddImagesFromS3(t *testing.T) {
 	// Another endpoint than the stored one is refused.
 	if _, err := ds.AddImages(ctx, "s3://media/set/", IngestOptions{Scan: ScanOptions{Endpoint: "http://elsewhere:1"}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("another endpoint: %v, want ErrInvalid", err)
+	}
+
+	// The endpoint is kept with the dataset across a reopen.
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	ds2, err := d2.Dataset("s3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep, err := ds2.MediaEndpoint(); err != nil || ep != f.URL {
+		t.Errorf("after reopening: endpoint %q, %v; want %q", ep, err, f.URL)
 	}
 }
 
