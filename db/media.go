@@ -278,6 +278,39 @@ func OpenMedia(ctx context.Context, ref, endpoint string, maxBytes int64) (Media
 	return &s3Media{Object: obj, size: info.Size, mod: info.LastModified}, nil
 }
 
+// StatMedia returns the size and modification time of a sample's media
+// without reading it (for an object, one HEAD request), under OpenMedia's
+// rules and with its errors.
+func StatMedia(ctx context.Context, ref, endpoint string, maxBytes int64) (int64, time.Time, error) {
+	if !IsS3URL(ref) {
+		st, err := os.Stat(ref)
+		if err == nil {
+			err = checkUserFile(ref, st.Mode(), st.Size(), maxBytes)
+		}
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		return st.Size(), st.ModTime(), nil
+	}
+	bucket, key, err := ParseS3URL(ref, false)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("stat %w", err)
+	}
+	endpoint = ResolveS3Endpoint(endpoint)
+	c, err := s3Client(endpoint)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("stat %s: %w", ref, err)
+	}
+	info, err := c.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return 0, time.Time{}, s3Error(ctx, c, "stat", ref, endpoint, err)
+	}
+	if maxBytes > 0 && info.Size > maxBytes {
+		return 0, time.Time{}, fmt.Errorf("stat %s: %w: %d bytes, at most %d", ref, ErrFileTooLarge, info.Size, maxBytes)
+	}
+	return info.Size, info.LastModified, nil
+}
+
 // fileMedia is Media for a local file.
 type fileMedia struct {
 	*os.File

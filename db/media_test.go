@@ -65,6 +65,9 @@ func TestOpenMediaS3(t *testing.T) {
 	}
 	m.Close()
 
+	if size, mod, err := StatMedia(ctx, "s3://media/a/b.png", f.URL, 0); err != nil || size != int64(len(img)) || !mod.Equal(m.ModTime()) {
+		t.Errorf("StatMedia = %d, %v, %v; want %d and the GET's time %v", size, mod, err, len(img), m.ModTime())
+	}
 	if _, err := OpenMedia(ctx, "s3://media/a/b.png", f.URL, 100); !errors.Is(err, ErrFileTooLarge) {
 		t.Errorf("100-byte limit: %v, want ErrFileTooLarge", err)
 	}
@@ -107,6 +110,9 @@ func TestOpenMediaS3Errors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.ref) && !strings.Contains(err.Error(), tc.endpoint) {
 				t.Errorf("error %q names neither the URL nor the endpoint", err)
+			}
+			if _, _, err := StatMedia(ctx, tc.ref, tc.endpoint, 0); !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("StatMedia: err = %v; want %v saying %q", err, tc.is, tc.says)
 			}
 		})
 	}
@@ -256,18 +262,7 @@ func TestAddImagesFromS3(t *testing.T) {
 	}
 
 	// The endpoint is kept with the dataset across a reopen.
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-	d2, err := Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d2.Close()
-	ds2, err := d2.Dataset("s3")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ds2 := reopen(t, d, dir, "s3")
 	if ep, err := ds2.MediaEndpoint(); err != nil || ep != f.URL {
 		t.Errorf("after reopening: endpoint %q, %v; want %q", ep, err, f.URL)
 	}

@@ -59,20 +59,40 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 // db.OpenMedia, answering the error itself when there is none or it cannot
 // be served.
 func (s *Server) openMedia(w http.ResponseWriter, r *http.Request) (*db.Sample, db.Media, bool) {
-	ds, smp, ok := s.sampleOf(w, r)
+	smp, endpoint, ok := s.mediaOf(w, r)
 	if !ok {
 		return nil, nil, false
 	}
-	endpoint, err := ds.MediaEndpoint()
-	if err == nil {
-		var f db.Media
-		if f, err = db.OpenMedia(r.Context(), smp.Filepath(), endpoint, maxMediaBytes); err == nil {
-			return smp, f, true
-		}
+	f, ok := openMediaOf(w, r, smp, endpoint)
+	return smp, f, ok
+}
+
+// openMediaOf opens a sample's media, read from endpoint when it is an
+// s3:// URL, answering the error itself when it cannot be served.
+func openMediaOf(w http.ResponseWriter, r *http.Request, smp *db.Sample, endpoint string) (db.Media, bool) {
+	f, err := db.OpenMedia(r.Context(), smp.Filepath(), endpoint, maxMediaBytes)
+	if err != nil {
+		status, reason := mediaError(err)
+		http.Error(w, reason, status)
+		return nil, false
 	}
-	status, reason := mediaError(err)
-	http.Error(w, reason, status)
-	return nil, nil, false
+	return f, true
+}
+
+// mediaOf finds the sample a request names and its dataset's media
+// endpoint, answering the error itself when there is none.
+func (s *Server) mediaOf(w http.ResponseWriter, r *http.Request) (*db.Sample, string, bool) {
+	ds, smp, ok := s.sampleOf(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	endpoint, err := ds.MediaEndpoint()
+	if err != nil {
+		status, reason := mediaError(err)
+		http.Error(w, reason, status)
+		return nil, "", false
+	}
+	return smp, endpoint, true
 }
 
 // mediaError turns the error of opening a sample's file into a status and
@@ -96,23 +116,41 @@ func mediaError(err error) (int, string) {
 // gets a new thumbnail, and nothing in a request names a cache file.
 type thumbCache struct{ dir string }
 
-// key names the thumbnail of the media at path as it is now.
-func (c thumbCache) key(path string, f db.Media) string {
+// key names the thumbnail of the media at path as it is now: size bytes,
+// modified at mod.
+func (c thumbCache) key(path string, size int64, mod time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d", path, f.Size(), f.ModTime().UnixNano(), ThumbSize)
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d", path, size, mod.UnixNano(), ThumbSize)
 	return hex.EncodeToString(h.Sum(nil))[:40] + ".jpg"
 }
 
 // handleThumb serves a sample's thumbnail, making it on the first request.
 func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request) {
-	smp, f, ok := s.openMedia(w, r)
+	// The cache key needs only the media's size and time (for an S3
+	// object a HEAD request); the bytes are read only on a miss.
+	smp, endpoint, ok := s.mediaOf(w, r)
 	if !ok {
 		return
 	}
-	defer f.Close()
-	cached := filepath.Join(s.thumb.dir, s.thumb.key(smp.Filepath(), f))
+	size, mod, err := db.StatMedia(r.Context(), smp.Filepath(), endpoint, maxMediaBytes)
+	if err != nil {
+		status, reason := mediaError(err)
+		http.Error(w, reason, status)
+		return
+	}
+	cached := filepath.Join(s.thumb.dir, s.thumb.key(smp.Filepath(), size, mod))
 	b, err := os.ReadFile(cached)
 	if err != nil {
+		f, ok := openMediaOf(w, r, smp, endpoint)
+		if !ok {
+			return
+		}
+		defer f.Close()
+		if f.Size() != size || !f.ModTime().Equal(mod) {
+			// Changed between the two requests: key the thumbnail by
+			// what is read.
+			cached = filepath.Join(s.thumb.dir, s.thumb.key(smp.Filepath(), f.Size(), f.ModTime()))
+		}
 		data := make([]byte, f.Size())
 		if _, err := io.ReadFull(f, data); err != nil {
 			http.Error(w, "the sample's file cannot be read", http.StatusNotFound)

@@ -29,6 +29,9 @@ type s3Storage struct {
 	endpoint    string
 	id, secret  string
 	put, delete func(t *testing.T, key string, data []byte)
+	// gets counts the GET requests for object bytes so far; nil when the
+	// storage cannot tell.
+	gets func() int
 }
 
 // s3Bucket is the bucket the end-to-end test uses.
@@ -59,6 +62,7 @@ func TestMediaFakeS3EndToEnd(t *testing.T) {
 		endpoint: f.URL, id: "fake-key", secret: "fake-secret",
 		put:    func(_ *testing.T, key string, data []byte) { f.Put(s3Bucket, key, data) },
 		delete: func(_ *testing.T, key string, _ []byte) { f.Delete(s3Bucket, key) },
+		gets:   func() int { return f.Gets("set/img03.png") },
 	})
 }
 
@@ -192,6 +196,18 @@ func runS3EndToEnd(t *testing.T, st s3Storage) {
 	}
 	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(thumb)); err != nil || cfg.Width != 43 || cfg.Height != 32 {
 		t.Errorf("thumbnail: %v %+v, want a 43x32 JPEG", err, cfg)
+	}
+	// A second request is served from the thumbnail cache: the object is
+	// looked at (HEAD), not read.
+	gets := 0
+	if st.gets != nil {
+		gets = st.gets()
+	}
+	if code, again := get("/thumb/s3/" + id); code != 200 || !bytes.Equal(again, thumb) {
+		t.Errorf("cached thumbnail: %d, same bytes %v", code, bytes.Equal(again, thumb))
+	}
+	if st.gets != nil && st.gets() != gets {
+		t.Errorf("a cached thumbnail read the object again (%d GETs, was %d)", st.gets(), gets)
 	}
 	want, _ := os.ReadFile(filepath.Join(local, "img03.png"))
 	if code, full := get("/media/s3/" + id); code != 200 || !bytes.Equal(full, want) {
