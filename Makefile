@@ -11,6 +11,14 @@ setup:
 	./scripts/setup-onnxruntime.sh
 	GO=$(GO) ./scripts/setup-mobilenet.sh
 
+# setup-seaweedfs: build SeaweedFS's weed binary from its Go module into
+# ~/.cache/fosql/seaweedfs/ (several minutes on two cores, once; safe to
+# run again). The TestS3… tests run it as a real S3 server and skip with a
+# message without it (FOSQL_WEED=path names another binary).
+.PHONY: setup-seaweedfs
+setup-seaweedfs:
+	GO=$(GO) ./scripts/setup-seaweedfs.sh
+
 # golden: rewrite brain/tfjs's golden file with TensorFlow.js itself (needs
 # node and the npm registry once; make test only compares with the file).
 golden: setup

@@ -603,6 +603,15 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 			return nil, nil, 0, err
 		}
 		defer m.Close()
+		endpoint, err := ds.MediaEndpoint()
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		// A storage that cannot serve media at all (db.ErrMediaStore:
+		// bad endpoint, no bucket, refused credentials) stops the run
+		// with that error instead of skipping every sample.
+		ctx, stop := context.WithCancelCause(ctx)
+		defer stop(nil)
 		byID := make(map[string]int, len(todo))
 		for c := 0; c < len(todo); c += embedChunk {
 			chunk := todo[c:min(c+embedChunk, len(todo))]
@@ -610,7 +619,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 			for k, i := range chunk {
 				key := ids[i].String()
 				byID[key] = i
-				items[k] = Item{ID: key, Media: File(paths[i])}
+				items[k] = Item{ID: key, Media: Stored{Path: paths[i], Endpoint: endpoint}}
 			}
 			base := done
 			emb, err := Embed(ctx, m, items, EmbedOptions{
@@ -619,6 +628,10 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 					progress(insights.Progress{Group: group, Phase: "embed", Done: base + d, Total: total})
 				},
 				OnSkip: func(s Skipped) {
+					if errors.Is(s.Err, db.ErrMediaStore) {
+						stop(s.Err)
+						return
+					}
 					res.Skipped++
 					i := byID[s.ID]
 					if o.OnSkip != nil {

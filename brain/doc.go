@@ -66,8 +66,10 @@
 // embedding is made again. Options are checked before anything runs
 // (ValidateWeights, MaxK, MaxBatchSize, finite thresholds).
 //
-// Files are opened with db.OpenUserFile, which never blocks and accepts
-// only regular files: a FIFO or a device where an image was is a skip
+// Images are opened with db.OpenMedia (a local path, or an s3:// object
+// read from the dataset's endpoint; see Stored), models and specs with
+// db.OpenUserFile. Local files are opened without blocking and must be
+// regular files: a FIFO or a device where an image was is a skip
 // naming the file, and a model file at most MaxModelBytes (2 GiB, the
 // protocol buffer limit) or a spec at most MaxSpecBytes (1 MiB) that is
 // not a regular file is an error at once. Image files are at most

@@ -20,7 +20,9 @@ type Media interface {
 	Open(ctx context.Context) (io.ReadCloser, error)
 }
 
-// File is Media for an image file on the local disk.
+// File is Media for an image file on the local disk, or for an
+// s3://bucket/key URL read from the endpoint the environment names (see
+// db.ResolveS3Endpoint); Stored also carries a dataset's endpoint.
 type File string
 
 // Open opens the file without blocking: it must be a regular file (links
@@ -28,15 +30,31 @@ type File string
 // where an image was is an error naming the path (wrapping
 // db.ErrNotRegular), never a read that waits forever or never ends. A file
 // too large wraps ErrImageTooLarge and db.ErrFileTooLarge.
-func (f File) Open(context.Context) (io.ReadCloser, error) {
-	file, _, err := db.OpenUserFile(string(f), DefaultMaxBytes)
+func (f File) Open(ctx context.Context) (io.ReadCloser, error) {
+	return Stored{Path: string(f)}.Open(ctx)
+}
+
+// Stored is Media for a sample's filepath as a dataset stores it: a local
+// path, or an s3://bucket/key URL read from Endpoint, the dataset's media
+// endpoint (db.Dataset.MediaEndpoint; "" for local files). Both open
+// through db.OpenMedia, the one way fosql reads media.
+type Stored struct {
+	Path     string
+	Endpoint string
+}
+
+// Open opens the media under File's rules; an object that is missing
+// wraps fs.ErrNotExist, and a storage that cannot serve it at all (bad
+// endpoint, no such bucket, refused credentials) wraps db.ErrMediaStore.
+func (s Stored) Open(ctx context.Context) (io.ReadCloser, error) {
+	m, err := db.OpenMedia(ctx, s.Path, s.Endpoint, DefaultMaxBytes)
 	if errors.Is(err, db.ErrFileTooLarge) {
 		return nil, fmt.Errorf("%w: %w", ErrImageTooLarge, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return file, nil
+	return m, nil
 }
 
 // MediaFunc adapts a function to Media.

@@ -506,6 +506,9 @@ type datasetMeta struct {
 	Staged      map[uint64]stagedGen     `json:"staged,omitempty"`
 	Spaces      map[string]uint64        `json:"spaces,omitempty"` // embedding spaces
 	NextIndex   uint32                   `json:"next_index"`
+	// MediaEndpoint is the S3 endpoint of the dataset's s3:// media, set
+	// by the first ingest from S3.
+	MediaEndpoint string `json:"media_endpoint,omitempty"`
 }
 
 // insightGroup is the live generation of one insights group.

@@ -25,6 +25,25 @@ func openTemp(t *testing.T) (*DB, string) {
 	return d, dir
 }
 
+// reopen closes d and opens the database at dir again (closed when the
+// test ends), returning it and its dataset name.
+func reopen(t *testing.T, d *DB, dir, name string) (*DB, *Dataset) {
+	t.Helper()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
+	ds, err := d2.Dataset(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d2, ds
+}
+
 func mustDataset(t *testing.T, d *DB, name string) *Dataset {
 	t.Helper()
 	ds, err := d.CreateDataset(name)

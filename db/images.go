@@ -234,9 +234,21 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	case !st.Mode().IsRegular():
 		return ImageMetadata{}, fmt.Errorf("inspect image %s: %w (%s)", path, ErrNotRegular, fileModeName(st.Mode()))
 	}
+	return inspectStream(ctx, path, f, st.Size(), maxPixels)
+}
 
+// inspectStream is inspectImage's work on opened media of size bytes,
+// named path in errors: f is read once from its current position (the
+// start) to size, and read in place (ReadAt) only for a TIFF directory.
+func inspectStream(ctx context.Context, path string, f interface {
+	io.Reader
+	io.ReaderAt
+}, size, maxPixels int64) (ImageMetadata, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
 	br := imgReaderPool.Get().(*bufio.Reader)
-	br.Reset(&imgCtxReader{ctx: ctx, r: f, remain: st.Size()})
+	br.Reset(&imgCtxReader{ctx: ctx, r: f, remain: size})
 	defer func() {
 		br.Reset(nil)
 		imgReaderPool.Put(br)
@@ -268,7 +280,7 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 	// The decoder reads through a tee, so every byte it consumes is hashed
 	// (and seen by the end check) exactly once and in order; the rest of the
 	// file follows through the same sink below.
-	cfg, decErr := imgDecodeConfig(format, io.TeeReader(br, sink), f, st.Size())
+	cfg, decErr := imgDecodeConfig(format, io.TeeReader(br, sink), f, size)
 	if decErr == nil {
 		if cfg.Width <= 0 || cfg.Height <= 0 {
 			return ImageMetadata{}, imgErr(path, ErrNotImage, "%s: zero-size image (%dx%d)", format.name, cfg.Width, cfg.Height)
@@ -285,7 +297,7 @@ func inspectImage(ctx context.Context, path string, maxPixels int64) (ImageMetad
 		}
 		return ImageMetadata{}, fmt.Errorf("inspect image %s: %w", path, err)
 	}
-	size := sink.n
+	size = sink.n
 
 	var tail imgTail
 	switch format {

@@ -34,11 +34,39 @@ type IngestResult struct {
 // the result and the ingest goes on. The ingest is one all-or-nothing
 // statement (see journal.go): on cancellation, error or a crash nothing
 // of it stays, and the result then lists no added samples.
+//
+// dir may be s3://bucket/prefix (see ScanImages): filepaths are then the
+// objects' s3:// URLs, and opts.Scan.Endpoint is stored with the dataset
+// when the ingest commits, for every later reader of its media (see
+// MediaEndpoint). An empty Endpoint takes the one already stored; another
+// endpoint than the stored one is refused, since one dataset reads its
+// media from one place.
 func (ds *Dataset) AddImages(ctx context.Context, dir string, opts IngestOptions) (*IngestResult, error) {
 	res := &IngestResult{}
+	setEndpoint := ""
+	if IsS3URL(dir) {
+		stored, err := ds.MediaEndpoint()
+		if err != nil {
+			return res, fmt.Errorf("db: ingest %s: %w", dir, err)
+		}
+		switch ep := opts.Scan.Endpoint; {
+		case ep == "":
+			opts.Scan.Endpoint = stored
+		case stored != "" && ep != stored:
+			return res, fmt.Errorf("db: ingest %s: dataset %s reads its media from %s, not %s: %w", dir, ds.Name(), stored, ep, ErrInvalid)
+		case stored == "":
+			if err := CheckS3Endpoint(ep); err != nil {
+				return res, fmt.Errorf("db: ingest %s: %w", dir, err)
+			}
+			setEndpoint = ep
+		}
+	}
 	ad, err := ds.newAdder(ctx, true)
 	if err != nil {
 		return res, fmt.Errorf("db: ingest %s: %w", dir, err)
+	}
+	if setEndpoint != "" {
+		ad.bw.meta().MediaEndpoint = setEndpoint
 	}
 	seen := 0
 	err = ScanImages(ctx, dir, opts.Scan, func(batch []FoundImage) error {
@@ -63,4 +91,15 @@ func (ds *Dataset) AddImages(ctx context.Context, dir string, opts IngestOptions
 		return res, fmt.Errorf("db: ingest %s: %w", dir, err)
 	}
 	return res, nil
+}
+
+// MediaEndpoint is the S3 endpoint stored with the dataset by its first
+// ingest from S3 ("" when it has none): the endpoint its s3:// filepaths are
+// read from, unless FOSQL_S3_ENDPOINT overrides it (ResolveS3Endpoint).
+func (ds *Dataset) MediaEndpoint() (string, error) {
+	m, err := ds.meta()
+	if err != nil {
+		return "", err
+	}
+	return m.MediaEndpoint, nil
 }

@@ -256,18 +256,7 @@ func TestCrashMidStatementIsUndoneOnOpen(t *testing.T) {
 	if c, _ := ds.Count(); c == before.count {
 		t.Fatal("the committed batches are not visible before the crash; the test proves nothing")
 	}
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-	d2, err := Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d2.Close()
-	ds2, err := d2.Dataset("big")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d2, ds2 := reopen(t, d, dir, "big")
 	sameState(t, "after reopening", stateOf(t, ds2), before)
 	if keys := journalKeys(t, d2); keys != 0 {
 		t.Fatalf("%d undo journal keys left after recovery", keys)

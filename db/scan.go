@@ -6,6 +6,7 @@ package db
 // in batches.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,11 +35,16 @@ type ScanOptions struct {
 	// DefaultMaxPixels, Pillow's limit.
 	MaxPixels int64
 	// Workers is the number of files inspected at once. 0 (or less) means
-	// runtime.GOMAXPROCS(0).
+	// runtime.GOMAXPROCS(0) for a folder, and more for an s3:// root, whose
+	// objects wait on the network.
 	Workers int
 	// BatchSize is the number of images per call of the found callback (the
 	// last batch may be smaller). 0 (or less) means DefaultScanBatchSize.
 	BatchSize int
+	// Endpoint is the S3 endpoint (http://host:port) of an s3:// root, as
+	// OpenMedia takes it; "" lets ResolveS3Endpoint choose. A local root
+	// ignores it.
+	Endpoint string
 }
 
 // FoundImage is one image delivered by ScanImages.
@@ -100,6 +106,14 @@ type SkippedFile struct {
 //     lies inside the tree. A subdirectory that cannot be listed is
 //     "unreadable".
 //
+// A root of the form s3://bucket/prefix names objects in S3-compatible
+// storage instead (see OpenMedia for the endpoint and credentials): the
+// objects under the prefix are listed in key order, the same names are
+// left out, "folders" are key prefixes ending in "/", and each object is
+// streamed once through the same inspection; a storage that cannot be
+// listed or read (no such bucket, refused credentials, an unreachable
+// endpoint) ends the scan with an error wrapping ErrMediaStore.
+//
 // ScanImages returns an error wrapping fs.ErrNotExist when root does not
 // exist, one wrapping syscall.ENOTDIR when it is not a directory, and the
 // operating system's error when it cannot be listed. It stops at the first
@@ -109,9 +123,6 @@ type SkippedFile struct {
 func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([]FoundImage) error, skipped func(SkippedFile)) error {
 	if opts.MaxPixels <= 0 {
 		opts.MaxPixels = DefaultMaxPixels
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultScanBatchSize
@@ -124,6 +135,12 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("scan images %s: %w", root, err)
+	}
+	if IsS3URL(root) {
+		return scanS3(ctx, root, opts, found, skipped)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 
 	abs, err := filepath.Abs(root)
@@ -146,6 +163,32 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		return fmt.Errorf("scan images: %w", err)
 	}
 
+	return runScan(ctx, abs, opts, scanTaskMax, func(q *scanQueue) bool {
+		w := &scanWalker{
+			scanQueue: q,
+			recursive: opts.Recursive,
+			root:      abs,
+			realRoot:  realRoot,
+			visited:   map[scanDirID]string{},
+			ancestors: map[scanDirID]string{},
+			above:     scanDirsAbove(realRoot),
+		}
+		id := scanIDOf(abs, st)
+		w.visited[id] = abs
+		return w.walkDir(abs, id, entries)
+	}, func(ctx context.Context, path string) (ImageMetadata, error) {
+		return inspectImage(ctx, path, opts.MaxPixels)
+	}, found, skipped)
+}
+
+// runScan runs a scan: produce queues every candidate in delivery order
+// (returning false when the scan was cancelled), a pool of opts.Workers
+// goroutines runs inspect on the queued candidates, and the calling
+// goroutine delivers the results in queue order (scanDeliver). Tasks hold
+// up to taskMax candidates (0: scanTaskMax). root names the scan in errors.
+func runScan(ctx context.Context, root string, opts ScanOptions, taskMax int, produce func(q *scanQueue) bool,
+	inspect func(ctx context.Context, path string) (ImageMetadata, error),
+	found func([]FoundImage) error, skipped func(SkippedFile)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// order carries every task in walk order; its capacity bounds how far
@@ -154,7 +197,7 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 	order := make(chan *scanTask, max(16, 4*opts.Workers))
 	jobs := make(chan *scanTask, opts.Workers)
 	var wg sync.WaitGroup
-	// A panic in the walker or a worker stops the scan with an error
+	// A panic in the producer or a worker stops the scan with an error
 	// wrapping ErrInternal instead of ending the process.
 	var panicked atomic.Pointer[error]
 	recoverTo := func() {
@@ -164,28 +207,15 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 			cancel()
 		}
 	}
-
-	w := &scanWalker{
-		ctx:       ctx,
-		recursive: opts.Recursive,
-		root:      abs,
-		realRoot:  realRoot,
-		visited:   map[scanDirID]string{},
-		ancestors: map[scanDirID]string{},
-		above:     scanDirsAbove(realRoot),
-		order:     order,
-		jobs:      jobs,
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(jobs)
 		defer close(order)
 		defer recoverTo()
-		id := scanIDOf(abs, st)
-		w.visited[id] = abs
-		if w.walkDir(abs, id, entries) {
-			w.flush()
+		q := &scanQueue{ctx: ctx, order: order, jobs: jobs, taskMax: taskMax}
+		if produce(q) {
+			q.flush()
 		}
 	}()
 	for range opts.Workers {
@@ -204,7 +234,7 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 					for i := range t.entries {
 						e := &t.entries[i]
 						if e.inspect && ctx.Err() == nil {
-							e.md, e.err = inspectImage(ctx, e.path, opts.MaxPixels)
+							e.md, e.err = inspect(ctx, e.path)
 						}
 					}
 					close(t.done)
@@ -213,11 +243,11 @@ func ScanImages(ctx context.Context, root string, opts ScanOptions, found func([
 		}()
 	}
 
-	err = scanDeliver(ctx, order, opts.BatchSize, found, skipped)
+	err := scanDeliver(ctx, order, opts.BatchSize, found, skipped)
 	cancel()
 	wg.Wait()
 	if p := panicked.Load(); p != nil {
-		return fmt.Errorf("scan images %s: %w", abs, *p)
+		return fmt.Errorf("scan images %s: %w", root, *p)
 	}
 	return err
 }
@@ -321,18 +351,25 @@ func scanIDOf(path string, fi fs.FileInfo) scanDirID {
 // entry per candidate file, or a finished entry for a path it skips itself;
 // entries are handed out in tasks of consecutive entries.
 type scanWalker struct {
-	ctx       context.Context
+	*scanQueue
 	recursive bool
 	root      string               // the root as given, made absolute
 	realRoot  string               // the root with symbolic links resolved
 	visited   map[scanDirID]string // every directory entered, with its path
 	ancestors map[scanDirID]string // the directories on the current path
 	above     map[scanDirID]string // the root's real directory and every directory above it
-	order     chan<- *scanTask
-	jobs      chan<- *scanTask
-	pending   []scanEntry // entries not yet handed out
-	inspect   bool        // pending has an entry to inspect
-	taskSize  int         // size at which pending is handed out
+}
+
+// scanQueue hands candidates, in delivery order, to the workers (jobs) and
+// to delivery (order) in tasks of consecutive entries.
+type scanQueue struct {
+	ctx      context.Context
+	order    chan<- *scanTask
+	jobs     chan<- *scanTask
+	pending  []scanEntry // entries not yet handed out
+	inspect  bool        // pending has an entry to inspect
+	taskSize int         // size at which pending is handed out
+	taskMax  int         // largest task; 0 means scanTaskMax
 }
 
 // scanItem is one directory entry the walker acts on.
@@ -501,18 +538,18 @@ func scanWithin(realRoot, real string) (string, bool) {
 }
 
 // emitJob queues a file for inspection and for delivery in order.
-func (w *scanWalker) emitJob(path string) bool {
+func (w *scanQueue) emitJob(path string) bool {
 	w.pending = append(w.pending, scanEntry{path: path, inspect: true})
 	w.inspect = true
 	if len(w.pending) >= max(w.taskSize, 1) {
-		w.taskSize = min(2*max(w.taskSize, 1), scanTaskMax)
+		w.taskSize = min(2*max(w.taskSize, 1), cmp.Or(w.taskMax, scanTaskMax))
 		return w.flush()
 	}
 	return true
 }
 
 // emitDone queues a path that the walker itself reports as skipped.
-func (w *scanWalker) emitDone(path string, err error) bool {
+func (w *scanQueue) emitDone(path string, err error) bool {
 	w.pending = append(w.pending, scanEntry{path: path, err: err})
 	if len(w.pending) >= scanTaskMax {
 		return w.flush()
@@ -522,7 +559,7 @@ func (w *scanWalker) emitDone(path string, err error) bool {
 
 // flush hands the pending entries to a worker (when any needs inspecting)
 // and to delivery; it returns false when the scan is cancelled.
-func (w *scanWalker) flush() bool {
+func (w *scanQueue) flush() bool {
 	if len(w.pending) == 0 {
 		return true
 	}

@@ -728,6 +728,12 @@ func (s *Session) describe(ctx context.Context, t *DescribeDataset) (*Result, er
 	add("dataset", "created", sum.Created.UTC().Format(time.RFC3339))
 	add("dataset", "version", fmt.Sprint(sum.Version))
 	add("dataset", "samples", fmt.Sprint(sum.Count))
+	if ep, err := ds.MediaEndpoint(); err == nil && ep != "" {
+		if now := db.ResolveS3Endpoint(ep); now != ep {
+			ep += " (overridden by " + db.EnvS3Endpoint + ": " + now + ")"
+		}
+		add("dataset", "media endpoint", ep)
+	}
 	tags := make([]string, 0, len(sum.Tags))
 	for tg := range sum.Tags {
 		tags = append(tags, tg)
@@ -790,7 +796,7 @@ func embeddingModel(r db.RunRecord) string {
 }
 
 func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) (*Result, error) {
-	var dir string
+	var dir, endpoint string
 	if t.FromImages != nil {
 		v, err := a.literal(*t.FromImages)
 		if err != nil {
@@ -800,12 +806,17 @@ func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) 
 			return nil, fmt.Errorf("%w: FROM IMAGES needs a folder name", ErrParam)
 		}
 		dir = v.AsString()
-		fi, err := os.Stat(dir)
-		if err != nil {
-			return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w", t.Dataset, QuoteString(dir), err)
+		if endpoint, err = s3Source(t, dir, a); err != nil {
+			return nil, err
 		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w: not a folder", t.Dataset, QuoteString(dir), ErrInput)
+		if !db.IsS3URL(dir) {
+			fi, err := os.Stat(dir)
+			if err != nil {
+				return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w", t.Dataset, QuoteString(dir), err)
+			}
+			if !fi.IsDir() {
+				return nil, fmt.Errorf("CREATE DATASET %s FROM IMAGES %s: %w: not a folder", t.Dataset, QuoteString(dir), ErrInput)
+			}
 		}
 	}
 	ds, err := s.db.store.CreateDataset(t.Dataset)
@@ -826,7 +837,7 @@ func (s *Session) createDataset(ctx context.Context, t *CreateDataset, a *args) 
 	}
 	op := "ingest " + dir
 	ir, err := ds.AddImages(ctx, dir, db.IngestOptions{
-		Scan: db.ScanOptions{Recursive: t.Recursive},
+		Scan: db.ScanOptions{Recursive: t.Recursive, Endpoint: endpoint},
 		Progress: func(p db.IngestProgress) {
 			s.progress(Progress{Op: op, Done: int64(p.Seen),
 				Detail: fmt.Sprintf("%d added, %d already there, %d skipped", p.Added, p.Existing, p.Skipped)})
@@ -876,6 +887,42 @@ func (s *Session) dropDataset(t *DropDataset) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Message: "dropped dataset " + t.Dataset}, nil
+}
+
+// s3Source checks the WITH options of CREATE DATASET … FROM IMAGES dir and
+// returns the endpoint option: only an s3://bucket/prefix source takes
+// one, and only that option.
+func s3Source(t *CreateDataset, dir string, a *args) (string, error) {
+	what := fmt.Sprintf("CREATE DATASET %s FROM IMAGES %s", t.Dataset, QuoteString(dir))
+	endpoint := ""
+	for k, l := range t.Options {
+		if k != "endpoint" {
+			return "", fmt.Errorf("%s WITH (%s = …): %w: unknown option (known: endpoint)", what, k, ErrUnsupported)
+		}
+		v, err := a.literal(l)
+		if err != nil {
+			return "", fmt.Errorf("%s: option endpoint: %w", what, err)
+		}
+		if v.Kind() != db.KindString || v.AsString() == "" {
+			return "", fmt.Errorf("%s: %w: endpoint must be a URL such as 'http://127.0.0.1:8333'", what, ErrParam)
+		}
+		endpoint = v.AsString()
+	}
+	if !db.IsS3URL(dir) {
+		if endpoint != "" {
+			return "", fmt.Errorf("%s: %w: endpoint is for an s3://bucket/prefix source, not a local folder", what, ErrParam)
+		}
+		return "", nil
+	}
+	if _, _, err := db.ParseS3URL(dir, true); err != nil {
+		return "", fmt.Errorf("CREATE DATASET %s: %w: %w", t.Dataset, ErrInput, err)
+	}
+	if endpoint != "" {
+		if err := db.CheckS3Endpoint(endpoint); err != nil {
+			return "", fmt.Errorf("%s: %w: %w", what, ErrParam, err)
+		}
+	}
+	return endpoint, nil
 }
 
 // options converts WITH (…) literals to Go values.
@@ -991,8 +1038,12 @@ func truth(v db.Value) (bool, bool) {
 	return false, false
 }
 
-// absPath makes a file path absolute and clean, as sample filepaths are.
+// absPath makes a file path absolute and clean, as sample filepaths are;
+// an s3:// URL stays as it is.
 func absPath(p string) (string, error) {
+	if db.IsS3URL(p) {
+		return p, nil // an object's URL is already absolute
+	}
 	if strings.HasPrefix(p, "~/") {
 		if home, err := os.UserHomeDir(); err == nil {
 			p = filepath.Join(home, p[2:])

@@ -240,14 +240,16 @@ func sampleFromJSON(b []byte, dir string, checkFiles bool) (db.NewSample, error)
 	if ns.Filepath == "" {
 		return ns, fmt.Errorf("the record has no filepath")
 	}
-	if !filepath.IsAbs(ns.Filepath) && !strings.HasPrefix(ns.Filepath, "~/") {
+	if !filepath.IsAbs(ns.Filepath) && !strings.HasPrefix(ns.Filepath, "~/") && !db.IsS3URL(ns.Filepath) {
 		ns.Filepath = filepath.Join(dir, ns.Filepath)
 	}
 	if ns.Filepath, err = absPath(ns.Filepath); err != nil {
 		return ns, err
 	}
 	if checkFiles {
-		md, err := db.InspectImage(ns.Filepath, 0)
+		// An s3:// filepath is read from the endpoint the environment
+		// names (db.ResolveS3Endpoint).
+		md, err := db.InspectMedia(context.Background(), ns.Filepath, "", 0)
 		if err != nil {
 			return ns, fmt.Errorf("%w (give WITH (check_files = false) for records whose media is elsewhere)", err)
 		}

@@ -75,13 +75,15 @@ type DescribeDataset struct {
 }
 
 // CreateDataset is CREATE DATASET [IF NOT EXISTS] name [FROM IMAGES 'dir'
-// [RECURSIVE]].
+// [RECURSIVE] [WITH (endpoint = 'http://host:port')]]; dir may be an
+// s3://bucket/prefix URL, whose endpoint the WITH option gives.
 type CreateDataset struct {
 	stmtBase
 	Dataset     string
 	IfNotExists bool
 	FromImages  *Literal // the image folder; nil for an empty dataset
 	Recursive   bool
+	Options     map[string]Literal // WITH (…) after FROM IMAGES
 }
 
 // DropDataset is DROP DATASET [IF EXISTS] name.
@@ -563,6 +565,9 @@ func (p *parser) statement() (Statement, error) {
 			}
 			st.FromImages = &lit
 			st.Recursive = p.accept("RECURSIVE")
+			if st.Options, err = p.options(); err != nil {
+				return nil, err
+			}
 		}
 		return st, p.done()
 	case first.is("DROP") && p.peekN(1).is("DATASET"):

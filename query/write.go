@@ -318,6 +318,11 @@ func (s *Session) insert(ctx context.Context, t *Insert, a *args) (*Result, erro
 	if fpCol < 0 {
 		return nil, fmt.Errorf("%w: INSERT needs a filepath column: INSERT INTO %s (filepath, …) VALUES ('/path/to/image.jpg', …)", ErrInput, name)
 	}
+	// An s3:// filepath is read from the dataset's media endpoint.
+	endpoint, err := b.ds.MediaEndpoint()
+	if err != nil {
+		return nil, err
+	}
 	samples := make([]db.NewSample, 0, len(rows))
 	for r, tuple := range rows {
 		if len(tuple) != len(cols) {
@@ -346,7 +351,7 @@ func (s *Session) insert(ctx context.Context, t *Insert, a *args) (*Result, erro
 				fields = fields.With(cols[i], v)
 			}
 		}
-		md, err := db.InspectImage(ns.Filepath, 0)
+		md, err := db.InspectMedia(ctx, ns.Filepath, endpoint, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%w: row %d: %w; nothing was inserted", ErrInput, r+1, err)
 		}

@@ -114,6 +114,7 @@ ignored.
 Statements (see docs/sql.md):
   SHOW DATASETS;  DESCRIBE ds;  DROP DATASET ds;
   CREATE DATASET ds [FROM IMAGES 'dir' [RECURSIVE]];
+  CREATE DATASET ds FROM IMAGES 's3://bucket/prefix/' [RECURSIVE] WITH (endpoint = 'http://host:8333');
   LOAD ZOO DATASET synthetic|fashion-mnist|cifar10|cifar100|mnist [SPLIT s] [WITH (file = '…')];
   SHOW MODELS;  COMPUTE UNIQUENESS ON ds WITH (model = 'mobilenet-v2');
   COMPUTE UNIQUENESS ON ds [WITH (k = 3)];  COMPUTE DUPLICATES ON ds [WITH (threshold = 0.1)];

@@ -11,6 +11,7 @@ import (
 	_ "image/gif" // decoders for the thumbnails
 	"image/jpeg"
 	_ "image/png"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -41,32 +42,57 @@ const (
 )
 
 // handleMedia serves a sample's file. The file is the one the sample
-// names; the request only chooses the sample. It is opened without
-// blocking and served only if it is a regular file of bounded size.
+// names (a local path, or an s3:// object read from its dataset's
+// endpoint); the request only chooses the sample. A local file is opened
+// without blocking, and either is served only if it is of bounded size.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
-	_, f, fi, ok := s.openMedia(w, r)
+	_, f, ok := s.openMedia(w, r)
 	if !ok {
 		return
 	}
 	defer f.Close()
 	w.Header().Set("Cache-Control", "private, max-age=60")
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+	http.ServeContent(w, r, "", f.ModTime(), f)
 }
 
-// openMedia opens the file of the sample a request names, answering the
-// error itself when there is none or it cannot be served.
-func (s *Server) openMedia(w http.ResponseWriter, r *http.Request) (*db.Sample, *os.File, fs.FileInfo, bool) {
-	_, smp, ok := s.sampleOf(w, r)
+// openMedia opens the media of the sample a request names through
+// db.OpenMedia, answering the error itself when there is none or it cannot
+// be served.
+func (s *Server) openMedia(w http.ResponseWriter, r *http.Request) (*db.Sample, db.Media, bool) {
+	smp, endpoint, ok := s.mediaOf(w, r)
 	if !ok {
-		return nil, nil, nil, false
+		return nil, nil, false
 	}
-	f, fi, err := db.OpenUserFile(smp.Filepath(), maxMediaBytes)
+	f, ok := openMediaOf(w, r, smp, endpoint)
+	return smp, f, ok
+}
+
+// openMediaOf opens a sample's media, read from endpoint when it is an
+// s3:// URL, answering the error itself when it cannot be served.
+func openMediaOf(w http.ResponseWriter, r *http.Request, smp *db.Sample, endpoint string) (db.Media, bool) {
+	f, err := db.OpenMedia(r.Context(), smp.Filepath(), endpoint, maxMediaBytes)
 	if err != nil {
 		status, reason := mediaError(err)
 		http.Error(w, reason, status)
-		return nil, nil, nil, false
+		return nil, false
 	}
-	return smp, f, fi, true
+	return f, true
+}
+
+// mediaOf finds the sample a request names and its dataset's media
+// endpoint, answering the error itself when there is none.
+func (s *Server) mediaOf(w http.ResponseWriter, r *http.Request) (*db.Sample, string, bool) {
+	ds, smp, ok := s.sampleOf(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	endpoint, err := ds.MediaEndpoint()
+	if err != nil {
+		status, reason := mediaError(err)
+		http.Error(w, reason, status)
+		return nil, "", false
+	}
+	return smp, endpoint, true
 }
 
 // mediaError turns the error of opening a sample's file into a status and
@@ -79,6 +105,8 @@ func mediaError(err error) (int, string) {
 		return http.StatusUnsupportedMediaType, "the sample's file is not a regular file"
 	case errors.Is(err, db.ErrFileTooLarge):
 		return http.StatusUnsupportedMediaType, fmt.Sprintf("the sample's file is larger than %d MiB", maxMediaBytes>>20)
+	case errors.Is(err, db.ErrMediaStore):
+		return http.StatusBadGateway, "the sample's object storage cannot serve it: " + err.Error()
 	}
 	return http.StatusNotFound, "the sample's file cannot be read"
 }
@@ -88,25 +116,43 @@ func mediaError(err error) (int, string) {
 // gets a new thumbnail, and nothing in a request names a cache file.
 type thumbCache struct{ dir string }
 
-// key names the thumbnail of the file at path as it is now.
-func (c thumbCache) key(path string, fi fs.FileInfo) string {
+// key names the thumbnail of the media at path as it is now: size bytes,
+// modified at mod.
+func (c thumbCache) key(path string, size int64, mod time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano(), ThumbSize)
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d", path, size, mod.UnixNano(), ThumbSize)
 	return hex.EncodeToString(h.Sum(nil))[:40] + ".jpg"
 }
 
 // handleThumb serves a sample's thumbnail, making it on the first request.
 func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request) {
-	smp, f, fi, ok := s.openMedia(w, r)
+	// The cache key needs only the media's size and time (for an S3
+	// object a HEAD request); the bytes are read only on a miss.
+	smp, endpoint, ok := s.mediaOf(w, r)
 	if !ok {
 		return
 	}
-	defer f.Close()
-	cached := filepath.Join(s.thumb.dir, s.thumb.key(smp.Filepath(), fi))
+	size, mod, err := db.StatMedia(r.Context(), smp.Filepath(), endpoint, maxMediaBytes)
+	if err != nil {
+		status, reason := mediaError(err)
+		http.Error(w, reason, status)
+		return
+	}
+	cached := filepath.Join(s.thumb.dir, s.thumb.key(smp.Filepath(), size, mod))
 	b, err := os.ReadFile(cached)
 	if err != nil {
-		data := make([]byte, fi.Size())
-		if _, err := f.ReadAt(data, 0); err != nil {
+		f, ok := openMediaOf(w, r, smp, endpoint)
+		if !ok {
+			return
+		}
+		defer f.Close()
+		if f.Size() != size || !f.ModTime().Equal(mod) {
+			// Changed between the two requests: key the thumbnail by
+			// what is read.
+			cached = filepath.Join(s.thumb.dir, s.thumb.key(smp.Filepath(), f.Size(), f.ModTime()))
+		}
+		data := make([]byte, f.Size())
+		if _, err := io.ReadFull(f, data); err != nil {
 			http.Error(w, "the sample's file cannot be read", http.StatusNotFound)
 			return
 		}
