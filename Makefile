@@ -3,12 +3,14 @@ GO ?= go
 
 .PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale
 
-# setup: Go modules, ONNX Runtime's library and the pretrained CNN
-# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
-# safe to run again.
+# setup: Go modules, ONNX Runtime's library, the pretrained CNN
+# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX) and
+# DuckDB's node client (the Parquet round-trip test's independent reader);
+# all cached, safe to run again.
 setup:
 	$(GO) mod download
 	./scripts/setup-onnxruntime.sh
+	./scripts/setup-duckdb.sh
 	GO=$(GO) ./scripts/setup-mobilenet.sh
 
 # golden: rewrite brain/tfjs's golden file with TensorFlow.js itself (needs

@@ -98,9 +98,10 @@ func (s *Session) importSamples(ctx context.Context, t *Import, file string, che
 	if err != nil {
 		return nil, err
 	}
+	line := 0
 	records := func(yield func(db.NewSample, error) bool) {
 		r := bufio.NewReaderSize(f, 1<<20)
-		for line := 1; ; line++ {
+		for line = 1; ; line++ {
 			b, err := readRecordLine(r)
 			if err == io.EOF {
 				return
@@ -121,7 +122,7 @@ func (s *Session) importSamples(ctx context.Context, t *Import, file string, che
 			}
 		}
 	}
-	ids, err := s.importRecords(ctx, t.Dataset, file, total, records)
+	ids, err := s.importRecords(ctx, t.Dataset, file, total, records, func() string { return fmt.Sprintf("line %d", line) })
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +132,10 @@ func (s *Session) importSamples(ctx context.Context, t *Import, file string, che
 
 // importRecords adds the samples records yields to dataset name (created
 // when it does not exist), all or none, reporting progress against total.
-func (s *Session) importRecords(ctx context.Context, name, file string, total int64, records iter.Seq2[db.NewSample, error]) ([]db.ID, error) {
+// A record the dataset refuses (a duplicate filepath or id, an invalid
+// value) is named by at, which says where the last record yielded came
+// from ("line 7").
+func (s *Session) importRecords(ctx context.Context, name, file string, total int64, records iter.Seq2[db.NewSample, error], at func() string) ([]db.ID, error) {
 	ds, created, err := s.importTarget(name)
 	if err != nil {
 		return nil, err
@@ -142,6 +146,9 @@ func (s *Session) importRecords(ctx context.Context, name, file string, total in
 			s.progress(Progress{Op: op, Done: int64(done), Total: total})
 		}
 	})
+	if errors.Is(err, db.ErrDuplicateFilepath) || errors.Is(err, db.ErrDuplicateID) || errors.Is(err, db.ErrInvalid) {
+		err = fmt.Errorf("%s %s: %w", file, at(), err)
+	}
 	if err != nil {
 		return nil, s.importFailed(name, created, err)
 	}

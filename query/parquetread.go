@@ -396,8 +396,8 @@ func (s *Session) importParquet(ctx context.Context, t *Import, file string, che
 		return nil, err
 	}
 	total := pf.NumRows()
+	row := 0
 	records := func(yield func(db.NewSample, error) bool) {
-		row := 0
 		fail := func(err error) {
 			yield(db.NewSample{}, fmt.Errorf("%w: %s row %d: %w", ErrInput, file, row, err))
 		}
@@ -452,7 +452,7 @@ func (s *Session) importParquet(ctx context.Context, t *Import, file string, che
 			fail(fmt.Errorf("the file holds %d rows but says %d", row-1, total))
 		}
 	}
-	ids, err := s.importRecords(ctx, t.Dataset, file, total, records)
+	ids, err := s.importRecords(ctx, t.Dataset, file, total, records, func() string { return fmt.Sprintf("row %d", row) })
 	if err != nil {
 		return nil, err
 	}
