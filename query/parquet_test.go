@@ -58,6 +58,20 @@ func parquetFixture(t *testing.T, d *DB, ds string, n int) {
 	}
 }
 
+// exportedFixture makes dataset ds of n fixture samples in a new
+// in-memory database and writes the rows of sql (with ? for the file) to
+// a file named name.
+func exportedFixture(t *testing.T, n int, sql, name string) (*DB, string) {
+	t.Helper()
+	d := openMemory(t)
+	parquetFixture(t, d, "ds", n)
+	file := filepath.Join(t.TempDir(), name)
+	if _, err := d.Exec(context.Background(), sql, file); err != nil {
+		t.Fatal(err)
+	}
+	return d, file
+}
+
 // readParquetGeneric reads a file with parquet-go's generic reader: its
 // schema and its rows as maps.
 func readParquetGeneric(t *testing.T, file string) (*parquet.Schema, []map[string]any) {
@@ -99,16 +113,7 @@ func queryRows(t *testing.T, d *DB, sql string, args ...any) *Result {
 }
 
 func TestParquetTypesNullsAndGenericReader(t *testing.T) {
-	d := openMemory(t)
-	parquetFixture(t, d, "ds", 20)
-	file := filepath.Join(t.TempDir(), "all.parquet")
-	res, err := d.Exec(context.Background(), "SELECT * FROM ds INTO OUTFILE ?", file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.RowsAffected != 20 {
-		t.Fatalf("wrote %d rows", res.RowsAffected)
-	}
+	d, file := exportedFixture(t, 20, "SELECT * FROM ds INTO OUTFILE ?", "all.parquet")
 	want := queryRows(t, d, "SELECT * FROM ds")
 	schema, rows := readParquetGeneric(t, file)
 	// One column per result column, in the result's order.
@@ -160,13 +165,8 @@ func TestParquetTypesNullsAndGenericReader(t *testing.T) {
 }
 
 func TestParquetRoundTripAndKeepIDs(t *testing.T) {
-	d := openMemory(t)
+	d, file := exportedFixture(t, 30, "SELECT * FROM ds INTO OUTFILE ?", "all.parquet")
 	bg := context.Background()
-	parquetFixture(t, d, "ds", 30)
-	file := filepath.Join(t.TempDir(), "all.parquet")
-	if _, err := d.Exec(bg, "SELECT * FROM ds INTO OUTFILE ?", file); err != nil {
-		t.Fatal(err)
-	}
 	// Every column comes back as it was; ids are new without keep_ids.
 	res, err := d.Exec(bg, "IMPORT INTO back FROM ? WITH (check_files = false)", file)
 	if err != nil || res.RowsAffected != 30 {
@@ -387,31 +387,46 @@ const duckDBScript = `
 const { DuckDBInstance } = require(process.argv[2] + "/@duckdb/node-api");
 (async () => {
   const con = await (await DuckDBInstance.create(":memory:")).connect();
+  if (process.argv[3].startsWith("COPY")) {
+    await con.run(process.argv[3]);
+    console.log("{}");
+    return;
+  }
   const d = await con.runAndReadAll("DESCRIBE " + process.argv[3]);
   const r = await con.runAndReadAll(process.argv[3]);
   console.log(JSON.stringify({ types: d.getRowObjectsJson(), rows: r.getRowObjectsJson() }));
 })().catch((e) => { console.error(String(e)); process.exit(1); });
 `
 
-func TestParquetDuckDB(t *testing.T) {
+// duckDB returns a function that runs one statement in DuckDB under
+// node and returns what duckDBScript prints, or skips the test when
+// DuckDB's node client is not installed.
+func duckDB(t *testing.T) func(sql string) []byte {
+	t.Helper()
 	mods := duckDBModules()
 	node, err := exec.LookPath("node")
 	if mods == "" || err != nil {
 		t.Skip("DuckDB's node client is not installed: run scripts/setup-duckdb.sh (make setup) to read the files back with DuckDB")
 	}
-	d := openMemory(t)
-	parquetFixture(t, d, "ds", 40)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "all.parquet")
-	if _, err := d.Exec(context.Background(), "SELECT * FROM ds INTO OUTFILE ?", file); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(dir, "read.js")
+	script := filepath.Join(t.TempDir(), "duckdb.js")
 	os.WriteFile(script, []byte(duckDBScript), 0o644)
-	out, err := exec.Command(node, script, mods, "SELECT * FROM read_parquet('"+file+"')").Output()
-	if err != nil {
-		t.Fatalf("DuckDB: %v %s", err, out)
+	return func(sql string) []byte {
+		t.Helper()
+		var stderr strings.Builder
+		cmd := exec.Command(node, script, mods, sql)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("DuckDB %s: %v %s", sql, err, stderr.String())
+		}
+		return out
 	}
+}
+
+func TestParquetDuckDB(t *testing.T) {
+	duck := duckDB(t)
+	d, file := exportedFixture(t, 40, "SELECT * FROM ds INTO OUTFILE ?", "all.parquet")
+	out := duck("SELECT * FROM read_parquet('" + file + "')")
 	var got struct {
 		Types []struct {
 			Name string `json:"column_name"`
@@ -493,4 +508,56 @@ func sameAsDuckDB(typ string, v db.Value, got any) error {
 		return fmt.Errorf("%v became %v", want, got)
 	}
 	return nil
+}
+
+func TestParquetImportFromDuckDB(t *testing.T) {
+	duck := duckDB(t)
+	d := openMemory(t)
+	bg := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "duck.parquet")
+	duck(`COPY (SELECT '/m/' || i || '.png' AS filepath, ['a', 'b'] AS tags, i::INTEGER AS small, i::UTINYINT AS tiny,
+		{'label': 'cat', 'box': [1.5, 2.5]} AS gt, MAP {'k': i} AS m, TIMESTAMP '2024-03-01 12:00:00' + INTERVAL (i) SECOND AS ts,
+		DATE '2024-03-01' AS day, (i / 4)::DECIMAL(9, 2) AS price, '6b156546-0000-4000-8000-000000000000'::UUID AS u,
+		[1.0, 2.0]::FLOAT[] AS v, NULL::VARCHAR AS nothing
+		FROM range(3) t(i)) TO '` + file + `' (FORMAT parquet)`)
+	if _, err := d.Exec(bg, "IMPORT INTO ds FROM ? WITH (check_files = false)", file); err != nil {
+		t.Fatal(err)
+	}
+	r := queryRows(t, d, "SELECT filepath, tags, small, tiny, gt, m, ts, day, price, u, v FROM ds WHERE filepath = '/m/2.png'")
+	var got []string
+	for _, v := range r.Rows[0] {
+		got = append(got, CellText(v))
+	}
+	want := []string{"/m/2.png", `["a","b"]`, "2", "2", `{"box":[1.5,2.5],"label":"cat"}`, `{"k":2}`, "2024-03-01T12:00:02Z",
+		"2024-03-01", "0.5", "6b156546-0000-4000-8000-000000000000", "[1,2]"}
+	if strings.Join(got, " | ") != strings.Join(want, " | ") {
+		t.Fatalf("DuckDB's file imported as\n%s\nwant\n%s", strings.Join(got, " | "), strings.Join(want, " | "))
+	}
+	// NaN is refused, naming the row.
+	nan := filepath.Join(dir, "nan.parquet")
+	duck(`COPY (SELECT '/n/' || i || '.png' AS filepath, CASE WHEN i = 1 THEN 'NaN'::DOUBLE ELSE 1 END AS x FROM range(3) t(i)) TO '` + nan + `' (FORMAT parquet)`)
+	if _, err := d.Exec(bg, "IMPORT INTO ds FROM ? WITH (check_files = false)", nan); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "row 2") {
+		t.Fatalf("NaN: %v", err)
+	}
+	if n := count(t, d, "SELECT count(*) FROM ds"); n != 3 {
+		t.Fatalf("count %d after a refused import", n)
+	}
+}
+
+func TestImportJSONLinesKeepIDs(t *testing.T) {
+	d, file := exportedFixture(t, 5, "SELECT id, filepath, tags FROM ds INTO OUTFILE ?", "out.jsonl")
+	bg := context.Background()
+	if _, err := d.Exec(bg, "IMPORT INTO kept FROM ? WITH (check_files = false, keep_ids = true)", file); err != nil {
+		t.Fatal(err)
+	}
+	a, b := queryRows(t, d, "SELECT id FROM ds"), queryRows(t, d, "SELECT id FROM kept")
+	for i := range a.Rows {
+		if a.Rows[i][0].AsString() != b.Rows[i][0].AsString() {
+			t.Fatalf("row %d: %s, want %s", i, b.Rows[i][0], a.Rows[i][0])
+		}
+	}
+	if _, err := d.Exec(bg, "IMPORT INTO ds FROM ? WITH (check_files = false, keep_ids = true)", file); !errors.Is(err, db.ErrDuplicateID) || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("a clash: %v", err)
+	}
 }
