@@ -347,6 +347,31 @@ func TestParquetImportManyRowsAndDamage(t *testing.T) {
 	os.WriteFile(bad, mangled, 0o644)
 	notPQ := filepath.Join(dir, "text.parquet")
 	os.WriteFile(notPQ, []byte("id,filepath\n"), 0o644)
+	// Damage anywhere: an import either fails whole or succeeds, and the
+	// process does not crash.
+	small := filepath.Join(dir, "small.parquet")
+	if _, err := d.Exec(bg, "SELECT id, filepath, tags, emb, label FROM ds LIMIT 50 INTO OUTFILE ?", small); err != nil {
+		t.Fatal(err)
+	}
+	sdata, _ := os.ReadFile(small)
+	for k := range 30 {
+		m := append([]byte(nil), sdata...)
+		at := k * len(m) / 30
+		m[at] ^= 0xff
+		f := filepath.Join(dir, fmt.Sprintf("flip%d.parquet", k))
+		os.WriteFile(f, m, 0o644)
+		res, err := d.Exec(bg, "IMPORT INTO flips FROM ? WITH (check_files = false)", f)
+		if err != nil {
+			if _, derr := d.Store().Dataset("flips"); !errors.Is(derr, db.ErrNotFound) || !strings.Contains(err.Error(), "nothing was imported") {
+				t.Fatalf("byte %d flipped: %v, and the dataset: %v", at, err, derr)
+			}
+			continue
+		}
+		if c := count(t, d, "SELECT count(*) FROM flips"); c != res.RowsAffected {
+			t.Fatalf("byte %d flipped: %d samples, %d imported", at, c, res.RowsAffected)
+		}
+		d.Exec(bg, "DROP DATASET flips")
+	}
 	for _, f := range []string{cut, bad, notPQ} {
 		_, err := d.Exec(bg, "IMPORT INTO all2 FROM ? WITH (check_files = false)", f)
 		if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), filepath.Base(f)) || !strings.Contains(err.Error(), "nothing was imported") {
@@ -519,7 +544,7 @@ func TestParquetImportFromDuckDB(t *testing.T) {
 	duck(`COPY (SELECT '/m/' || i || '.png' AS filepath, ['a', 'b'] AS tags, i::INTEGER AS small, i::UTINYINT AS tiny,
 		{'label': 'cat', 'box': [1.5, 2.5]} AS gt, MAP {'k': i} AS m, TIMESTAMP '2024-03-01 12:00:00' + INTERVAL (i) SECOND AS ts,
 		DATE '2024-03-01' AS day, (i / 4)::DECIMAL(9, 2) AS price, '6b156546-0000-4000-8000-000000000000'::UUID AS u,
-		[1.0, 2.0]::FLOAT[] AS v, NULL::VARCHAR AS nothing
+		[1.0, 2.0, NULL]::FLOAT[] AS v, NULL::VARCHAR AS nothing
 		FROM range(3) t(i)) TO '` + file + `' (FORMAT parquet)`)
 	if _, err := d.Exec(bg, "IMPORT INTO ds FROM ? WITH (check_files = false)", file); err != nil {
 		t.Fatal(err)
@@ -530,7 +555,7 @@ func TestParquetImportFromDuckDB(t *testing.T) {
 		got = append(got, CellText(v))
 	}
 	want := []string{"/m/2.png", `["a","b"]`, "2", "2", `{"box":[1.5,2.5],"label":"cat"}`, `{"k":2}`, "2024-03-01T12:00:02Z",
-		"2024-03-01", "0.5", "6b156546-0000-4000-8000-000000000000", "[1,2]"}
+		"2024-03-01", "0.5", "6b156546-0000-4000-8000-000000000000", "[1,2,null]"}
 	if strings.Join(got, " | ") != strings.Join(want, " | ") {
 		t.Fatalf("DuckDB's file imported as\n%s\nwant\n%s", strings.Join(got, " | "), strings.Join(want, " | "))
 	}

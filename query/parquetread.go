@@ -115,6 +115,9 @@ func (f *pqField) required(cols [][]parquet.Value, def, rep int) (db.Value, erro
 	}
 	if f.list || f.mapped {
 		inner := f.children[0]
+		if f.list && inner.leaf == nil && len(inner.children) == 1 && inner.children[0].leaf != nil {
+			return pqLeafList(inner.children[0], cols[0], def+1)
+		}
 		v, err := inner.value(cols, def, rep)
 		if err != nil {
 			return db.Value{}, err
@@ -157,6 +160,31 @@ func (f *pqField) required(cols [][]parquet.Value, def, rep int) (db.Value, erro
 		}
 	}
 	return db.Doc(fields...), nil
+}
+
+// pqLeafList is a standard three-level list of scalars (a vector, tags)
+// read straight from its one column: def is the repeated group's
+// definition level, at which the list has elements.
+func pqLeafList(elem *pqField, col []parquet.Value, def int) (db.Value, error) {
+	if col[0].DefinitionLevel() < def {
+		return db.List(), nil
+	}
+	if elem.optional {
+		def++
+	}
+	items := make([]db.Value, len(col))
+	for i, v := range col {
+		if v.DefinitionLevel() < def {
+			items[i] = db.Null()
+			continue
+		}
+		x, err := pqLeafValue(elem.leaf, v)
+		if err != nil {
+			return db.Value{}, err
+		}
+		items[i] = x
+	}
+	return db.List(items...), nil
 }
 
 // pqLeafValue converts one Parquet value of type t: strings, ints,
