@@ -335,10 +335,14 @@ func (p *parquetOut) start(first [][]db.Value) {
 		parquet.MaxRowsPerRowGroup(parquetRowGroupRows), parquet.CreatedBy("fosql", "", ""))
 }
 
-// add writes one result row.
+// add writes one result row. The rows handed to the writer are reused
+// once it has copied their values into its column buffers.
 func (p *parquetOut) add(vals []db.Value) error {
 	p.rows++
 	var row parquet.Row
+	if n := len(p.batch); n < cap(p.batch) {
+		row = p.batch[:n+1][n][:0]
+	}
 	for i, v := range vals {
 		var err error
 		if row, err = appendParquetCell(row, p.kinds[i], i, v); err != nil {
@@ -385,7 +389,7 @@ func writeParquetOutfile(name string, res *Result) (*Result, error) {
 		os.Remove(tmp.Name())
 		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
 	}
-	p := &parquetOut{res: res, file: tmp, buf: bufio.NewWriterSize(tmp, 1<<20)}
+	p := &parquetOut{res: res, file: tmp, buf: bufio.NewWriterSize(tmp, 1<<20), batch: make([]parquet.Row, 0, parquetBatchRows)}
 	var first [][]db.Value
 	err = res.Each(func(row []db.Value) error {
 		if p.w == nil {

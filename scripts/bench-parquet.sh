@@ -13,17 +13,13 @@ D=${D:-128}
 ROUNDS=${ROUNDS:-5}
 OUT=${OUT:-/tmp/fosql-parquet}
 GO=${GO:-go}
-mkdir -p "$OUT"
-$GO build -o "$OUT/fosql" ./cmd/fosql
-if [ ! -f "$OUT/vectors-$N-$D.npy" ]; then
-  $GO run ./testdata/scalegen -n "$N" -d "$D" -out "$OUT"
-  mv "$OUT/samples.jsonl" "$OUT/samples-$N.jsonl"
-  mv "$OUT/vectors.npy" "$OUT/vectors-$N-$D.npy"
-fi
+IN=$OUT/inputs-$N-$D
+[ -f "$IN/vectors.npy" ] || $GO run ./testdata/scalegen -n "$N" -d "$D" -out "$IN"
 F="$OUT/fosql"
+$GO build -o "$F" ./cmd/fosql
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -rf "$OUT/db"
-"$F" -db "$OUT/db" -q -e "IMPORT INTO big FROM '$OUT/samples-$N.jsonl' WITH (check_files = false); IMPORT INTO big (emb) FROM '$OUT/vectors-$N-$D.npy'"
+"$F" -db "$OUT/db" -q -e "IMPORT INTO big FROM '$IN/samples.jsonl' WITH (check_files = false); IMPORT INTO big (emb) FROM '$IN/vectors.npy'"
 duck=""
 mods=$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}"/fosql/duckdb-node/*/node_modules 2>/dev/null | tail -1 || true)
 if [ -n "$mods" ] && command -v node >/dev/null; then
@@ -57,7 +53,7 @@ for r in $(seq "$ROUNDS"); do
   rm -rf "$OUT/in"
   timed "import .parquet" "$F" -db "$OUT/in" -q -e "IMPORT INTO p FROM '$OUT/x.parquet' WITH (check_files = false)"
   timed "import .jsonl" "$F" -db "$OUT/in" -q -e "IMPORT INTO j FROM '$OUT/x.jsonl' WITH (check_files = false)"
-  timed "import .jsonl records, then .npy vectors" "$F" -db "$OUT/in" -q -e "IMPORT INTO n FROM '$OUT/samples-$N.jsonl' WITH (check_files = false); IMPORT INTO n (emb) FROM '$OUT/x.npy'"
+  timed "import .jsonl records, then .npy vectors" "$F" -db "$OUT/in" -q -e "IMPORT INTO n FROM '$IN/samples.jsonl' WITH (check_files = false); IMPORT INTO n (emb) FROM '$OUT/x.npy'"
   if [ -n "$duck" ]; then
     timed "DuckDB reads the .parquet (count, sum of every vector)" node "$duck" "$mods" "SELECT count(*), sum(list_sum(emb)) FROM read_parquet('$OUT/x.parquet')"
   fi
