@@ -396,6 +396,85 @@ func parquetSample(cols []pqColumn, vals [][]parquet.Value) (db.NewSample, error
 	return ns, nil
 }
 
+// parquetSource reads the samples of a Parquet file, a row group at a
+// time.
+type parquetSource struct {
+	pf   *parquet.File
+	cols []pqColumn
+	row  int // the row read last, counted from 1
+}
+
+// openParquet reads a Parquet file's footer and decides what its columns
+// become (parquetColumns).
+func openParquet(r io.ReaderAt, size int64, keepIDs, checkFiles bool) (*parquetSource, error) {
+	var pf *parquet.File
+	err := pqGuard(func() error {
+		var err error
+		pf, err = parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("not a Parquet file, or a damaged or cut short one: %w", err)
+	}
+	cols, err := parquetColumns(pf.Schema(), keepIDs, checkFiles)
+	if err != nil {
+		return nil, err
+	}
+	return &parquetSource{pf: pf, cols: cols}, nil
+}
+
+// each calls fn with the sample of every row in order (its filepath as
+// the file holds it) until fn returns false or an error. An error is
+// about row src.row.
+func (src *parquetSource) each(fn func(db.NewSample) (bool, error)) error {
+	buf := make([]parquet.Row, parquetBatchRows)
+	var vals [][]parquet.Value
+	for _, rg := range src.pf.RowGroups() {
+		rows := rg.Rows()
+		for {
+			var n int
+			err := pqGuard(func() error {
+				var err error
+				n, err = rows.ReadRows(buf)
+				return err
+			})
+			for _, r := range buf[:n] {
+				src.row++
+				vals = vals[:0]
+				r.Range(func(_ int, v []parquet.Value) bool { vals = append(vals, v); return true })
+				var ns db.NewSample
+				serr := pqGuard(func() error {
+					var err error
+					ns, err = parquetSample(src.cols, vals)
+					return err
+				})
+				more := false
+				if serr == nil {
+					more, serr = fn(ns)
+				}
+				if serr != nil || !more {
+					rows.Close()
+					return serr
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rows.Close()
+				src.row++
+				return fmt.Errorf("the file is damaged or cut short: %w", err)
+			}
+		}
+		rows.Close()
+	}
+	if total := src.pf.NumRows(); int64(src.row) != total {
+		src.row++
+		return fmt.Errorf("the file holds %d rows but says %d", src.row-1, total)
+	}
+	return nil
+}
+
 // importParquet adds one sample per row of a Parquet file, all or none.
 func (s *Session) importParquet(ctx context.Context, t *Import, file string, checkFiles, keepIDs bool) (*Result, error) {
 	f, st, err := db.OpenUserFile(file, 0)
@@ -403,90 +482,33 @@ func (s *Session) importParquet(ctx context.Context, t *Import, file string, che
 		return nil, fmt.Errorf("IMPORT INTO %s: %w", t.Dataset, err)
 	}
 	defer f.Close()
-	bad := func(err error) error {
-		return fmt.Errorf("%w: IMPORT INTO %s: %s: %w; nothing was imported", ErrInput, t.Dataset, file, err)
-	}
-	var pf *parquet.File
-	err = pqGuard(func() error {
-		var err error
-		pf, err = parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-		return err
-	})
+	src, err := openParquet(f, st.Size(), keepIDs, checkFiles)
 	if err != nil {
-		return nil, bad(fmt.Errorf("not a Parquet file, or a damaged or cut short one: %w", err))
-	}
-	cols, err := parquetColumns(pf.Schema(), keepIDs, checkFiles)
-	if err != nil {
-		return nil, bad(err)
+		return nil, fmt.Errorf("%w: IMPORT INTO %s: %s: %w; nothing was imported", ErrInput, t.Dataset, file, err)
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, err
 	}
-	total := pf.NumRows()
-	row := 0
 	records := func(yield func(db.NewSample, error) bool) {
-		fail := func(err error) {
-			yield(db.NewSample{}, fmt.Errorf("%w: %s row %d: %w", ErrInput, file, row, err))
-		}
-		buf := make([]parquet.Row, parquetBatchRows)
-		var vals [][]parquet.Value
-		for _, rg := range pf.RowGroups() {
-			rows := rg.Rows()
-			for {
-				var n int
-				err := pqGuard(func() error {
-					var err error
-					n, err = rows.ReadRows(buf)
-					return err
-				})
-				for _, r := range buf[:n] {
-					row++
-					vals = vals[:0]
-					r.Range(func(_ int, v []parquet.Value) bool { vals = append(vals, v); return true })
-					var ns db.NewSample
-					serr := pqGuard(func() error {
-						var err error
-						ns, err = parquetSample(cols, vals)
-						return err
-					})
-					if serr == nil {
-						serr = placeSample(&ns, filepath.Dir(abs), checkFiles)
-					}
-					if serr != nil {
-						rows.Close()
-						fail(serr)
-						return
-					}
-					if !yield(ns, nil) {
-						rows.Close()
-						return
-					}
-				}
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					rows.Close()
-					row++
-					fail(fmt.Errorf("the file is damaged or cut short: %w", err))
-					return
-				}
+		err := src.each(func(ns db.NewSample) (bool, error) {
+			if err := placeSample(&ns, filepath.Dir(abs), checkFiles); err != nil {
+				return false, err
 			}
-			rows.Close()
-		}
-		if int64(row) != total {
-			row++
-			fail(fmt.Errorf("the file holds %d rows but says %d", row-1, total))
+			return yield(ns, nil), nil
+		})
+		if err != nil {
+			yield(db.NewSample{}, fmt.Errorf("%w: %s row %d: %w", ErrInput, file, src.row, err))
 		}
 	}
-	ids, err := s.importRecords(ctx, t.Dataset, file, total, records, func() string { return fmt.Sprintf("row %d", row) })
+	total := src.pf.NumRows()
+	ids, err := s.importRecords(ctx, t.Dataset, file, total, records, func() string { return fmt.Sprintf("row %d", src.row) })
 	if err != nil {
 		return nil, err
 	}
 	msg := fmt.Sprintf("imported %s into %s", plural(len(ids), "sample"), t.Dataset)
 	var skipped []string
-	for _, c := range cols {
+	for _, c := range src.cols {
 		if c.held {
 			skipped = append(skipped, c.field.name)
 		}
