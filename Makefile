@@ -25,7 +25,7 @@ FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 100x -fuzz
 
 # test: every package's tests, plus a short fuzz of every fuzz target: the
 # SQL front end, the PNG decoder, value encoding, image headers, IMPORT's
-# JSON and .npy readers, model specs and EXIF. The fuzz budgets are
+# JSON, .npy and Parquet readers, model specs and EXIF. The fuzz budgets are
 # execution counts (about 5 s each here): a time budget can end in a
 # spurious "context deadline exceeded" in Go 1.26's fuzz coordinator
 # (golang/go#75804).
@@ -40,6 +40,7 @@ test: setup
 	$(FUZZ) '^FuzzInspectImage$$' -fuzztime 1500x ./db
 	$(FUZZ) '^FuzzJSONValue$$' -fuzztime 3000x ./query
 	$(FUZZ) '^FuzzNpyHeader$$' -fuzztime 3000x ./query
+	$(FUZZ) '^FuzzParquetRead$$' -fuzztime 3000x ./query
 	$(FUZZ) '^FuzzModelSpec$$' -fuzztime 1500x ./brain
 	$(FUZZ) '^FuzzEXIFOrientation$$' -fuzztime 4000x ./brain
 
