@@ -237,7 +237,8 @@ func readRecordLine(r *bufio.Reader) ([]byte, error) {
 // sampleFromJSON reads one record: a JSON object with filepath (relative
 // paths are taken from dir, the .jsonl file's folder), optional tags (a
 // list of strings) and any user fields; id is ignored (samples get new
-// ids) and insights refused. With checkFiles the image must be readable,
+// ids) unless keepIDs, when every record must have one and keeps it;
+// insights are refused. With checkFiles the image must be readable,
 // and its metadata is read from it, replacing a metadata field of the
 // record; without, a record's metadata object is kept as it is.
 func sampleFromJSON(b []byte, dir string, checkFiles, keepIDs bool) (db.NewSample, error) {
@@ -278,6 +279,9 @@ func sampleFromJSON(b []byte, dir string, checkFiles, keepIDs bool) (db.NewSampl
 			}
 			fields = append(fields, fld)
 		}
+	}
+	if keepIDs && ns.ID.IsZero() {
+		return ns, fmt.Errorf("the record has no id (keep_ids = true keeps every record's id)")
 	}
 	ns.Fields = db.Doc(fields...)
 	return ns, placeSample(&ns, dir, checkFiles)

@@ -590,4 +590,9 @@ func TestImportJSONLinesKeepIDs(t *testing.T) {
 	if _, err := d.Exec(bg, "IMPORT INTO ds FROM ? WITH (check_files = false, keep_ids = true)", file); !errors.Is(err, db.ErrDuplicateID) || !strings.Contains(err.Error(), "line 1") {
 		t.Fatalf("a clash: %v", err)
 	}
+	noID := filepath.Join(t.TempDir(), "noid.jsonl")
+	os.WriteFile(noID, []byte(`{"filepath": "/x/1.png"}`+"\n"), 0o644)
+	if _, err := d.Exec(bg, "IMPORT INTO other FROM ? WITH (check_files = false, keep_ids = true)", noID); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "line 1: the record has no id") {
+		t.Fatalf("keep_ids with a record without id: %v", err)
+	}
 }
