@@ -289,19 +289,46 @@ func kindAndValue(v db.Value) string {
 // columns, in order.
 type orderedGroup []parquet.Field
 
-func (g orderedGroup) ID() int                                { return 0 }
-func (g orderedGroup) String() string                         { return parquet.Group{}.String() }
-func (g orderedGroup) Type() parquet.Type                     { return parquet.Group{}.Type() }
-func (g orderedGroup) Optional() bool                         { return false }
-func (g orderedGroup) Repeated() bool                         { return false }
-func (g orderedGroup) Required() bool                         { return true }
-func (g orderedGroup) Leaf() bool                             { return false }
-func (g orderedGroup) Fields() []parquet.Field                { return g }
-func (g orderedGroup) Encoding() encoding.Encoding            { return nil }
-func (g orderedGroup) Compression() compress.Codec            { return nil }
-func (g orderedGroup) GoType() reflect.Type                   { return reflect.TypeOf(map[string]any{}) }
-func (f namedField) Name() string                             { return f.name }
-func (f namedField) Value(reflect.Value) (v reflect.Value)    { return v }
+// ID is zero: the root has no field id.
+func (g orderedGroup) ID() int { return 0 }
+
+// String prints the group as the library prints one.
+func (g orderedGroup) String() string { return parquet.Group{}.String() }
+
+// Type is the type of groups.
+func (g orderedGroup) Type() parquet.Type { return parquet.Group{}.Type() }
+
+// Optional is false: the root is required.
+func (g orderedGroup) Optional() bool { return false }
+
+// Repeated is false: the root is required.
+func (g orderedGroup) Repeated() bool { return false }
+
+// Required is true.
+func (g orderedGroup) Required() bool { return true }
+
+// Leaf is false: a group.
+func (g orderedGroup) Leaf() bool { return false }
+
+// Fields are the columns, in order.
+func (g orderedGroup) Fields() []parquet.Field { return g }
+
+// Encoding is nil: each column's default.
+func (g orderedGroup) Encoding() encoding.Encoding { return nil }
+
+// Compression is nil: the writer's codec.
+func (g orderedGroup) Compression() compress.Codec { return nil }
+
+// GoType is a map: rows are never Go structs here.
+func (g orderedGroup) GoType() reflect.Type { return reflect.TypeOf(map[string]any{}) }
+
+// Name is the column's name.
+func (f namedField) Name() string { return f.name }
+
+// Value is unused: rows are built as Parquet values, not from Go values.
+func (f namedField) Value(reflect.Value) (v reflect.Value) { return v }
+
+// newNamedField names a column's node.
 func newNamedField(name string, n parquet.Node) parquet.Field { return namedField{Node: n, name: name} }
 
 // namedField is a field of an orderedGroup.
