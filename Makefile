@@ -3,12 +3,14 @@ GO ?= go
 
 .PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale
 
-# setup: Go modules, ONNX Runtime's library and the pretrained CNN
-# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
-# safe to run again.
+# setup: Go modules, ONNX Runtime's library, the pretrained CNN
+# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX) and
+# DuckDB's node client (the Parquet round-trip test's independent reader);
+# all cached, safe to run again.
 setup:
 	$(GO) mod download
 	./scripts/setup-onnxruntime.sh
+	./scripts/setup-duckdb.sh
 	GO=$(GO) ./scripts/setup-mobilenet.sh
 
 # setup-seaweedfs: build SeaweedFS's weed binary from its Go module into
@@ -31,7 +33,7 @@ FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 100x -fuzz
 
 # test: every package's tests, plus a short fuzz of every fuzz target: the
 # SQL front end, the PNG decoder, value encoding, image headers, IMPORT's
-# JSON and .npy readers, model specs and EXIF. The fuzz budgets are
+# JSON, .npy and Parquet readers, model specs and EXIF. The fuzz budgets are
 # execution counts (about 5 s each here): a time budget can end in a
 # spurious "context deadline exceeded" in Go 1.26's fuzz coordinator
 # (golang/go#75804).
@@ -46,6 +48,7 @@ test: setup
 	$(FUZZ) '^FuzzInspectImage$$' -fuzztime 1500x ./db
 	$(FUZZ) '^FuzzJSONValue$$' -fuzztime 3000x ./query
 	$(FUZZ) '^FuzzNpyHeader$$' -fuzztime 3000x ./query
+	$(FUZZ) '^FuzzParquetRead$$' -fuzztime 3000x ./query
 	$(FUZZ) '^FuzzModelSpec$$' -fuzztime 1500x ./brain
 	$(FUZZ) '^FuzzEXIFOrientation$$' -fuzztime 4000x ./brain
 

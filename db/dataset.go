@@ -165,6 +165,7 @@ type adder struct {
 	now     time.Time
 	ids     []ID
 	skipped int
+	kept    map[ID]struct{} // the ids kept from NewSample.ID so far
 }
 
 // newAdder starts an insert; it holds the writer lock until commit or
@@ -192,6 +193,12 @@ func (a *adder) add(s NewSample) error {
 	if err != nil {
 		return err
 	}
+	var id ID
+	if !s.ID.IsZero() {
+		if id, err = a.keepID(s.ID); err != nil {
+			return err
+		}
+	}
 	fp := s.Filepath
 	h := maphash.String(a.seed, fp)
 	_, seen := a.added[h]
@@ -213,9 +220,10 @@ func (a *adder) add(s NewSample) error {
 			return fmt.Errorf("db: %s: %w", fp, ErrDuplicateFilepath)
 		}
 	}
-	id, err := a.ds.db.newID(a.now)
-	if err != nil {
-		return err
+	if id.IsZero() {
+		if id, err = a.ds.db.newID(a.now); err != nil {
+			return err
+		}
 	}
 	m := a.bw.meta()
 	m.Count++
@@ -228,6 +236,31 @@ func (a *adder) add(s NewSample) error {
 	a.added[h] = struct{}{}
 	a.ids = append(a.ids, id)
 	return nil
+}
+
+// keepID checks the id a new sample keeps against the dataset and the
+// statement's earlier kept ids, and returns it.
+func (a *adder) keepID(keep ID) (ID, error) {
+	if keep.Time().After(a.now) {
+		return ID{}, fmt.Errorf("db: sample id %s is stamped %s, later than now: %w", keep, keep.Time().Format(time.RFC3339), ErrInvalid)
+	}
+	if a.kept == nil {
+		a.kept = map[ID]struct{}{}
+	}
+	if _, dup := a.kept[keep]; dup {
+		return ID{}, fmt.Errorf("db: sample id %s is given twice: %w", keep, ErrDuplicateID)
+	}
+	if !a.fresh {
+		_, err := a.bw.txn.Get(sampleKey(a.ds.id, keep))
+		if err == nil {
+			return ID{}, fmt.Errorf("db: sample id %s is already in dataset %s: %w", keep, a.bw.meta().Name, ErrDuplicateID)
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return ID{}, err
+		}
+	}
+	a.kept[keep] = struct{}{}
+	return keep, nil
 }
 
 // commit ends the insert: every sample added, or (on an error) none.

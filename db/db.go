@@ -27,6 +27,9 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrDuplicateFilepath means a sample with that filepath is already in the dataset.
 	ErrDuplicateFilepath = errors.New("duplicate filepath")
+	// ErrDuplicateID means a sample added with its own id (NewSample.ID)
+	// clashes with a sample already in the dataset or earlier in the batch.
+	ErrDuplicateID = errors.New("duplicate sample id")
 	// ErrClosed means the database was closed.
 	ErrClosed = errors.New("database is closed")
 	// ErrInvalid reports an invalid name, path or value.

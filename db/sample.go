@@ -105,6 +105,12 @@ func stringsOf(v Value) []string {
 
 // NewSample describes a sample to add.
 type NewSample struct {
+	// ID, when not zero, is the id the sample keeps (an import of
+	// samples exported from fosql); a clash with a sample of the dataset
+	// fails the whole call with ErrDuplicateID, as does an id stamped
+	// later than the call began (ids the database makes later could
+	// equal it). The zero ID gets a new id.
+	ID       ID
 	Filepath string
 	Tags     []string
 	Metadata *ImageMetadata

@@ -586,8 +586,10 @@ func (s *Session) selectStmt(ctx context.Context, st *Select, a *args, stream bo
 		files := []string{outfile}
 		if isNpyFile(outfile) {
 			files = append(files, npyIDsFile(outfile))
-		} else if _, err := formatForFile(outfile); err != nil {
-			return nil, err
+		} else if !isParquetFile(outfile) {
+			if _, err := formatForFile(outfile); err != nil {
+				return nil, err
+			}
 		}
 		for _, f := range files {
 			if _, err := os.Lstat(f); err == nil {
@@ -650,7 +652,9 @@ func (s *Session) explain(ctx context.Context, st Statement, a *args) (*Result, 
 				return nil, err
 			}
 			format := "npy"
-			if !isNpyFile(v.AsString()) {
+			if isParquetFile(v.AsString()) {
+				format = "parquet"
+			} else if !isNpyFile(v.AsString()) {
 				f, err := formatForFile(v.AsString())
 				if err != nil {
 					return nil, err

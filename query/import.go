@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,10 +37,10 @@ func (s *Session) importStmt(ctx context.Context, t *Import, a *args) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{"check_files": t.Field == "", "ids": t.Field != ""}
+	known := map[string]bool{"check_files": t.Field == "", "keep_ids": t.Field == "", "ids": t.Field != ""}
 	for k := range opts {
 		if !known[k] {
-			want := "check_files"
+			want := "check_files, keep_ids"
 			if t.Field != "" {
 				want = "ids"
 			}
@@ -55,19 +56,35 @@ func (s *Session) importStmt(ctx context.Context, t *Import, a *args) (*Result, 
 	if isNpyFile(file) {
 		return nil, fmt.Errorf("%w: IMPORT of an .npy file names the field it fills: IMPORT INTO %s (field) FROM %s", ErrInput, t.Dataset, QuoteString(file))
 	}
-	return s.importSamples(ctx, t, file, opts)
+	checkFiles, err := boolOption(opts, "check_files", true)
+	if err != nil {
+		return nil, err
+	}
+	keepIDs, err := boolOption(opts, "keep_ids", false)
+	if err != nil {
+		return nil, err
+	}
+	if isParquetFile(file) {
+		return s.importParquet(ctx, t, file, checkFiles, keepIDs)
+	}
+	return s.importSamples(ctx, t, file, checkFiles, keepIDs)
+}
+
+// boolOption reads a true-or-false option, def when it is not given.
+func boolOption(opts map[string]any, name string, def bool) (bool, error) {
+	v, ok := opts[name]
+	if !ok {
+		return def, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("%w: %s is true or false", ErrParam, name)
+	}
+	return b, nil
 }
 
 // importSamples adds one sample per line of a .jsonl file.
-func (s *Session) importSamples(ctx context.Context, t *Import, file string, opts map[string]any) (*Result, error) {
-	checkFiles := true
-	if v, ok := opts["check_files"]; ok {
-		b, ok := v.(bool)
-		if !ok {
-			return nil, fmt.Errorf("%w: check_files is true or false", ErrParam)
-		}
-		checkFiles = b
-	}
+func (s *Session) importSamples(ctx context.Context, t *Import, file string, checkFiles, keepIDs bool) (*Result, error) {
 	f, _, err := db.OpenUserFile(file, 0)
 	if err != nil {
 		return nil, fmt.Errorf("IMPORT INTO %s: %w", t.Dataset, err)
@@ -81,14 +98,10 @@ func (s *Session) importSamples(ctx context.Context, t *Import, file string, opt
 	if err != nil {
 		return nil, err
 	}
-	ds, created, err := s.importTarget(t.Dataset)
-	if err != nil {
-		return nil, err
-	}
-	op := "import " + filepath.Base(file)
+	line := 0
 	records := func(yield func(db.NewSample, error) bool) {
 		r := bufio.NewReaderSize(f, 1<<20)
-		for line := 1; ; line++ {
+		for line = 1; ; line++ {
 			b, err := readRecordLine(r)
 			if err == io.EOF {
 				return
@@ -98,7 +111,7 @@ func (s *Session) importSamples(ctx context.Context, t *Import, file string, opt
 			}
 			var ns db.NewSample
 			if err == nil {
-				ns, err = sampleFromJSON(b, filepath.Dir(abs), checkFiles)
+				ns, err = sampleFromJSON(b, filepath.Dir(abs), checkFiles, keepIDs)
 			}
 			if err != nil {
 				yield(db.NewSample{}, fmt.Errorf("%w: %s line %d: %w", ErrInput, file, line, err))
@@ -109,17 +122,38 @@ func (s *Session) importSamples(ctx context.Context, t *Import, file string, opt
 			}
 		}
 	}
+	ids, err := s.importRecords(ctx, t.Dataset, file, total, records, func() string { return fmt.Sprintf("line %d", line) })
+	if err != nil {
+		return nil, err
+	}
+	return &Result{RowsAffected: int64(len(ids)), InsertedIDs: ids,
+		Message: fmt.Sprintf("imported %s into %s", plural(len(ids), "sample"), t.Dataset)}, nil
+}
+
+// importRecords adds the samples records yields to dataset name (created
+// when it does not exist), all or none, reporting progress against total.
+// A record the dataset refuses (a duplicate filepath or id, an invalid
+// value) is named by at, which says where the last record yielded came
+// from ("line 7").
+func (s *Session) importRecords(ctx context.Context, name, file string, total int64, records iter.Seq2[db.NewSample, error], at func() string) ([]db.ID, error) {
+	ds, created, err := s.importTarget(name)
+	if err != nil {
+		return nil, err
+	}
+	op := "import " + filepath.Base(file)
 	ids, err := ds.Import(ctx, records, func(done int) {
 		if done%importProgressEvery == 0 {
 			s.progress(Progress{Op: op, Done: int64(done), Total: total})
 		}
 	})
+	if errors.Is(err, db.ErrDuplicateFilepath) || errors.Is(err, db.ErrDuplicateID) || errors.Is(err, db.ErrInvalid) {
+		err = fmt.Errorf("%s %s: %w", file, at(), err)
+	}
 	if err != nil {
-		return nil, s.importFailed(t.Dataset, created, err)
+		return nil, s.importFailed(name, created, err)
 	}
 	s.progress(Progress{Op: op, Done: int64(len(ids)), Total: int64(len(ids))})
-	return &Result{RowsAffected: int64(len(ids)), InsertedIDs: ids,
-		Message: fmt.Sprintf("imported %s into %s", plural(len(ids), "sample"), t.Dataset)}, nil
+	return ids, nil
 }
 
 // importTarget opens the dataset an IMPORT writes to, creating it when it
@@ -203,10 +237,11 @@ func readRecordLine(r *bufio.Reader) ([]byte, error) {
 // sampleFromJSON reads one record: a JSON object with filepath (relative
 // paths are taken from dir, the .jsonl file's folder), optional tags (a
 // list of strings) and any user fields; id is ignored (samples get new
-// ids) and insights refused. With checkFiles the image must be readable,
+// ids) unless keepIDs, when every record must have one and keeps it;
+// insights are refused. With checkFiles the image must be readable,
 // and its metadata is read from it, replacing a metadata field of the
 // record; without, a record's metadata object is kept as it is.
-func sampleFromJSON(b []byte, dir string, checkFiles bool) (db.NewSample, error) {
+func sampleFromJSON(b []byte, dir string, checkFiles, keepIDs bool) (db.NewSample, error) {
 	var ns db.NewSample
 	v, err := parseJSONValue(b)
 	if err != nil {
@@ -228,6 +263,14 @@ func sampleFromJSON(b []byte, dir string, checkFiles bool) (db.NewSample, error)
 				return ns, err
 			}
 		case db.FieldID:
+			if keepIDs {
+				if fld.Value.Kind() != db.KindString {
+					return ns, fmt.Errorf("id must be a sample id (24 hex characters), not %s", describeValue(fld.Value))
+				}
+				if ns.ID, err = db.ParseID(fld.Value.AsString()); err != nil {
+					return ns, err
+				}
+			}
 		case db.FieldInsights:
 			return ns, fmt.Errorf("insights are computed by fosql and cannot be imported")
 		default:
@@ -237,26 +280,37 @@ func sampleFromJSON(b []byte, dir string, checkFiles bool) (db.NewSample, error)
 			fields = append(fields, fld)
 		}
 	}
+	if keepIDs && ns.ID.IsZero() {
+		return ns, fmt.Errorf("the record has no id (keep_ids = true keeps every record's id)")
+	}
+	ns.Fields = db.Doc(fields...)
+	return ns, placeSample(&ns, dir, checkFiles)
+}
+
+// placeSample finishes an imported record: a relative filepath is taken
+// from dir (the imported file's folder), and with checkFiles the image
+// must be readable and its metadata is read from it.
+func placeSample(ns *db.NewSample, dir string, checkFiles bool) error {
 	if ns.Filepath == "" {
-		return ns, fmt.Errorf("the record has no filepath")
+		return fmt.Errorf("the record has no filepath")
 	}
 	if !filepath.IsAbs(ns.Filepath) && !strings.HasPrefix(ns.Filepath, "~/") && !db.IsS3URL(ns.Filepath) {
 		ns.Filepath = filepath.Join(dir, ns.Filepath)
 	}
+	var err error
 	if ns.Filepath, err = absPath(ns.Filepath); err != nil {
-		return ns, err
+		return err
 	}
 	if checkFiles {
 		// An s3:// filepath is read from the endpoint the environment
 		// names (db.ResolveS3Endpoint).
 		md, err := db.InspectMedia(context.Background(), ns.Filepath, "", 0)
 		if err != nil {
-			return ns, fmt.Errorf("%w (give WITH (check_files = false) for records whose media is elsewhere)", err)
+			return fmt.Errorf("%w (give WITH (check_files = false) for records whose media is elsewhere)", err)
 		}
 		ns.Metadata = &md
 	}
-	ns.Fields = db.Doc(fields...)
-	return ns, nil
+	return nil
 }
 
 // importVectors fills a field with the rows of an .npy file: row i goes

@@ -89,7 +89,7 @@ func formatForFile(name string) (Format, error) {
 	case ".tsv", ".tab":
 		return FormatTSV, nil
 	}
-	return 0, fmt.Errorf("%w: INTO OUTFILE %s: name the file .csv, .json, .jsonl, .tsv or .npy", ErrUnsupported, QuoteString(name))
+	return 0, fmt.Errorf("%w: INTO OUTFILE %s: name the file .csv, .json, .jsonl, .tsv, .npy or .parquet", ErrUnsupported, QuoteString(name))
 }
 
 // CellText is how a value shows in a table or TSV cell: NULL for missing
@@ -589,6 +589,9 @@ func (r *Result) writeLines(w *bufio.Writer, o WriteOptions) error {
 func writeOutfile(name string, res *Result) (*Result, error) {
 	if isNpyFile(name) {
 		return writeNpyOutfile(name, res)
+	}
+	if isParquetFile(name) {
+		return writeParquetOutfile(name, res)
 	}
 	f, err := formatForFile(name)
 	if err != nil {
