@@ -296,6 +296,7 @@ func ComputeUniqueness(ctx context.Context, ds *db.Dataset, o ComputeOptions) (*
 		ur.Neighbors.Index = nil
 	}
 	vs.vectors, vectors = nil, nil
+	vs.heap.Hold(resultHeldBytes(len(ids)))
 
 	row := func(r int) db.InsightRow {
 		fields := []db.Field{{Name: keyScalar, Value: db.Float(ur.Scores[r])}}
@@ -333,6 +334,13 @@ func (o ComputeOptions) knnOptions(group string, samples, dim int) KNNOptions {
 // vector, id and row number.
 func runHeldBytes(samples, dim int) int64 {
 	return int64(samples) * (int64(dim)*4 + 24)
+}
+
+// resultHeldBytes is what a run holds once its vectors and k-NN are
+// dropped, while it stores its results: every sample's id and row number,
+// and one result of a few values per sample.
+func resultHeldBytes(samples int) int64 {
+	return runHeldBytes(samples, 0) + int64(samples)*32
 }
 
 // checkMemory fails a run of group over samples vectors of dim values at

@@ -204,6 +204,8 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 		return nil, err
 	}
 	progress(insights.Progress{Group: DuplicatesGroup, Phase: "knn", Done: n, Total: n})
+	vs.vectors = nil
+	vs.heap.Hold(resultHeldBytes(len(vs.ids)))
 
 	res := &DuplicatesResult{Embedded: cr.Embedded, Skipped: cr.Skipped}
 	count := make([]int, n)
