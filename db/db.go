@@ -158,7 +158,10 @@ func Open(path string, opts *Options) (*DB, error) {
 		// than any cache holds, and each cached block is heap that the
 		// collector doubles; point reads have their own record cache.
 		WithBlockCacheSize(16 << 20).
-		WithIndexCacheSize(32 << 20).
+		// No index cache: Badger uses one only for encrypted stores (a
+		// plain table's index is read in place from its mapped file), and
+		// making it costs every open thousands of allocations.
+		WithIndexCacheSize(0).
 		WithDetectConflicts(false)
 	if o.ReadOnly && !o.InMemory {
 		bo = bo.WithReadOnly(true)
