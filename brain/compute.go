@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fosql/fosql/brain/onnx"
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
 )

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/fosql/fosql/brain/onnx"
 )
 
 // graphOpset is the ONNX operator set the graphs built here target. Opset 17
