@@ -390,6 +390,10 @@ func (d *DB) recover() error {
 	return nil
 }
 
+// ReadOnly reports whether the database was opened with Options.ReadOnly
+// (an in-memory database never is): its writes fail with ErrReadOnly.
+func (d *DB) ReadOnly() bool { return d.readOnly }
+
 // Path is the database directory, or ":memory:".
 func (d *DB) Path() string {
 	if d.inMemory {
