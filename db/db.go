@@ -162,6 +162,9 @@ func Open(path string, opts *Options) (*DB, error) {
 		// plain table's index is read in place from its mapped file), and
 		// making it costs every open thousands of allocations.
 		WithIndexCacheSize(0).
+		// Badger's metrics (expvar counters bumped on every read and
+		// write) are read by nothing here.
+		WithMetricsEnabled(false).
 		WithDetectConflicts(false)
 	if o.ReadOnly && !o.InMemory {
 		bo = bo.WithReadOnly(true)
