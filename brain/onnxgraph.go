@@ -18,8 +18,8 @@ const graphOpset = 17
 const graphIRVersion = 8
 
 // graphBuilder assembles an ONNX graph with the protobuf types of
-// gonnx/onnx. Names are given by the caller; nodes are kept in the order they
-// are added, which must be a topological order.
+// brain/onnx. Names are given by the caller; nodes are kept in the order
+// they are added, which must be a topological order.
 type graphBuilder struct {
 	g   *onnx.GraphProto
 	seq int
