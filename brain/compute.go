@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fosql/fosql/brain/onnx"
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
 )
@@ -171,64 +171,58 @@ func (o ComputeOptions) identity(opts map[string]any) (insights.Want, ModelSpec,
 	return insights.Want{Model: id, Options: js}, spec, data, nil
 }
 
-// identityCache remembers model identities, so that a query that checks
-// freshness does not hash the model each time: the built-in model once per
-// process, a model file until its size or modification time changes.
+// builtinIdentity is the identity of the built-in model: specIdentity of
+// DefaultModelSpec and the graph descriptorGraph builds. It is written down
+// so that a freshness check, which needs only the identity, does not build
+// and hash the graph (most of a short query's time); TestBuiltinIdentity
+// builds the graph and fails when this no longer matches it.
+const builtinIdentity = "sha256:b6d6bb1594621e310b762e715ba60e7d7093c0ca732e757f6bb5e09edf98841a"
+
+// identityCache remembers the identities of model files, so that a query
+// that checks freshness does not hash a model file each time: until its
+// size or modification time changes.
 type identityCache struct {
 	mu      sync.Mutex
-	entries map[string]identityEntry
+	entries map[string]string
 }
 
-type identityEntry struct {
-	id   string
-	data []byte // the model bytes, for the built-in model only
-}
+var identities = &identityCache{entries: map[string]string{}}
 
-var identities = &identityCache{entries: map[string]identityEntry{}}
-
-// of returns a model's identity and, for the built-in model, its bytes
-// (nil for a file: the caller reads it when it loads the model).
+// of returns a model's identity, and for a model file nil bytes (the
+// caller reads the file when it loads the model). The built-in model's
+// identity is builtinIdentity and its bytes are nil as well: DefaultModel
+// builds the graph when a run needs it.
 func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error) {
-	key := "builtin"
-	if !builtin {
-		js, _ := json.Marshal(spec)
-		if spec.Path == "" {
-			return "", nil, fmt.Errorf("%w: no model path", ErrBadSpec)
-		}
-		f, st, err := db.OpenUserFile(spec.Path, MaxModelBytes)
-		if err != nil {
-			return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
-		}
-		f.Close()
-		key = fmt.Sprintf("%s|%d|%d|%s", spec.Path, st.Size(), st.ModTime().UnixNano(), js)
+	if builtin {
+		return builtinIdentity, nil, nil
 	}
+	js, _ := json.Marshal(spec)
+	if spec.Path == "" {
+		return "", nil, fmt.Errorf("%w: no model path", ErrBadSpec)
+	}
+	f, st, err := db.OpenUserFile(spec.Path, MaxModelBytes)
+	if err != nil {
+		return "", nil, fmt.Errorf("brain: model %q: %w", spec.Name, err)
+	}
+	f.Close()
+	key := fmt.Sprintf("%s|%d|%d|%s", spec.Path, st.Size(), st.ModTime().UnixNano(), js)
 	c.mu.Lock()
-	e, ok := c.entries[key]
+	id, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok {
-		return e.id, e.data, nil
+		return id, nil, nil
 	}
-	var data []byte
-	var err error
-	if builtin {
-		data, err = descriptorGraph()
-	} else {
-		data, err = readModelFile(spec)
-	}
+	data, err := readModelFile(spec)
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := specIdentity(spec, data)
-	if err != nil {
+	if id, err = specIdentity(spec, data); err != nil {
 		return "", nil, err
-	}
-	if !builtin {
-		data = nil
 	}
 	c.mu.Lock()
-	c.entries[key] = identityEntry{id: id, data: data}
+	c.entries[key] = id
 	c.mu.Unlock()
-	return id, data, nil
+	return id, nil, nil
 }
 
 // specIdentity is the identity LoadModel would give, computed without

@@ -38,6 +38,11 @@ func TestDefaultModel(t *testing.T) {
 	if m.Identity() != m2.Identity() {
 		t.Fatalf("identity differs between loads: %s vs %s", m.Identity(), m2.Identity())
 	}
+	// The model a run loads has the identity its freshness check asked
+	// for, so that the stored run is fresh to the next check.
+	if m.Identity() != builtinIdentity {
+		t.Fatalf("the loaded built-in model is %s, freshness checks ask for %s", m.Identity(), builtinIdentity)
+	}
 }
 
 // embedImages runs the built-in model on RGBA images (no encoding).

@@ -10,10 +10,10 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fosql/fosql/brain/onnx"
 	"github.com/fosql/fosql/db"
 )
 

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/fosql/fosql/brain/onnx"
 )
 
 // graphOpset is the ONNX operator set the graphs built here target. Opset 17
@@ -17,8 +18,8 @@ const graphOpset = 17
 const graphIRVersion = 8
 
 // graphBuilder assembles an ONNX graph with the protobuf types of
-// gonnx/onnx. Names are given by the caller; nodes are kept in the order they
-// are added, which must be a topological order.
+// brain/onnx. Names are given by the caller; nodes are kept in the order
+// they are added, which must be a topological order.
 type graphBuilder struct {
 	g   *onnx.GraphProto
 	seq int

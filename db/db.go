@@ -161,7 +161,13 @@ func Open(path string, opts *Options) (*DB, error) {
 		// than any cache holds, and each cached block is heap that the
 		// collector doubles; point reads have their own record cache.
 		WithBlockCacheSize(16 << 20).
-		WithIndexCacheSize(32 << 20).
+		// No index cache: Badger uses one only for encrypted stores (a
+		// plain table's index is read in place from its mapped file), and
+		// making it costs every open thousands of allocations.
+		WithIndexCacheSize(0).
+		// Badger's metrics (expvar counters bumped on every read and
+		// write) are read by nothing here.
+		WithMetricsEnabled(false).
 		WithDetectConflicts(false)
 	// Tables of baseTableSize at every level: Badger's default doubles
 	// the size per level, and a compaction holds each table it builds in
@@ -394,6 +400,10 @@ func (d *DB) recover() error {
 	}
 	return nil
 }
+
+// ReadOnly reports whether the database was opened with Options.ReadOnly
+// (an in-memory database never is): its writes fail with ErrReadOnly.
+func (d *DB) ReadOnly() bool { return d.readOnly }
 
 // Path is the database directory, or ":memory:".
 func (d *DB) Path() string {

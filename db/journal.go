@@ -477,9 +477,6 @@ func (ds *Dataset) dropJournal() error {
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	if d.readOnly {
-		return fmt.Errorf("db: undo records of a finished statement remain: %w", ErrReadOnly)
-	}
 	wb := d.bdb.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
@@ -491,11 +488,18 @@ func (ds *Dataset) dropJournal() error {
 }
 
 // recoverJournal finishes, at open, what a crash left of a statement on
-// ds: an unfinished one is undone, a committed one's undo records are
-// removed.
+// ds: an unfinished one is undone (a read-only open fails with
+// ErrReadOnly, to be opened read-write), a committed one's undo records
+// are removed. Those records change no answer, so a read-only open leaves
+// them to the next read-write one without looking for them: after a bulk
+// statement its deleted records stay in the tables until a compaction,
+// and walking past them would cost a short read milliseconds.
 func (ds *Dataset) recoverJournal() error {
 	if err := ds.undoJournal(); err != nil {
 		return err
+	}
+	if ds.db.readOnly {
+		return nil
 	}
 	return ds.dropJournal()
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	badger "github.com/dgraph-io/badger/v4"
 )
 
 // TestReadOnlyOpen: a store opened read-only reads what was written,
@@ -79,4 +81,67 @@ func storeFiles(t *testing.T, dir string) string {
 		s += e.Name() + ":" + strconv.FormatInt(info.Size(), 10) + " "
 	}
 	return s
+}
+
+// TestReadOnlyOpenAndTheJournal: the undo records a committed statement
+// left behind (a crash before they were removed) change no answer, so a
+// read-only open reads past them and leaves them to the next read-write
+// open, which removes them; an unfinished statement's records must be
+// undone first, so a read-only open refuses that store with ErrReadOnly.
+func TestReadOnlyOpenAndTheJournal(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	d, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := mustDataset(t, d, "j")
+	addN(t, ds, 3, nil)
+	leftover := func(keys ...[]byte) {
+		err := d.bdb.Update(func(txn *badger.Txn) error {
+			for _, k := range keys {
+				if err := txn.Set(k, []byte("undo")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	leftover(journalBatchKey(ds.id, 0), journalBatchKey(ds.id, 1))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open with a finished statement's undo records: %v", err)
+	}
+	rds, err := r.Dataset("j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rds.Count(); err != nil || n != 3 {
+		t.Errorf("Count = %d, %v", n, err)
+	}
+	if n := journalKeys(t, r); n != 2 {
+		t.Errorf("%d undo records after a read-only open, want the 2 left for a writer", n)
+	}
+	r.Close()
+
+	if d, err = Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalKeys(t, d); n != 0 {
+		t.Errorf("%d undo records after a read-write open, want none", n)
+	}
+	if ds, err = d.Dataset("j"); err != nil {
+		t.Fatal(err)
+	}
+	leftover(journalHeaderKey(ds.id), journalBatchKey(ds.id, 0))
+	d.Close()
+	if _, err := Open(dir, &Options{ReadOnly: true}); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("read-only open of a store with an unfinished statement: %v, want ErrReadOnly", err)
+	}
 }

@@ -256,11 +256,18 @@ func hasValues(ds *db.Dataset, group string) bool {
 }
 
 // Run computes a group now, whatever its freshness. Runs of one group are
-// serialised.
+// serialised. On a database opened read-only it fails before any work with
+// an error wrapping db.ErrReadOnly.
 func (r *Registry) Run(ctx context.Context, ds *db.Dataset, group string, req Request, progress func(Progress)) error {
 	p, ok := r.Provider(group)
 	if !ok {
 		return fmt.Errorf("insights.%s: %w", group, ErrUnknownGroup)
+	}
+	// A run ends by writing its results: on a database opened read-only
+	// it fails now, before any work, with an error a caller can take as
+	// the cue to reopen read-write.
+	if ds.DB().ReadOnly() {
+		return fmt.Errorf("insights.%s on %s: computing it writes to the database: %w", group, ds.Name(), db.ErrReadOnly)
 	}
 	r.mu.RLock()
 	m := r.running[group]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -243,5 +244,39 @@ func TestHandSetValuesReadWithAutoOff(t *testing.T) {
 	}
 	if p.runs != 0 {
 		t.Fatal("a run started with auto-compute off")
+	}
+}
+
+// TestRunOnReadOnlyDatabase: a stale group on a database opened read-only
+// is not computed at all: Ensure fails at once with db.ErrReadOnly, the
+// cue to reopen read-write.
+func TestRunOnReadOnlyDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "db")
+	d, err := db.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := d.CreateDataset("w")
+	if err == nil {
+		_, err = ds.Add(ctx, []db.NewSample{{Filepath: "/a.png"}, {Filepath: "/b.png"}})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d, err = db.Open(dir, &db.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if ds, err = d.Dataset("w"); err != nil {
+		t.Fatal(err)
+	}
+	p := &countProvider{model: "m1"}
+	r := &Registry{}
+	r.Register(p)
+	if err := r.Ensure(ctx, ds, []string{"fake"}, true, nil); !errors.Is(err, db.ErrReadOnly) || p.runs != 0 {
+		t.Fatalf("a stale group on a read-only database: err %v, %d runs started", err, p.runs)
 	}
 }

@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fosql/fosql/brain"
+	"github.com/fosql/fosql/brain/onnx"
 )
 
 // grayNetFilters is the number of convolution filters of writeGrayNet's

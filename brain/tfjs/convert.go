@@ -8,8 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/fosql/fosql/brain/onnx"
 )
 
 // ErrUnsupported is wrapped by Convert's error for a node whose op (or

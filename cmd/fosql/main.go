@@ -213,7 +213,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// written or synced, which is most of a short command's time. A store
 	// that cannot be read that way (new, or to recover after a crash), or
 	// a statement that turns out to write, gets the read-write open.
-	readOnly := *sqlText != "" && readOnlyScript(script, auto)
+	readOnly := *sqlText != "" && readOnlyScript(script)
 	if readOnly {
 		// Such a process lives for milliseconds: collecting the garbage
 		// of the open (the store check's buffers) costs more than the
@@ -264,14 +264,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // readOnlyScript reports whether a -e script can run on a store opened
 // read-only: one statement that only reads (SELECT without INTO OUTFILE
-// or SIMILARITY TO, SHOW, DESCRIBE, EXPLAIN) and cannot start a
-// computation (auto-compute is off, or it names no insights path).
-func readOnlyScript(script string, auto bool) bool {
+// or SIMILARITY TO, SHOW, DESCRIBE, EXPLAIN). A SELECT that names an
+// insights path whose run is stale starts a computation, which fails on
+// such a store before any work (ErrReadOnly), and run then reopens the
+// store read-write and runs the statement again; a fresh run is only read.
+func readOnlyScript(script string) bool {
 	stmts, err := query.Parse(script)
 	if err != nil || len(stmts) != 1 {
-		return false
-	}
-	if auto && strings.Contains(strings.ToLower(script), db.FieldInsights+".") {
 		return false
 	}
 	switch st := stmts[0].(type) {

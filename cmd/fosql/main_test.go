@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -266,28 +268,27 @@ func TestDemoEmptyDirIsAnError(t *testing.T) {
 	}
 }
 
-// TestReadOnlyScript: only a single read that cannot start a computation
-// opens the store read-only; the answers are the same either way.
+// TestReadOnlyScript: a single read opens the store read-only; a query
+// whose insight must be computed first is run again read-write; the
+// answers are the same either way.
 func TestReadOnlyScript(t *testing.T) {
 	for _, c := range []struct {
 		sql  string
-		auto bool
 		want bool
 	}{
-		{"SELECT id FROM w LIMIT 1", true, true},
-		{"SHOW DATASETS", true, true},
-		{"DESCRIBE w", true, true},
-		{"EXPLAIN SELECT id FROM w", true, true},
-		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", true, false},
-		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", false, true},
-		{"SELECT id FROM w INTO OUTFILE 'x.csv'", false, false},
-		{"SELECT id FROM w; SELECT id FROM w", false, false},
-		{"UPDATE w ADD TAG 'x' WHERE id = 'a'", false, false},
-		{"CREATE DATASET x", false, false},
-		{"SELEC nonsense", false, false},
+		{"SELECT id FROM w LIMIT 1", true},
+		{"SHOW DATASETS", true},
+		{"DESCRIBE w", true},
+		{"EXPLAIN SELECT id FROM w", true},
+		{"SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 10", true},
+		{"SELECT id FROM w INTO OUTFILE 'x.csv'", false},
+		{"SELECT id FROM w; SELECT id FROM w", false},
+		{"UPDATE w ADD TAG 'x' WHERE id = 'a'", false},
+		{"CREATE DATASET x", false},
+		{"SELEC nonsense", false},
 	} {
-		if got := readOnlyScript(c.sql, c.auto); got != c.want {
-			t.Errorf("readOnlyScript(%q, auto %v) = %v, want %v", c.sql, c.auto, got, c.want)
+		if got := readOnlyScript(c.sql); got != c.want {
+			t.Errorf("readOnlyScript(%q) = %v, want %v", c.sql, got, c.want)
 		}
 	}
 	imgs := writePNGs(t, 2)
@@ -306,6 +307,45 @@ func TestReadOnlyScript(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 2 {
 		t.Errorf("a full-text search, which builds its index read-write: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
+
+	// Auto-compute is on: the first query of the scores computes them
+	// (read-write), the next only reads them and leaves every file of the
+	// store as it was.
+	top := "SELECT id FROM w ORDER BY insights.uniqueness.scalar DESC LIMIT 1"
+	code, first, errs := runShell(t, "", "-db", dbDir, "-e", top)
+	if code != 0 || strings.Count(first, "\n") != 2 {
+		t.Fatalf("a query that computes its scores: exit %d, stdout %q, stderr %q", code, first, errs)
+	}
+	before := storeFiles(t, dbDir)
+	code, again, errs := runShell(t, "", "-db", dbDir, "-e", top)
+	if code != 0 || again != first {
+		t.Errorf("the same query of fresh scores: exit %d, stdout %q (before %q), stderr %q", code, again, first, errs)
+	}
+	if after := storeFiles(t, dbDir); !maps.Equal(before, after) {
+		t.Errorf("a query of fresh scores wrote to the store:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// storeFiles lists the files under a database directory with their sizes
+// and modification times.
+func storeFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		files[p] = fmt.Sprint(info.Size(), " ", info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // TestProgressLinesWithoutTerminal: off a terminal, a phase that reports
