@@ -142,7 +142,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runQuality(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "convert-tfjs" {
-		return runConvertTFJS(args[1:], stderr)
+		return runConvertTFJS(ctx, args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "demo" {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
