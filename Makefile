@@ -4,7 +4,7 @@ GO ?= go
 .PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale
 
 # setup: Go modules, ONNX Runtime's library and the pretrained CNN
-# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX); all cached,
+# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX, and its int8 form); all cached,
 # safe to run again.
 setup:
 	$(GO) mod download
