@@ -4,9 +4,9 @@ GO ?= go
 .PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale
 
 # setup: Go modules, ONNX Runtime's library, the pretrained CNN
-# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX) and
-# DuckDB's node client (the Parquet round-trip test's independent reader);
-# all cached, safe to run again.
+# mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX) and its
+# int8 form, and DuckDB's node client (the Parquet round-trip test's
+# independent reader); all cached, safe to run again.
 setup:
 	$(GO) mod download
 	./scripts/setup-onnxruntime.sh

@@ -55,6 +55,7 @@ func TestShowModels(t *testing.T) {
 	want := map[string]row{
 		brain.DescriptorName: {dim: brain.DescriptorDim, input: "48x48 RGB", present: true, file: "(built in)"},
 		"mobilenet-v2":       {dim: 1792, input: "224x224 RGB", file: filepath.Join(dir, "mobilenet-v2", "mobilenet-v2.onnx"), download: "(make setup)"},
+		"mobilenet-v2-int8":  {dim: 1792, input: "224x224 RGB", file: filepath.Join(dir, "mobilenet-v2", "mobilenet-v2-int8.onnx"), download: "(make setup)"},
 		"resnet-50":          {dim: 2048, input: "224x224 RGB", present: true, file: resnet, download: "https://github.com/onnx/models/"},
 		"clip-vit-b32":       {dim: 512, input: "224x224 RGB", file: filepath.Join(dir, "clip-vit-b32", "vision_model.onnx"), download: "https://huggingface.co/"},
 	}

@@ -9,7 +9,11 @@
 # feature) and `scores` (the 5 classes of nsfwjs's head), and its model spec
 # beside it; it also writes $cache/mobilenet-v2-any-size.onnx, the same
 # network converted to accept any input size (convert-tfjs -any-size), which
-# `fosql quality` uses for methods such as mobilenet-v2@160. A second run finds them and does nothing. The model folder is
+# `fosql quality` uses for methods such as mobilenet-v2@160; and
+# $cache/mobilenet-v2-int8.onnx, the int8 form (convert-tfjs -int8: QDQ
+# quantisation with activation ranges calibrated on 256 images of fosql's
+# own synthetic set, generated offline; the same bytes on every run), the
+# zoo model mobilenet-v2-int8. A second run finds them and does nothing. The model folder is
 # $FOSQL_MODELS when set, as for fosql itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +23,9 @@ cache=${FOSQL_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/fosql/models}/mobilenet-v2
 onnx=$cache/mobilenet-v2.onnx
 spec=$onnx.json
 anysize=$cache/mobilenet-v2-any-size.onnx
+int8=$cache/mobilenet-v2-int8.onnx
 feature=StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/feature_vector/SpatialSqueeze
-if [ -s "$onnx" ] && [ -s "$spec" ] && [ -s "$anysize" ] && [ -s "$cache/tfjs/model.min.js" ]; then
+if [ -s "$onnx" ] && [ -s "$spec" ] && [ -s "$anysize" ] && [ -s "$int8" ] && [ -s "$cache/tfjs/model.min.js" ]; then
   echo "mobilenet-v2: $onnx"
   exit 0
 fi
@@ -44,6 +49,7 @@ if [ ! -s "$cache/tfjs/model.min.js" ]; then
 fi
 ${GO:-go} run ./cmd/fosql convert-tfjs -in "$cache/tfjs" -out "$onnx" -output "embedding=$feature" -output scores=Identity
 ${GO:-go} run ./cmd/fosql convert-tfjs -any-size -in "$cache/tfjs" -out "$anysize" -output "embedding=$feature" -output scores=Identity
+${GO:-go} run ./cmd/fosql convert-tfjs -int8 -in "$cache/tfjs" -out "$int8" -output "embedding=$feature" -output scores=Identity
 cat >"$spec.part" <<JSON
 {
   "name": "mobilenet-v2",

@@ -73,18 +73,8 @@ var registry = []ModelInfo{
 		License: "fosql's own",
 		Source:  "built by fosql as an ONNX graph",
 	},
-	{
-		Name:         "mobilenet-v2",
-		Description:  "MobileNetV2 (width 1.4), ImageNet-trained CNN: the 1792-d pooled feature",
-		EmbeddingDim: 1792,
-		Width:        224, Height: 224,
-		Layout: "NHWC", Channels: "RGB",
-		Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1},
-		Input: "input", Output: "embedding",
-		License: "MIT (nsfwjs), Apache-2.0 (TF-Hub MobileNetV2)",
-		File:    "mobilenet-v2/mobilenet-v2.onnx",
-		Source:  "npm nsfwjs@4.4.0 mobilenet_v2_mid, converted from TensorFlow.js by make setup",
-	},
+	mobilenetV2,
+	int8Form(mobilenetV2),
 	{
 		Name:         "resnet-50",
 		Description:  "ResNet-50 v2, ImageNet-trained CNN (ONNX model zoo): the 2048-d pooled feature",
@@ -113,6 +103,31 @@ var registry = []ModelInfo{
 		URL:     "https://huggingface.co/Xenova/clip-vit-base-patch32/resolve/main/onnx/vision_model.onnx",
 		Source:  "OpenAI CLIP ViT-B/32, ONNX export on Hugging Face (Xenova/clip-vit-base-patch32)",
 	},
+}
+
+// mobilenetV2 is the pretrained CNN `make setup` converts from nsfwjs.
+var mobilenetV2 = ModelInfo{
+	Name:         "mobilenet-v2",
+	Description:  "MobileNetV2 (width 1.4), ImageNet-trained CNN: the 1792-d pooled feature",
+	EmbeddingDim: 1792,
+	Width:        224, Height: 224,
+	Layout: "NHWC", Channels: "RGB",
+	Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1},
+	Input: "input", Output: "embedding",
+	License: "MIT (nsfwjs), Apache-2.0 (TF-Hub MobileNetV2)",
+	File:    "mobilenet-v2/mobilenet-v2.onnx",
+	Source:  "npm nsfwjs@4.4.0 mobilenet_v2_mid, converted from TensorFlow.js by make setup",
+}
+
+// int8Form is the int8 form of m that `make setup` writes beside it
+// (fosql convert-tfjs -int8): the same network, inputs and outputs, with
+// int8 weights and uint8 activations.
+func int8Form(m ModelInfo) ModelInfo {
+	m.Description = m.Name + " with int8 weights and uint8 activations (ONNX QDQ, ranges calibrated on fosql's synthetic set): nearly the same feature for well under half the CPU"
+	m.Name += "-int8"
+	m.File = strings.TrimSuffix(m.File, ".onnx") + "-int8.onnx"
+	m.Source += ", then quantised (convert-tfjs -int8)"
+	return m
 }
 
 // ModelDir is the folder where the zoo keeps model files: $FOSQL_MODELS,

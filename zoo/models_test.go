@@ -20,6 +20,7 @@ func TestLookupModel(t *testing.T) {
 		{"Builtin", true, true, 477},
 		{"mobilenet-v2", true, false, 1792},
 		{"MobileNet-V2", true, false, 1792},
+		{"mobilenet-v2-int8", true, false, 1792},
 		{"resnet-50", true, false, 2048},
 		{"clip-vit-b32", true, false, 512},
 		{"mobilenet", false, false, 0},
@@ -60,6 +61,7 @@ func TestModelCheck(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(EnvModelDir, dir)
 	mobilenet, _ := LookupModel("mobilenet-v2")
+	mobilenetInt8, _ := LookupModel("mobilenet-v2-int8")
 	resnet, _ := LookupModel("resnet-50")
 	builtin, _ := LookupModel("fosql-descriptor-v1")
 	if err := builtin.Check(); err != nil || !builtin.Present() {
@@ -70,6 +72,7 @@ func TestModelCheck(t *testing.T) {
 		want []string
 	}{
 		{mobilenet, []string{filepath.Join(dir, "mobilenet-v2", "mobilenet-v2.onnx"), SetupCommand}},
+		{mobilenetInt8, []string{filepath.Join(dir, "mobilenet-v2", "mobilenet-v2-int8.onnx"), SetupCommand}},
 		{resnet, []string{filepath.Join(dir, "resnet-50", "resnet50-v2-7.onnx"), resnet.URL}},
 	}
 	for _, tc := range cases {

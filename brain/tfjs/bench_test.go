@@ -73,6 +73,34 @@ func BenchmarkMobileNetV2Size(b *testing.B) {
 	}
 }
 
+// BenchmarkMobileNetV2Int8 times the float CNN and its int8 form
+// (mobilenet-v2-int8.onnx, convert-tfjs -int8) side by side in one run, on
+// 224x224 inputs, one call at a time on one thread and as the brain runs
+// them (one single-thread call per core), reporting wall and CPU
+// milliseconds per image. Both files come from `make setup`.
+func BenchmarkMobileNetV2Int8(b *testing.B) {
+	files := map[string][]byte{}
+	for _, f := range []string{"mobilenet-v2", "mobilenet-v2-int8"} {
+		data, err := os.ReadFile(filepath.Join(modelDir(b), "mobilenet-v2", f+".onnx"))
+		if err != nil {
+			b.Fatalf("run `make setup`: %v", err)
+		}
+		files[f] = data
+	}
+	if err := brain.InitRuntime(); err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range []benchSetting{{calls: 1, threads: 1}, {calls: runtime.GOMAXPROCS(0), threads: 1}} {
+		for _, batch := range []int{1, 8} {
+			for _, f := range []string{"mobilenet-v2", "mobilenet-v2-int8"} {
+				b.Run(fmt.Sprintf("calls=%d/batch=%d/model=%s", s.calls, batch, f), func(b *testing.B) {
+					benchRuns(b, files[f], s, batch, 224)
+				})
+			}
+		}
+	}
+}
+
 // benchSetting is how a benchmark uses the cores: calls concurrent Run
 // calls on one session, each split over threads intra-op threads.
 type benchSetting struct {

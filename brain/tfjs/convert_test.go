@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
-	"github.com/fosql/fosql/brain"
 	"github.com/fosql/fosql/brain/tfjs"
 )
 
@@ -202,30 +199,8 @@ func runONNXWith(t *testing.T, g *graph, opts tfjs.Options, out string, x tensor
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := tfjs.Marshal(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := brain.InitRuntime(); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"out"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Destroy()
-	in, err := ort.NewTensor(ort.NewShape(x.shape...), x.v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Destroy()
-	outs := []ort.Value{nil}
-	if err := sess.Run([]ort.Value{in}, outs); err != nil {
-		t.Fatal(err)
-	}
-	defer outs[0].Destroy()
-	res := outs[0].(*ort.Tensor[float32])
-	return tensor{shape: res.GetShape(), v: append([]float32(nil), res.GetData()...)}
+	got, _ := runModel(t, mp, "x", "out", x)
+	return got
 }
 
 func randomInput(h, w, c int64) tensor {

@@ -39,4 +39,26 @@
 // the graph outputs: each names an ONNX output and the TensorFlow node whose
 // value it carries, so an intermediate tensor (such as a feature vector
 // before a classifier head) can be an output beside the final one.
+//
+// # Quantising
+//
+// Quantize turns a converted float model into ONNX's QDQ form, which ONNX
+// Runtime's CPU provider fuses into integer kernels (QLinearConv,
+// QLinearAdd; u8 x s8 products, AVX-512 VNNI where the CPU has it):
+//
+//	Conv weights    int8, symmetric, one scale per output channel (max |w| / 127)
+//	Conv bias       int32 at input scale x weight scale, zero point 0
+//	activations     uint8, asymmetric; the range always holds 0
+//	Relu6 output    range [0, 6]; the Clip is dropped (QuantizeLinear saturates)
+//
+// Activations are quantised where they are read: the inputs of each Conv,
+// both operands of each residual Add, and the input of an average pool;
+// the rest of the graph (the input scaling, the pool, the head) stays
+// float. The ranges of the activations that are not Relu6 outputs (the
+// input after scaling, the linear bottlenecks, the residual sums) come from
+// calibration: CalibrationModel adds a per-image minimum and maximum of
+// each such tensor as one output, and Calibrate runs it over a set of
+// images through the brain's own image pipeline and keeps the extremes,
+// widened by RoundRange so that last-bit differences between runs or CPUs
+// do not change the stored ranges. The same images give the same file.
 package tfjs

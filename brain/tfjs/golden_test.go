@@ -100,19 +100,7 @@ func TestGoldenTFJS(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, out := range []string{"embedding", "scores"} {
-				spec := brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 224, Height: 224, Layout: brain.NHWC, Output: out}
-				model, err := brain.LoadModel(spec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
-				model.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(got.Skipped) > 0 {
-					t.Fatalf("%s: skipped %v", out, got.Skipped[0].Err)
-				}
+				got := embedImages(t, brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 224, Height: 224, Layout: brain.NHWC, Output: out}, items)
 				for i, img := range want.Images {
 					ref := img.Embedding
 					if out == "scores" {
@@ -141,21 +129,31 @@ func TestGoldenTFJS(t *testing.T) {
 			}
 			// The same file runs at a smaller input and still gives the
 			// 1792-d feature.
-			spec := brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 160, Height: 160, Layout: brain.NHWC, Output: "embedding"}
-			model, err := brain.LoadModel(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer model.Close()
-			got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got.Skipped) > 0 || got.Dim != len(want.Images[0].Embedding) {
-				t.Fatalf("at 160x160: %d skipped, %d values, want %d", len(got.Skipped), got.Dim, len(want.Images[0].Embedding))
+			got := embedImages(t, brain.ModelSpec{Name: "mobilenet-v2", Path: path, Width: 160, Height: 160, Layout: brain.NHWC, Output: "embedding"}, items)
+			if got.Dim != len(want.Images[0].Embedding) {
+				t.Fatalf("at 160x160: %d values, want %d", got.Dim, len(want.Images[0].Embedding))
 			}
 		})
 	}
+}
+
+// embedImages loads the model spec describes and embeds items with it;
+// a skipped item fails the test.
+func embedImages(t *testing.T, spec brain.ModelSpec, items []brain.Item) *brain.Embeddings {
+	t.Helper()
+	model, err := brain.LoadModel(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	got, err := brain.Embed(context.Background(), model, items, brain.EmbedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Skipped) > 0 {
+		t.Fatalf("%s: skipped %s: %v", spec.Output, got.Skipped[0].ID, got.Skipped[0].Err)
+	}
+	return got
 }
 
 func argmax32(v []float32) int {

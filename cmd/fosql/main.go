@@ -89,8 +89,8 @@ const usageText = `usage:
   fosql version                     fosql's, Go's and ONNX Runtime's versions, the model cache
   fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
-  fosql convert-tfjs -in DIR -out model.onnx [-any-size] [-output NAME=NODE]...
-                                    a TensorFlow.js graph model to ONNX
+  fosql convert-tfjs -in DIR -out model.onnx [-any-size | -int8] [-output NAME=NODE]...
+                                    a TensorFlow.js graph model to ONNX (-int8: quantised)
   fosql quality [-n N] [-methods a,b]
                                     the ranking-quality benchmark on Debian's
                                     image collections (make quality)
@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runQuality(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "convert-tfjs" {
-		return runConvertTFJS(args[1:], stderr)
+		return runConvertTFJS(ctx, args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "demo" {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)

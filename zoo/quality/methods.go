@@ -24,14 +24,20 @@ const (
 
 // Models lists the fosql models the benchmark scores, by name; each is
 // resolved by Open. AvailableModels is the part of it this machine has.
-var Models = []string{brain.DescriptorName, MobileNetV2, Combined}
+var Models = []string{brain.DescriptorName, MobileNetV2, MobileNetV2Int8, Combined, CombinedInt8}
 
 // MobileNetV2 is the zoo's pretrained CNN (set up by `make setup`).
 const MobileNetV2 = "mobilenet-v2"
 
+// MobileNetV2Int8 is the CNN's int8 form (set up by `make setup`).
+const MobileNetV2Int8 = "mobilenet-v2-int8"
+
 // Combined is the built-in descriptor and the CNN together: each
 // embedding L2-normalised, concatenated with the CNN at weight 0.6.
 const Combined = brain.DescriptorName + "+" + MobileNetV2 + "@0.6"
+
+// CombinedInt8 is Combined with the CNN's int8 form.
+const CombinedInt8 = brain.DescriptorName + "+" + MobileNetV2Int8 + "@0.6"
 
 // AvailableModels returns the names of Models whose files are in place
 // here (the built-in descriptor always is), so that a machine without the
