@@ -42,6 +42,9 @@ type Progress struct {
 	Phase string // e.g. "embed", "knn", "store"
 	Done  int
 	Total int
+	// Detail, when set, says more in words (a queue job's batches and
+	// workers).
+	Detail string
 }
 
 // Request is what a run is asked to compute: the provider's options as a
