@@ -961,6 +961,16 @@ func (p *Provider) Want(ctx context.Context, ds *db.Dataset, req insights.Reques
 	return w, err
 }
 
+// Defer implements insights.Deferrer: auto-compute leaves a stopped
+// queue job of the run req asks for to be resumed on its workers.
+func (p *Provider) Defer(ctx context.Context, ds *db.Dataset, req insights.Request) (string, error) {
+	o, err := p.options(req)
+	if err != nil {
+		return "", nil // Run reports it
+	}
+	return queueDeferred(ctx, ds, UniquenessGroup, o, o.want)
+}
+
 // Run implements insights.Provider.
 func (p *Provider) Run(ctx context.Context, ds *db.Dataset, req insights.Request, progress func(insights.Progress)) error {
 	o, err := p.options(req)

@@ -50,6 +50,9 @@ const (
 // is redelivered after at most this long.
 const QueueAckWait = 10 * time.Second
 
+// ackWait is QueueAckWait, shorter in tests.
+var ackWait = QueueAckWait
+
 // DefaultQueueBatch is the number of samples in a queue batch when a job
 // names none (BENCHMARKS.md, "Queue jobs": the round trip of a batch is
 // well under 5% of its compute time at this size).
@@ -269,7 +272,7 @@ func workerConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       workerConsumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       QueueAckWait,
+		AckWait:       ackWait,
 		MaxAckPending: 4096,
 	}
 }

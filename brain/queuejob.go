@@ -39,6 +39,7 @@ import (
 // queuePlan is the head of a queue job's state.
 type queuePlan struct {
 	Job     string `json:"job"`
+	Queue   string `json:"queue"`
 	Version uint64 `json:"version"`
 	Batch   int    `json:"batch"`
 	Batches int    `json:"batches"`
@@ -105,7 +106,7 @@ func loadQueueJob(ctx context.Context, ds *db.Dataset, name string, version uint
 
 // newQueueJob plans a job over todo (in the order given) and stores the
 // plan, the head last, so a plan cut short by a kill is not taken for one.
-func newQueueJob(ds *db.Dataset, name string, version uint64, batch int, todo []db.ID) (*queueJob, error) {
+func newQueueJob(ds *db.Dataset, name, queue string, version uint64, batch int, todo []db.ID) (*queueJob, error) {
 	if err := ds.DropJobState(name); err != nil {
 		return nil, err
 	}
@@ -113,7 +114,7 @@ func newQueueJob(ds *db.Dataset, name string, version uint64, batch int, todo []
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, err
 	}
-	j := &queueJob{plan: queuePlan{Job: hex.EncodeToString(rnd[:]), Version: version, Batch: batch}, done: map[int]queueDone{}}
+	j := &queueJob{plan: queuePlan{Job: hex.EncodeToString(rnd[:]), Queue: queue, Version: version, Batch: batch}, done: map[int]queueDone{}}
 	parts := map[string][]byte{}
 	flush := func() error {
 		err := ds.PutJobState(name, parts)
@@ -194,7 +195,7 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 				stale = old.Job
 			}
 		}
-		if job, err = newQueueJob(ds, name, version, batch, todoIDs); err != nil {
+		if job, err = newQueueJob(ds, name, q.URL, version, batch, todoIDs); err != nil {
 			return err
 		}
 	}
@@ -336,6 +337,38 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 	progress(insights.Progress{Group: group, Phase: "queue", Done: len(job.batches), Total: len(job.batches), Detail: stats.String()})
 	purgeJob(js, job.plan.Job)
 	return nil
+}
+
+// queueDeferred says why auto-compute must not run group here with the
+// model want resolves: a queue job of it was stopped before its batches
+// were all stored, and waits to be resumed on its workers. "" when there
+// is no such job, or when o or ctx names a queue (the run then resumes
+// it). Options that do not resolve are left for the run to report.
+func queueDeferred(ctx context.Context, ds *db.Dataset, group string, o ComputeOptions, want func() (insights.Want, ModelSpec, []byte, error)) (string, error) {
+	if o.Queue.URL != "" || queueFrom(ctx).URL != "" || o.EmbeddingsField != "" {
+		return "", nil
+	}
+	w, _, _, err := want()
+	if err != nil {
+		return "", nil
+	}
+	parts, err := ds.JobState(ctx, queueJobName(group, w.Model))
+	if err != nil || parts["head"] == nil {
+		return "", err
+	}
+	var plan queuePlan
+	if err := json.Unmarshal(parts["head"], &plan); err != nil {
+		return "", nil
+	}
+	done := 0
+	for k := range parts {
+		if strings.HasPrefix(k, "d/") {
+			done++
+		}
+	}
+	stmt := "COMPUTE " + strings.ToUpper(group) + " ON " + ds.Name()
+	return fmt.Sprintf("a queue job waits for workers (%d of %d batches stored), so nothing is computed here and the stored values are read; "+
+		"resume it with %s WITH (queue = '%s'), or compute here with %s", done, plan.Batches, stmt, plan.Queue, stmt), nil
 }
 
 // storeBatch checks a worker's reply against its batch and stores its

@@ -135,60 +135,9 @@ func (w *worker) loop(ctx context.Context, cons jetstream.Consumer) {
 // handle works on one batch and acknowledges it once its reply is stored;
 // a batch cut short by ctx is left for redelivery.
 func (w *worker) handle(ctx context.Context, m jetstream.Msg, models map[string]*Model) {
-	var wb workBatch
-	if err := json.Unmarshal(m.Data(), &wb); err != nil || wb.Job == "" {
-		w.logf("worker: dropping a message that is not a batch: %v", err)
-		_ = m.Term()
+	wb, h, ok := w.reply(ctx, m, models)
+	if !ok {
 		return
-	}
-	// Tell the server the batch is in progress, so a slow batch is not
-	// given to another worker while this one is alive.
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	go func() {
-		t := time.NewTicker(QueueAckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
-	h := doneHeader{Job: wb.Job, Batch: wb.Batch, Worker: w.o.Name}
-	if md, err := m.Metadata(); err == nil {
-		h.Delivered = int(md.NumDelivered)
-	}
-	var vectors []float32
-	model, err := w.model(ctx, wb.Model, models)
-	if err == nil {
-		items := make([]Item, len(wb.Items))
-		for k, it := range wb.Items {
-			items[k] = Item{ID: it.ID, Media: mediaOf(it.Path, wb.Endpoint)}
-		}
-		var emb *Embeddings
-		emb, err = Embed(ctx, model, items, EmbedOptions{})
-		if ctx.Err() != nil {
-			return // redelivered to another worker
-		}
-		if err == nil {
-			h.Dim, h.IDs, vectors = emb.Dim, emb.IDs, emb.Vectors
-			for _, s := range emb.Skipped {
-				h.Skipped = append(h.Skipped, doneSkip{ID: s.ID, Err: s.Err.Error()})
-			}
-		}
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
-		h.Error = err.Error()
-		w.logf("batch %d: refused: %v", wb.Batch, err)
-	}
-	if err := publishQueue(ctx, w.js, donePrefix+wb.Job, encodeDone(h, vectors), fmt.Sprintf("%s-%d-%d", wb.Job, wb.Batch, h.Delivered)); err != nil {
-		return // not stored: the batch is redelivered
 	}
 	if h.Error != "" {
 		_ = m.Term()
@@ -200,6 +149,63 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, models map[string]
 		return
 	}
 	w.logf("batch %d: %d samples", wb.Batch, len(wb.Items))
+}
+
+// reply works on one batch and stores its reply in the reply stream; ok
+// is false when there is nothing to acknowledge (a message that is not a
+// batch, or ctx ended first).
+func (w *worker) reply(ctx context.Context, m jetstream.Msg, models map[string]*Model) (wb workBatch, h doneHeader, ok bool) {
+	if err := json.Unmarshal(m.Data(), &wb); err != nil || wb.Job == "" {
+		w.logf("worker: dropping a message that is not a batch: %v", err)
+		_ = m.Term()
+		return wb, h, false
+	}
+	// Tell the server the batch is in progress, so a slow batch is not
+	// given to another worker while this one is alive.
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	h = doneHeader{Job: wb.Job, Batch: wb.Batch, Worker: w.o.Name}
+	if md, err := m.Metadata(); err == nil {
+		h.Delivered = int(md.NumDelivered)
+	}
+	var vectors []float32
+	model, err := w.model(ctx, wb.Model, models)
+	if err == nil {
+		items := make([]Item, len(wb.Items))
+		for k, it := range wb.Items {
+			items[k] = Item{ID: it.ID, Media: mediaOf(it.Path, wb.Endpoint)}
+		}
+		var emb *Embeddings
+		if emb, err = Embed(ctx, model, items, EmbedOptions{}); err == nil {
+			h.Dim, h.IDs, vectors = emb.Dim, emb.IDs, emb.Vectors
+			for _, s := range emb.Skipped {
+				h.Skipped = append(h.Skipped, doneSkip{ID: s.ID, Err: s.Err.Error()})
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return wb, h, false // redelivered to another worker
+	}
+	if err != nil {
+		h.Error = err.Error()
+		w.logf("batch %d: refused: %v", wb.Batch, err)
+	}
+	if err := publishQueue(ctx, w.js, donePrefix+wb.Job, encodeDone(h, vectors), fmt.Sprintf("%s-%d-%d", wb.Job, wb.Batch, h.Delivered)); err != nil {
+		return wb, h, false // not stored: the batch is redelivered
+	}
+	return wb, h, true
 }
 
 // model returns the model a batch names, loading it once per goroutine:

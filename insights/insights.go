@@ -79,6 +79,15 @@ type Provider interface {
 	Run(ctx context.Context, ds *db.Dataset, req Request, progress func(Progress)) error
 }
 
+// Deferrer is a Provider that may hold a run back from auto-compute: Defer
+// returns why the run that req asks for must not start behind a query
+// (a queue job of the group waits to be resumed on its workers), or ""
+// when it may. Ensure with auto-compute on then answers from the stored
+// values and reports the reason as progress (phase "deferred").
+type Deferrer interface {
+	Defer(ctx context.Context, ds *db.Dataset, req Request) (string, error)
+}
+
 // Registry holds the providers by group. The zero value is empty and
 // ready; a Registry is safe for concurrent use.
 type Registry struct {
@@ -202,7 +211,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 // record) are read as they are.
 func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, auto bool, progress func(Progress)) error {
 	for _, g := range groups {
-		if _, ok := r.Provider(g); !ok {
+		p, ok := r.Provider(g)
+		if !ok {
 			continue
 		}
 		// The column keeps the options of its last run (COMPUTE ... WITH
@@ -225,6 +235,16 @@ func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, 
 			}
 			return fmt.Errorf("insights.%s on %s: %w: %s; run COMPUTE %s ON %s, or turn auto-compute on (SET auto_compute = on)",
 				g, ds.Name(), ErrStale, f.Reason, strings.ToUpper(g), ds.Name())
+		}
+		if d, ok := p.(Deferrer); ok {
+			why, err := d.Defer(ctx, ds, req)
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				progress(Progress{Group: g, Phase: "deferred", Detail: why})
+				continue
+			}
 		}
 		if err := r.Run(ctx, ds, g, req, progress); err != nil {
 			return err
