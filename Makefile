@@ -60,7 +60,7 @@ crashtest: setup
 # images, and every sample must be scored once, equal to a local run.
 # The SeaweedFS-backed media tests (TestS3…) run here too.
 test-dist: setup
-	$(GO) test -count=1 -timeout 20m -run '^TestDistFaults$$' -v ./cmd/fosql
+	FOSQL_TEST_DIST=1 $(GO) test -count=1 -timeout 20m -run '^TestDistFaults$$' -v ./cmd/fosql
 	$(GO) test -count=1 -timeout 20m -run '^TestS3' ./...
 
 # bench-scale: the million-sample benchmark (scripts/bench-scale.sh): bulk

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// distEnv turns TestDistFaults on (make test-dist sets it): it takes about
+// half a minute, and make test runs the short queue tests of brain.
+const distEnv = "FOSQL_TEST_DIST"
+
+// natsCluster starts n in-process NATS servers with JetStream, routed into
+// one cluster, and returns them and their client URLs joined by commas.
+func natsCluster(t *testing.T, n int) ([]*server.Server, string) {
+	t.Helper()
+	ports := make([]int, n)
+	var routes []string
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	var servers []*server.Server
+	for i := range n {
+		o := &server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1,
+			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "fosql", Host: "127.0.0.1", Port: ports[i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
+		}
+		s, err := server.NewServer(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(s.Shutdown)
+		servers = append(servers, s)
+	}
+	var urls []string
+	deadline := time.Now().Add(30 * time.Second)
+	for i, s := range servers {
+		if !s.ReadyForConnections(30 * time.Second) {
+			t.Fatalf("server %d not ready", i+1)
+		}
+		for s.NumRoutes() < n-1 || !s.JetStreamIsCurrent() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the cluster did not form: %d routes", s.NumRoutes())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		urls = append(urls, s.ClientURL())
+	}
+	return servers, strings.Join(urls, ",")
+}
+
+// workerProcess is a fosql worker process and its stderr.
+type workerProcess struct {
+	cmd *exec.Cmd
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (w *workerProcess) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.Write(p)
+}
+
+// batches counts the worker's "batch <n>: <k> samples" lines.
+func (w *workerProcess) batches() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, l := range strings.Split(w.out.String(), "\n") {
+		if strings.HasPrefix(l, "batch ") && strings.HasSuffix(l, " samples") {
+			n++
+		}
+	}
+	return n
+}
+
+// startWorker runs fosql worker as a process until the test ends.
+func startWorker(t *testing.T, urls, name string) *workerProcess {
+	t.Helper()
+	w := &workerProcess{}
+	w.cmd = exec.Command(os.Args[0], "worker", "-nats", urls, "-concurrency", "1", "-name", name)
+	w.cmd.Env = append(os.Environ(), processEnv+"=1")
+	w.cmd.Stdout, w.cmd.Stderr = w, w
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.cmd.Process.Kill()
+		w.cmd.Wait()
+	})
+	return w
+}
+
+// scoresByPath reads filepath -> uniqueness score of dataset w.
+func scoresByPath(t *testing.T, dbDir string) map[string]float64 {
+	t.Helper()
+	code, out, errs := fosqlProcess(t, 2*time.Minute, "-db", dbDir, "-q", "-e", "SELECT filepath, insights.uniqueness.scalar FROM w")
+	if code != 0 {
+		t.Fatalf("reading scores: exit %d: %s", code, tail(errs))
+	}
+	got := map[string]float64{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Split(l, "\t")
+		if len(f) != 2 {
+			t.Fatalf("row %q", l)
+		}
+		if _, dup := got[f[0]]; dup {
+			t.Fatalf("%s scored twice", f[0])
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			t.Fatalf("%s: score %q", f[0], f[1])
+		}
+		got[f[0]] = v
+	}
+	return got
+}
+
+// TestDistFaults is issue 16's fault test: a job on a few hundred images
+// over a 3-node NATS cluster and 3 fosql worker processes, during which
+// one worker is SIGKILLed right after its first batch and one NATS node
+// is shut down; every sample is scored once, equal to a local run.
+func TestDistFaults(t *testing.T) {
+	if os.Getenv(distEnv) != "1" {
+		t.Skipf("the distributed fault test runs with make test-dist (%s=1)", distEnv)
+	}
+	const n = 400
+	img := crashPictures(t, filepath.Join(t.TempDir(), "img"), n, 0)
+	localDB := filepath.Join(t.TempDir(), "local")
+	distDB := filepath.Join(t.TempDir(), "dist")
+	for _, d := range []string{localDB, distDB} {
+		if code, _, errs := fosqlProcess(t, time.Minute, "-db", d, "-q", "-e", "CREATE DATASET w FROM IMAGES '"+img+"'"); code != 0 {
+			t.Fatalf("CREATE DATASET: exit %d: %s", code, errs)
+		}
+	}
+	if code, _, errs := fosqlProcess(t, 2*time.Minute, "-db", localDB, "-q", "-e", "COMPUTE UNIQUENESS ON w"); code != 0 {
+		t.Fatalf("local run: exit %d: %s", code, tail(errs))
+	}
+
+	servers, urls := natsCluster(t, 3)
+	w1 := startWorker(t, urls, "w1")
+	w2 := startWorker(t, urls, "w2")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	job := exec.CommandContext(ctx, os.Args[0], "-db", distDB, "-e", "COMPUTE UNIQUENESS ON w WITH (queue = '"+urls+"', batch = 4)")
+	job.Env = append(os.Environ(), processEnv+"=1")
+	var jobOut bytes.Buffer
+	job.Stdout, job.Stderr = &jobOut, &jobOut
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	jobDone := make(chan error, 1)
+	go func() { jobDone <- job.Wait() }()
+
+	// Faults: w1 is killed once it has finished a batch (most likely
+	// holding its next one), then a NATS node is shut down; a third
+	// worker joins.
+	for w1.batches() == 0 {
+		select {
+		case err := <-jobDone:
+			t.Fatalf("the job ended (%v) before worker 1 finished a batch:\n%s", err, tail(jobOut.String()))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := w1.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	servers[0].Shutdown()
+	faultsAt := time.Now()
+	w3 := startWorker(t, urls, "w3")
+
+	var err error
+	select {
+	case err = <-jobDone:
+	case <-ctx.Done():
+		t.Fatalf("the job did not finish:\n%s", tail(jobOut.String()))
+	}
+	out := jobOut.String()
+	if err != nil {
+		t.Fatalf("the job failed (%v):\n%s\nworkers:\n%s\n%s", err, tail(out), w2.out.String(), w3.out.String())
+	}
+	t.Logf("faults at %s; the job ended %s later; batches: w1 %d, w2 %d, w3 %d", faultsAt.Format(time.TimeOnly),
+		time.Since(faultsAt).Round(time.Millisecond), w1.batches(), w2.batches(), w3.batches())
+	if w2.batches()+w3.batches() == 0 {
+		t.Fatal("the surviving workers did no batch")
+	}
+	closing := ""
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "redelivered") {
+			closing = l
+		}
+	}
+	if !strings.Contains(closing, "100 batches sent") {
+		t.Fatalf("closing line %q, want 100 batches sent:\n%s", closing, tail(out))
+	}
+	t.Log(closing)
+
+	want, got := scoresByPath(t, localDB), scoresByPath(t, distDB)
+	if len(want) != n || len(got) != n {
+		t.Fatalf("%d scores locally, %d through the queue, want %d", len(want), len(got), n)
+	}
+	for p, w := range want {
+		if g, ok := got[p]; !ok || math.Abs(g-w) > 1e-5 {
+			t.Fatalf("%s: local %v, queue %v", p, w, g)
+		}
+	}
+}
