@@ -53,10 +53,17 @@ const QueueAckWait = 10 * time.Second
 // ackWait is QueueAckWait, shorter in tests.
 var ackWait = QueueAckWait
 
-// DefaultQueueBatch is the number of samples in a queue batch when a job
-// names none (BENCHMARKS.md, "Queue jobs": the round trip of a batch is
-// well under 5% of its compute time at this size).
-const DefaultQueueBatch = 64
+// DefaultQueueBatch is the number of samples in a queue batch of the
+// built-in model when a job names none, and DefaultQueueBatchModel that of
+// any other model. They are chosen by measurement (BENCHMARKS.md, "Queue
+// jobs"): the round trip of a batch through the queue stays under 5% of
+// the batch's compute time even for 32 x 32 pictures with the cheap
+// built-in model; a CNN costs tens of times more per image, so a smaller
+// batch keeps its reply (16 x 1792 float32) small and spreads the work.
+const (
+	DefaultQueueBatch      = 128
+	DefaultQueueBatchModel = 16
+)
 
 // MaxQueueBatch is the largest queue batch: a batch's reply (its
 // embeddings) must fit in one NATS message.
@@ -73,16 +80,20 @@ type QueueOptions struct {
 	// cluster may be given separated by commas. Empty: the job runs
 	// locally.
 	URL string
-	// Batch is the number of samples per batch (0: DefaultQueueBatch).
+	// Batch is the number of samples per batch (0: DefaultQueueBatch for
+	// the built-in model, DefaultQueueBatchModel for others).
 	Batch int
 }
 
-// batchSize is the batch size to use.
-func (q QueueOptions) batchSize() int {
-	if q.Batch > 0 {
+// batchSize is the batch size to use for the built-in model or another.
+func (q QueueOptions) batchSize(builtin bool) int {
+	switch {
+	case q.Batch > 0:
 		return q.Batch
+	case builtin:
+		return DefaultQueueBatch
 	}
-	return DefaultQueueBatch
+	return DefaultQueueBatchModel
 }
 
 // Validate checks the URL's scheme and the batch size; errors wrap

@@ -21,7 +21,7 @@ import (
 
 // startNATS starts an in-process NATS server with JetStream in a temp
 // directory and returns its URL.
-func startNATS(t *testing.T) string {
+func startNATS(t testing.TB) string {
 	t.Helper()
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
 	if err != nil {

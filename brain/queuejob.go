@@ -182,7 +182,7 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 		todoIDs[k] = ids[i]
 	}
 	name := queueJobName(group, space)
-	batch := q.batchSize()
+	batch := q.batchSize(o.Model == nil)
 	job, err := loadQueueJob(ctx, ds, name, version, batch, todoSet)
 	if err != nil {
 		return err

@@ -202,7 +202,14 @@ func (w *worker) reply(ctx context.Context, m jetstream.Msg, models map[string]*
 		h.Error = err.Error()
 		w.logf("batch %d: refused: %v", wb.Batch, err)
 	}
-	if err := publishQueue(ctx, w.js, donePrefix+wb.Job, encodeDone(h, vectors), fmt.Sprintf("%s-%d-%d", wb.Job, wb.Batch, h.Delivered)); err != nil {
+	msg := encodeDone(h, vectors)
+	if limit := w.nc.MaxPayload(); int64(len(msg)) > limit {
+		h.Error = fmt.Sprintf("the reply of %d embeddings of %d values is %d bytes, more than the server's largest message (%d): use a batch of at most %d",
+			len(h.IDs), h.Dim, len(msg), limit, limit*9/10/int64(4*max(h.Dim, 1)))
+		h.IDs, h.Skipped = nil, nil
+		msg = encodeDone(h, nil)
+	}
+	if err := publishQueue(ctx, w.js, donePrefix+wb.Job, msg, fmt.Sprintf("%s-%d-%d", wb.Job, wb.Batch, h.Delivered)); err != nil {
 		return wb, h, false // not stored: the batch is redelivered
 	}
 	return wb, h, true

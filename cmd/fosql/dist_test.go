@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"math"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -23,8 +27,9 @@ import (
 const distEnv = "FOSQL_TEST_DIST"
 
 // natsCluster starts n in-process NATS servers with JetStream, routed into
-// one cluster, and returns them and their client URLs joined by commas.
-func natsCluster(t *testing.T, n int) ([]*server.Server, string) {
+// one cluster (one server: no cluster), and returns them and their client
+// URLs joined by commas.
+func natsCluster(t testing.TB, n int) ([]*server.Server, string) {
 	t.Helper()
 	ports := make([]int, n)
 	var routes []string
@@ -44,6 +49,9 @@ func natsCluster(t *testing.T, n int) ([]*server.Server, string) {
 			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
 			Cluster: server.ClusterOpts{Name: "fosql", Host: "127.0.0.1", Port: ports[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
+		}
+		if n == 1 {
+			o.Cluster, o.Routes = server.ClusterOpts{}, nil // one server, no cluster
 		}
 		s, err := server.NewServer(o)
 		if err != nil {
@@ -97,10 +105,10 @@ func (w *workerProcess) batches() int {
 }
 
 // startWorker runs fosql worker as a process until the test ends.
-func startWorker(t *testing.T, urls, name string) *workerProcess {
+func startWorker(t testing.TB, urls, name string, args ...string) *workerProcess {
 	t.Helper()
 	w := &workerProcess{}
-	w.cmd = exec.Command(os.Args[0], "worker", "-nats", urls, "-concurrency", "1", "-name", name)
+	w.cmd = exec.Command(os.Args[0], append([]string{"worker", "-nats", urls, "-name", name}, args...)...)
 	w.cmd.Env = append(os.Environ(), processEnv+"=1")
 	w.cmd.Stdout, w.cmd.Stderr = w, w
 	if err := w.cmd.Start(); err != nil {
@@ -160,8 +168,8 @@ func TestDistFaults(t *testing.T) {
 	}
 
 	servers, urls := natsCluster(t, 3)
-	w1 := startWorker(t, urls, "w1")
-	w2 := startWorker(t, urls, "w2")
+	w1 := startWorker(t, urls, "w1", "-concurrency", "1")
+	w2 := startWorker(t, urls, "w2", "-concurrency", "1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -190,7 +198,7 @@ func TestDistFaults(t *testing.T) {
 	}
 	servers[0].Shutdown()
 	faultsAt := time.Now()
-	w3 := startWorker(t, urls, "w3")
+	w3 := startWorker(t, urls, "w3", "-concurrency", "1")
 
 	var err error
 	select {
@@ -226,5 +234,79 @@ func TestDistFaults(t *testing.T) {
 		if g, ok := got[p]; !ok || math.Abs(g-w) > 1e-5 {
 			t.Fatalf("%s: local %v, queue %v", p, w, g)
 		}
+	}
+}
+
+// distPictures writes n distinct 320x240 JPEG pictures (smooth blobs and
+// noise, so decoding does a photograph's kind of work).
+func distPictures(b testing.TB, dir string, n int) string {
+	b.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		rng := rand.New(rand.NewPCG(uint64(i), 9))
+		img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+		cx, cy, r := rng.IntN(320), rng.IntN(240), 20+rng.IntN(100)
+		for y := range 240 {
+			for x := range 320 {
+				c := color.RGBA{uint8(x * 255 / 320), uint8(y * 255 / 240), uint8(i % 256), 255}
+				if (x-cx)*(x-cx)+(y-cy)*(y-cy) < r*r {
+					c = color.RGBA{uint8(rng.IntN(256)), 40, 200, 255}
+				}
+				img.Set(x, y, c)
+			}
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%05d.jpg", i)), buf.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// BenchmarkQueueWorkers times COMPUTE UNIQUENESS on 1,000 320x240 JPEGs
+// as a one-shot fosql process: embedded in the process ("local"), and
+// through a one-server NATS queue with 1, 2 and 3 fosql worker processes
+// (-concurrency 2 each, the default batch). Each run starts from a copy
+// of the same database with no stored embeddings (BENCHMARKS.md).
+func BenchmarkQueueWorkers(b *testing.B) {
+	const n = 1000
+	img := distPictures(b, filepath.Join(b.TempDir(), "img"), n)
+	template := filepath.Join(b.TempDir(), "template")
+	if code, _, errs := fosqlProcess(b, 5*time.Minute, "-db", template, "-q", "-e", "CREATE DATASET w FROM IMAGES '"+img+"'"); code != 0 {
+		b.Fatalf("CREATE DATASET: exit %d: %s", code, errs)
+	}
+	_, url := natsCluster(b, 1)
+	for _, workers := range []int{0, 1, 2, 3} {
+		name := fmt.Sprintf("workers=%d", workers)
+		job := "COMPUTE UNIQUENESS ON w WITH (queue = '" + url + "')"
+		if workers == 0 {
+			name, job = "local", "COMPUTE UNIQUENESS ON w"
+		}
+		b.Run(name, func(b *testing.B) {
+			var ws []*workerProcess
+			for i := range workers {
+				ws = append(ws, startWorker(b, url, fmt.Sprintf("w%d", i)))
+			}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := filepath.Join(b.TempDir(), "db")
+				copyTree(b, template, dir)
+				b.StartTimer()
+				if code, _, errs := fosqlProcess(b, 10*time.Minute, "-db", dir, "-q", "-e", job); code != 0 {
+					b.Fatalf("%s: exit %d: %s", job, code, tail(errs))
+				}
+			}
+			b.StopTimer()
+			for _, w := range ws {
+				w.cmd.Process.Signal(os.Interrupt)
+				w.cmd.Wait()
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
 	}
 }
