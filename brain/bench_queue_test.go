@@ -24,18 +24,7 @@ var queueBenchBatches = []int{16, 32, 64, 128, 256}
 func BenchmarkQueueRoundTrip(b *testing.B) {
 	url := startNATS(b)
 	ctx := context.Background()
-	nc, js, err := connectQueue(url, "bench", false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	if err := ensureStreams(ctx, nc, js); err != nil {
-		b.Fatal(err)
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, workStream, workerConsumerConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, js, cons := workerConn(b, url)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go nullWorker(wctx, b, js, cons)

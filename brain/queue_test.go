@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fosql/fosql/db"
@@ -33,6 +34,25 @@ func startNATS(t testing.TB) string {
 	}
 	t.Cleanup(s.Shutdown)
 	return s.ClientURL()
+}
+
+// workerConn connects to the queue as a worker does, until the test ends.
+func workerConn(t testing.TB, url string) (*nats.Conn, jetstream.JetStream, jetstream.Consumer) {
+	t.Helper()
+	ctx := context.Background()
+	nc, js, err := connectQueue(url, "test worker", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if err := ensureStreams(ctx, nc, js); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, workStream, workerConsumerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js, cons
 }
 
 // queueDatasets ingests the same n images (one unreadable) into two
@@ -253,18 +273,7 @@ func TestQueueRedeliveredBatchStoredOnce(t *testing.T) {
 	}
 	// The dying workers take the first two batches as soon as they are
 	// published.
-	nc, js, err := connectQueue(url, "dying", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if err := ensureStreams(ctx, nc, js); err != nil {
-		t.Fatal(err)
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, workStream, workerConsumerConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js, cons := workerConn(t, url)
 	took := make(chan struct{})
 	go func() {
 		defer close(took)

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,20 +80,11 @@ func natsCluster(t testing.TB, n int) ([]*server.Server, string) {
 // workerProcess is a fosql worker process and its stderr.
 type workerProcess struct {
 	cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-func (w *workerProcess) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.out.Write(p)
+	out syncBuffer
 }
 
 // batches counts the worker's "batch <n>: <k> samples" lines.
 func (w *workerProcess) batches() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	n := 0
 	for _, l := range strings.Split(w.out.String(), "\n") {
 		if strings.HasPrefix(l, "batch ") && strings.HasSuffix(l, " samples") {
@@ -110,7 +100,7 @@ func startWorker(t testing.TB, urls, name string, args ...string) *workerProcess
 	w := &workerProcess{}
 	w.cmd = exec.Command(os.Args[0], append([]string{"worker", "-nats", urls, "-name", name}, args...)...)
 	w.cmd.Env = append(os.Environ(), processEnv+"=1")
-	w.cmd.Stdout, w.cmd.Stderr = w, w
+	w.cmd.Stdout, w.cmd.Stderr = &w.out, &w.out
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
