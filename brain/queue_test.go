@@ -2,6 +2,7 @@ package brain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -279,17 +280,24 @@ func TestQueueRedeliveredBatchStoredOnce(t *testing.T) {
 		defer close(took)
 		w := &worker{o: WorkerOptions{Name: "dying", Log: &syncLog{}}, nc: nc, js: js}
 		models := map[string]*Model{}
-		for got := 0; got < 2; {
+		// Two distinct batches: the first one may come back (its ack wait
+		// over) before the second is taken.
+		seen := map[int]bool{}
+		for len(seen) < 2 {
 			b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 			if err != nil {
 				return
 			}
 			for m := range b.Messages() {
-				if got == 0 {
+				var wb workBatch
+				if json.Unmarshal(m.Data(), &wb) != nil || seen[wb.Batch] {
+					continue
+				}
+				if len(seen) == 0 {
 					// Work and reply, then die before the ack.
 					w.reply(ctx, m, models)
 				}
-				got++
+				seen[wb.Batch] = true
 			}
 		}
 	}()
