@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // distEnv turns TestDistFaults on (make test-dist sets it): it takes about
@@ -215,6 +217,26 @@ func TestDistFaults(t *testing.T) {
 		t.Fatalf("closing line %q, want 100 batches sent:\n%s", closing, tail(out))
 	}
 	t.Log(closing)
+
+	// The streams are replicated on the three servers.
+	nc, err := nats.Connect(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"FOSQL_WORK", "FOSQL_DONE"} {
+		st, err := js.Stream(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := st.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("stream %s has %d replicas, want 3", name, r)
+		}
+	}
 
 	want, got := scoresByPath(t, localDB), scoresByPath(t, distDB)
 	if len(want) != n || len(got) != n {
