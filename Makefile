@@ -56,8 +56,9 @@ crashtest: setup
 
 # test-dist: the distributed fault test (docs/distributed.md): a 3-node
 # NATS JetStream cluster (in process) and 3 fosql worker processes; one
-# worker and one NATS node are killed during a job on a few hundred
-# images, and every sample must be scored once, equal to a local run.
+# worker, one NATS node and then the coordinator are killed during a job
+# on 400 images, the rerun resumes, and every sample must be scored once,
+# equal to a local run.
 # The SeaweedFS-backed media tests (TestS3…) run here too.
 test-dist: setup
 	FOSQL_TEST_DIST=1 $(GO) test -count=1 -timeout 20m -run '^TestDistFaults$$' -v ./cmd/fosql

@@ -13,29 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/fosql/fosql/brain/queuetest"
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
 )
 
 // startNATS starts an in-process NATS server with JetStream in a temp
 // directory and returns its URL.
-func startNATS(t testing.TB) string {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
-}
+func startNATS(t testing.TB) string { return queuetest.Server(t) }
 
 // workerConn connects to the queue as a worker does, until the test ends.
 func workerConn(t testing.TB, url string) (*nats.Conn, jetstream.JetStream, jetstream.Consumer) {
@@ -354,7 +342,7 @@ func TestQueueResumesAfterCancel(t *testing.T) {
 	}
 	sameScores(t, byPath(t, local), byPath(t, dist))
 	d := pl.detail("queue")
-	if !strings.Contains(d, "stored by an earlier run") || res.Embedded >= 39 || res.Embedded == 0 {
+	if !strings.Contains(d, "done for an earlier run") || res.Embedded >= 39 || res.Embedded == 0 {
 		t.Fatalf("the rerun embedded %d of 39 (%q): it did not resume", res.Embedded, d)
 	}
 }

@@ -153,7 +153,7 @@ func (s queueStats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d batches", s.batches)
 	if s.before > 0 {
-		fmt.Fprintf(&b, " (%d sent now, %d stored by an earlier run)", s.sent, s.before)
+		fmt.Fprintf(&b, " (%d sent now, %d done for an earlier run)", s.sent, s.before)
 	} else {
 		b.WriteString(" sent")
 	}
@@ -226,7 +226,6 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 	stats := queueStats{batches: len(job.batches)}
 	for n := range job.batches {
 		if d, ok := job.done[n]; ok {
-			stats.before++
 			doneSamples += len(job.batches[n])
 			reportSkips(d.Skipped, row, ids, paths, o, res)
 		}
@@ -245,22 +244,6 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 	if err := retryQueue(ctx, func(ctx context.Context) error { return purgeSubject(ctx, js, workStream, workPrefix+job.plan.Job) }); err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
-	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
-	for n, b := range job.batches {
-		if _, ok := job.done[n]; ok {
-			continue
-		}
-		wb := workBatch{Job: job.plan.Job, Batch: n, Model: qm, Endpoint: mediaEndpoint(ds), Items: make([]workItem, len(b))}
-		for k, id := range b {
-			wb.Items[k] = workItem{ID: id.String(), Path: paths[row[id]]}
-		}
-		msg, _ := json.Marshal(wb)
-		if err := publishQueue(ctx, js, workPrefix+job.plan.Job, msg, fmt.Sprintf("%s-%d-%s", job.plan.Job, n, nonce)); err != nil {
-			return queueCancelled(js, job.plan.Job, fmt.Errorf("queue: publishing batch %d: %w", n, err))
-		}
-		stats.sent++
-	}
-
 	var workers atomic.Int64
 	workers.Store(int64(countWorkers(nc, 300*time.Millisecond)))
 	pctx, stopPing := context.WithCancel(ctx)
@@ -286,10 +269,82 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 		progress(insights.Progress{Group: group, Phase: "embed", Done: doneSamples, Total: total, Detail: detail})
 	}
 	report()
+
+	// handle stores a reply, once per batch. A second reply of a batch
+	// stored by this run, or a reply of a batch that was delivered more
+	// than once, counts its batch as redelivered; the replies of batches
+	// an earlier run stored are read again and left alone.
+	storedBefore := make(map[int]bool, len(job.done))
+	for n := range job.done {
+		storedBefore[n] = true
+	}
 	redelivered := map[int]bool{}
+	dim := 0
+	handle := func(r []byte, ok bool) error {
+		if !ok {
+			return fmt.Errorf("queue %s: the reply stream ended", q.URL)
+		}
+		h, vec, err := decodeDone(r)
+		if err != nil || h.Job != job.plan.Job || h.Batch < 0 || h.Batch >= len(job.batches) {
+			return nil // not a reply of this job
+		}
+		if h.Error != "" {
+			return fmt.Errorf("queue: worker %s refused batch %d: %s", h.Worker, h.Batch, h.Error)
+		}
+		if h.Delivered > 1 {
+			redelivered[h.Batch] = true
+		}
+		if _, ok := job.done[h.Batch]; ok {
+			if !storedBefore[h.Batch] {
+				redelivered[h.Batch] = true // the same batch done twice
+			}
+			return nil
+		}
+		d, n, err := storeBatch(ctx, ds, space, job, h, vec, &dim, row, stored)
+		if err != nil {
+			return err
+		}
+		if err := ds.PutJobState(name, map[string][]byte{donePart(h.Batch): mustJSON(d)}); err != nil {
+			return err
+		}
+		job.done[h.Batch] = d
+		res.Embedded += n
+		doneSamples += len(job.batches[h.Batch])
+		reportSkips(d.Skipped, row, ids, paths, o, res)
+		report()
+		return nil
+	}
+
+	// Publish the batches not stored yet, storing the replies that come
+	// meanwhile (workers start on the first batch at once).
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for n, b := range job.batches {
+		if _, ok := job.done[n]; ok {
+			continue
+		}
+		wb := workBatch{Job: job.plan.Job, Batch: n, Model: qm, Endpoint: mediaEndpoint(ds), Items: make([]workItem, len(b))}
+		for k, id := range b {
+			wb.Items[k] = workItem{ID: id.String(), Path: paths[row[id]]}
+		}
+		msg, _ := json.Marshal(wb)
+		if err := publishQueue(ctx, js, workPrefix+job.plan.Job, msg, fmt.Sprintf("%s-%d-%s", job.plan.Job, n, nonce)); err != nil {
+			return queueCancelled(js, job.plan.Job, fmt.Errorf("queue: publishing batch %d: %w", n, err))
+		}
+		stats.sent++
+		for drained := false; !drained; {
+			select {
+			case r, ok := <-replies:
+				if err := handle(r, ok); err != nil {
+					return queueCancelled(js, job.plan.Job, err)
+				}
+			default:
+				drained = true
+			}
+		}
+	}
+
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	dim := 0
 	for len(job.done) < len(job.batches) {
 		select {
 		case <-ctx.Done():
@@ -301,37 +356,12 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 		case <-tick.C:
 			report()
 		case r, ok := <-replies:
-			if !ok {
-				return queueCancelled(js, job.plan.Job, fmt.Errorf("queue %s: the reply stream ended", q.URL))
-			}
-			h, vec, err := decodeDone(r)
-			if err != nil || h.Job != job.plan.Job || h.Batch < 0 || h.Batch >= len(job.batches) {
-				continue // not a reply of this job
-			}
-			if h.Error != "" {
-				return queueCancelled(js, job.plan.Job, fmt.Errorf("queue: worker %s refused batch %d: %s", h.Worker, h.Batch, h.Error))
-			}
-			if h.Delivered > 1 {
-				redelivered[h.Batch] = true
-			}
-			if _, ok := job.done[h.Batch]; ok {
-				redelivered[h.Batch] = true // stored already: the same batch done twice
-				continue
-			}
-			d, n, err := storeBatch(ctx, ds, space, job, h, vec, &dim, row, stored)
-			if err != nil {
+			if err := handle(r, ok); err != nil {
 				return queueCancelled(js, job.plan.Job, err)
 			}
-			if err := ds.PutJobState(name, map[string][]byte{donePart(h.Batch): mustJSON(d)}); err != nil {
-				return queueCancelled(js, job.plan.Job, err)
-			}
-			job.done[h.Batch] = d
-			res.Embedded += n
-			doneSamples += len(job.batches[h.Batch])
-			reportSkips(d.Skipped, row, ids, paths, o, res)
-			report()
 		}
 	}
+	stats.before = stats.batches - stats.sent
 	stats.redelivered = len(redelivered)
 	stats.workers = int(workers.Load())
 	progress(insights.Progress{Group: group, Phase: "queue", Done: len(job.batches), Total: len(job.batches), Detail: stats.String()})

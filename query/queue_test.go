@@ -7,11 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/fosql/fosql/brain"
+	"github.com/fosql/fosql/brain/queuetest"
 )
 
 // SET queue sends the brain jobs of a session (COMPUTE DUPLICATES here) to
@@ -21,16 +19,7 @@ func TestQueueSetting(t *testing.T) {
 	if err := brain.InitRuntime(); err != nil {
 		t.Skipf("ONNX Runtime not available: %v", err)
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	defer s.Shutdown()
-	url := s.ClientURL()
+	url := queuetest.Server(t)
 	ctx, stop := context.WithCancel(context.Background())
 	var log strings.Builder
 	var mu sync.Mutex

@@ -9,7 +9,6 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,66 +17,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fosql/fosql/brain/queuetest"
 )
 
 // distEnv turns TestDistFaults on (make test-dist sets it): it takes about
 // half a minute, and make test runs the short queue tests of brain.
 const distEnv = "FOSQL_TEST_DIST"
-
-// natsCluster starts n in-process NATS servers with JetStream, routed into
-// one cluster (one server: no cluster), and returns them and their client
-// URLs joined by commas.
-func natsCluster(t testing.TB, n int) ([]*server.Server, string) {
-	t.Helper()
-	ports := make([]int, n)
-	var routes []string
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
-	}
-	var servers []*server.Server
-	for i := range n {
-		o := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1,
-			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-			Cluster: server.ClusterOpts{Name: "fosql", Host: "127.0.0.1", Port: ports[i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		}
-		if n == 1 {
-			o.Cluster, o.Routes = server.ClusterOpts{}, nil // one server, no cluster
-		}
-		s, err := server.NewServer(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		t.Cleanup(s.Shutdown)
-		servers = append(servers, s)
-	}
-	var urls []string
-	deadline := time.Now().Add(30 * time.Second)
-	for i, s := range servers {
-		if !s.ReadyForConnections(30 * time.Second) {
-			t.Fatalf("server %d not ready", i+1)
-		}
-		for s.NumRoutes() < n-1 || !s.JetStreamIsCurrent() {
-			if time.Now().After(deadline) {
-				t.Fatalf("the cluster did not form: %d routes", s.NumRoutes())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		urls = append(urls, s.ClientURL())
-	}
-	return servers, strings.Join(urls, ",")
-}
 
 // workerProcess is a fosql worker process and its stderr.
 type workerProcess struct {
@@ -113,6 +61,21 @@ func startWorker(t testing.TB, urls, name string, args ...string) *workerProcess
 	return w
 }
 
+// startJob runs a statement in a fosql process; done gets its end.
+func startJob(ctx context.Context, t *testing.T, dbDir, sql string) (*exec.Cmd, *syncBuffer, chan error) {
+	t.Helper()
+	job := exec.CommandContext(ctx, os.Args[0], "-db", dbDir, "-e", sql)
+	job.Env = append(os.Environ(), processEnv+"=1")
+	out := &syncBuffer{}
+	job.Stdout, job.Stderr = out, out
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- job.Wait() }()
+	return job, out, done
+}
+
 // scoresByPath reads filepath -> uniqueness score of dataset w.
 func scoresByPath(t *testing.T, dbDir string) map[string]float64 {
 	t.Helper()
@@ -140,8 +103,10 @@ func scoresByPath(t *testing.T, dbDir string) map[string]float64 {
 
 // TestDistFaults is issue 16's fault test: a job on a few hundred images
 // over a 3-node NATS cluster and 3 fosql worker processes, during which
-// one worker is SIGKILLed right after its first batch and one NATS node
-// is shut down; every sample is scored once, equal to a local run.
+// one worker is SIGKILLed right after its first batch, one NATS node is
+// shut down, and then the coordinator is SIGKILLed and the statement run
+// again; the rerun resumes, and every sample is scored once, equal to a
+// local run.
 func TestDistFaults(t *testing.T) {
 	if os.Getenv(distEnv) != "1" {
 		t.Skipf("the distributed fault test runs with make test-dist (%s=1)", distEnv)
@@ -159,30 +124,25 @@ func TestDistFaults(t *testing.T) {
 		t.Fatalf("local run: exit %d: %s", code, tail(errs))
 	}
 
-	servers, urls := natsCluster(t, 3)
+	servers, urls := queuetest.Cluster(t, 3)
 	w1 := startWorker(t, urls, "w1", "-concurrency", "1")
 	w2 := startWorker(t, urls, "w2", "-concurrency", "1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	job := exec.CommandContext(ctx, os.Args[0], "-db", distDB, "-e", "COMPUTE UNIQUENESS ON w WITH (queue = '"+urls+"', batch = 4)")
-	job.Env = append(os.Environ(), processEnv+"=1")
-	var jobOut bytes.Buffer
-	job.Stdout, job.Stderr = &jobOut, &jobOut
-	if err := job.Start(); err != nil {
-		t.Fatal(err)
-	}
-	jobDone := make(chan error, 1)
-	go func() { jobDone <- job.Wait() }()
+	sql := "COMPUTE UNIQUENESS ON w WITH (queue = '" + urls + "', batch = 1)"
+	job1, out1, done1 := startJob(ctx, t, distDB, sql)
 
 	// Faults: w1 is killed once it has finished a batch (most likely
 	// holding its next one), then a NATS node is shut down; a third
-	// worker joins.
+	// worker joins. Once the workers have done 40 more batches (and the
+	// coordinator has had a moment to store their replies), the
+	// coordinator is killed, and the statement run again.
 	for w1.batches() == 0 {
 		select {
-		case err := <-jobDone:
-			t.Fatalf("the job ended (%v) before worker 1 finished a batch:\n%s", err, tail(jobOut.String()))
-		case <-time.After(20 * time.Millisecond):
+		case err := <-done1:
+			t.Fatalf("the job ended (%v) before worker 1 finished a batch:\n%s", err, tail(out1.String()))
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	if err := w1.cmd.Process.Kill(); err != nil {
@@ -191,19 +151,33 @@ func TestDistFaults(t *testing.T) {
 	servers[0].Shutdown()
 	faultsAt := time.Now()
 	w3 := startWorker(t, urls, "w3", "-concurrency", "1")
+	for w2.batches()+w3.batches() < 40 {
+		select {
+		case err := <-done1:
+			t.Fatalf("the job ended (%v) before its coordinator was killed:\n%s", err, tail(out1.String()))
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := job1.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-done1
+	killedAt := w2.batches() + w3.batches()
+	_, out2, done2 := startJob(ctx, t, distDB, sql)
 
 	var err error
 	select {
-	case err = <-jobDone:
+	case err = <-done2:
 	case <-ctx.Done():
-		t.Fatalf("the job did not finish:\n%s", tail(jobOut.String()))
+		t.Fatalf("the job did not finish:\n%s", tail(out2.String()))
 	}
-	out := jobOut.String()
+	out := out2.String()
 	if err != nil {
 		t.Fatalf("the job failed (%v):\n%s\nworkers:\n%s\n%s", err, tail(out), w2.out.String(), w3.out.String())
 	}
-	t.Logf("faults at %s; the job ended %s later; batches: w1 %d, w2 %d, w3 %d", faultsAt.Format(time.TimeOnly),
-		time.Since(faultsAt).Round(time.Millisecond), w1.batches(), w2.batches(), w3.batches())
+	t.Logf("faults at %s; coordinator killed after %d batches; the rerun ended %s later; batches: w1 %d, w2 %d, w3 %d",
+		faultsAt.Format(time.TimeOnly), killedAt, time.Since(faultsAt).Round(time.Millisecond), w1.batches(), w2.batches(), w3.batches())
 	if w2.batches()+w3.batches() == 0 {
 		t.Fatal("the surviving workers did no batch")
 	}
@@ -213,8 +187,8 @@ func TestDistFaults(t *testing.T) {
 			closing = l
 		}
 	}
-	if !strings.Contains(closing, "100 batches sent") {
-		t.Fatalf("closing line %q, want 100 batches sent:\n%s", closing, tail(out))
+	if !strings.Contains(closing, "400 batches (") || !strings.Contains(closing, "for an earlier run") {
+		t.Fatalf("closing line %q, want 400 batches, some stored by the killed run:\n%s", closing, tail(out))
 	}
 	t.Log(closing)
 
@@ -292,7 +266,7 @@ func BenchmarkQueueWorkers(b *testing.B) {
 	if code, _, errs := fosqlProcess(b, 5*time.Minute, "-db", template, "-q", "-e", "CREATE DATASET w FROM IMAGES '"+img+"'"); code != 0 {
 		b.Fatalf("CREATE DATASET: exit %d: %s", code, errs)
 	}
-	_, url := natsCluster(b, 1)
+	_, url := queuetest.Cluster(b, 1)
 	for _, workers := range []int{0, 1, 2, 3} {
 		name := fmt.Sprintf("workers=%d", workers)
 		job := "COMPUTE UNIQUENESS ON w WITH (queue = '" + url + "')"
