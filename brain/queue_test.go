@@ -232,6 +232,16 @@ func TestQueueNoWorkerSaysSoAndCancels(t *testing.T) {
 	if err := dist.ScanEmbeddings(context.Background(), want.Model, func(db.ID, []float32) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("%d embeddings stored by a job with no worker (%v)", n, err)
 	}
+	// Auto-compute leaves the stopped job to its workers: a query reads
+	// the stored values instead of embedding here, unless it names a
+	// queue itself.
+	why, err := (&Provider{}).Defer(context.Background(), dist, insights.Request{})
+	if err != nil || !strings.Contains(why, "queue job waits for workers (0 of 3 batches stored)") {
+		t.Fatalf("Defer = %q, %v", why, err)
+	}
+	if why, _ := (&Provider{}).Defer(WithQueue(context.Background(), QueueOptions{URL: url}), dist, insights.Request{}); why != "" {
+		t.Fatalf("Defer with a queue = %q", why)
+	}
 	// Its batches left the work stream with it.
 	_, js, err := connectQueue(url, "test", false)
 	if err != nil {

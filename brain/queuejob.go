@@ -396,6 +396,9 @@ func queueDeferred(ctx context.Context, ds *db.Dataset, group string, o ComputeO
 			done++
 		}
 	}
+	if done >= plan.Batches {
+		return "", nil // every batch is stored: a run here embeds nothing
+	}
 	stmt := "COMPUTE " + strings.ToUpper(group) + " ON " + ds.Name()
 	return fmt.Sprintf("a queue job waits for workers (%d of %d batches stored), so nothing is computed here and the stored values are read; "+
 		"resume it with %s WITH (queue = '%s'), or compute here with %s", done, plan.Batches, stmt, plan.Queue, stmt), nil
