@@ -1,7 +1,7 @@
 # fosql — the targets the README names.
 GO ?= go
 
-.PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale
+.PHONY: setup test race demo bench fuzz vet golden quality crashtest bench-scale test-dist
 
 # setup: Go modules, ONNX Runtime's library, the pretrained CNN
 # mobilenet-v2 (nsfwjs's TensorFlow.js model, converted to ONNX) and its
@@ -64,6 +64,17 @@ race: setup
 # index). make test runs its short version (14 kills).
 crashtest: setup
 	FOSQL_CRASH_KILLS=100 $(GO) test -count=1 -timeout 60m -run '^TestCrashKills$$' -v ./cmd/fosql
+
+# test-dist: the distributed fault test (docs/distributed.md): a 3-node
+# NATS JetStream cluster (in process) and 3 fosql worker processes; one
+# worker, one NATS node and then the coordinator are killed during a job
+# on 400 images, the rerun resumes, and every sample must be scored once,
+# equal to a local run.
+# The SeaweedFS-backed media tests (TestS3…) run here too, on the weed
+# binary setup-seaweedfs builds.
+test-dist: setup setup-seaweedfs
+	FOSQL_TEST_DIST=1 $(GO) test -count=1 -timeout 20m -run '^TestDistFaults$$' -v ./cmd/fosql
+	$(GO) test -count=1 -timeout 20m -run '^TestS3' ./...
 
 # bench-scale: the million-sample benchmark (scripts/bench-scale.sh): bulk
 # import from .jsonl and .npy beside SQLite, uniqueness over the imported

@@ -61,6 +61,10 @@ type ComputeOptions struct {
 	Weights []float64
 	// BatchSize and Workers tune embedding (0: measured defaults).
 	BatchSize, Workers int
+	// Queue, when its URL is set, sends the embedding to workers over
+	// NATS JetStream (fosql worker) instead of running the model here;
+	// with no URL, a queue set on the context by WithQueue is used.
+	Queue QueueOptions
 	// Memory bounds the bytes the run holds for its vectors and k-NN
 	// (0: no bound): the k-NN's blocks shrink to fit, and a run that
 	// cannot fit fails as soon as the size of its vectors is known, with
@@ -134,6 +138,12 @@ func (o ComputeOptions) validate() error {
 	}
 	if o.Memory < 0 {
 		return fmt.Errorf("%w: memory %d bytes", ErrOption, o.Memory)
+	}
+	if err := o.Queue.Validate(); err != nil {
+		return err
+	}
+	if o.Queue.URL != "" && o.EmbeddingsField != "" {
+		return fmt.Errorf("%w: queue: a run over the vectors of field %s embeds nothing", ErrOption, o.EmbeddingsField)
 	}
 	return nil
 }
@@ -421,7 +431,9 @@ func publish(ctx context.Context, ds *db.Dataset, group string, n int, row func(
 		st.Abort()
 		return err
 	}
-	return nil
+	// The run is published: the state of its queue job, if it had one,
+	// is done with.
+	return ds.DropJobState(queueJobName(group, run.Model))
 }
 
 // vectorSet is what a brain run computes on: every sample's id and, for
@@ -588,7 +600,29 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 	}
 	total := len(ids)
 	done := total - len(todo)
-	progress(insights.Progress{Group: group, Phase: "embed", Done: done, Total: total})
+	q := o.Queue
+	if q.URL == "" {
+		q = queueFrom(ctx)
+		if err := q.Validate(); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	if q.URL == "" && o.Queue.Batch > 0 {
+		return nil, nil, 0, fmt.Errorf("%w: batch = %d is the batch size of a queue job: give queue too (or SET queue)", ErrOption, o.Queue.Batch)
+	}
+	if q.URL != "" {
+		if o.Queue.Batch > 0 {
+			q.Batch = o.Queue.Batch
+		}
+		if len(todo) > 0 {
+			if err := embedQueue(ctx, ds, q, ids, paths, todo, stored, spec, data, space, o, group, res, progress); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+		todo = nil
+	} else {
+		progress(insights.Progress{Group: group, Phase: "embed", Done: done, Total: total})
+	}
 	if len(todo) > 0 {
 		var m *Model
 		if o.Model == nil {
@@ -776,6 +810,18 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 				return o, fmt.Errorf("%w: exact must be true or false", ErrOption)
 			}
 			o.Exact = b
+		case "queue":
+			u, ok := v.(string)
+			if !ok {
+				return o, fmt.Errorf("%w: queue must be a string, nats://host:port", ErrOption)
+			}
+			o.Queue.URL = strings.TrimSpace(u)
+		case "batch":
+			n, ok := asInt(v)
+			if !ok || n < 1 || n > MaxQueueBatch {
+				return o, fmt.Errorf("%w: batch must be an integer from 1 to %d", ErrOption, MaxQueueBatch)
+			}
+			o.Queue.Batch = n
 		case "batch_size":
 			n, ok := asInt(v)
 			if !ok || n < 1 || n > MaxBatchSize {
@@ -783,7 +829,7 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			}
 			o.BatchSize = n
 		default:
-			return o, fmt.Errorf("%w: unknown option %q (known: model, k, weights, metric, embeddings, batch_size, memory, exact)", ErrOption, k)
+			return o, fmt.Errorf("%w: unknown option %q (known: model, k, weights, metric, embeddings, batch_size, memory, exact, queue, batch)", ErrOption, k)
 		}
 	}
 	if n, ok := asInt(req.Options["k"]); ok && len(o.Weights) != n {
@@ -928,6 +974,16 @@ func (p *Provider) Want(ctx context.Context, ds *db.Dataset, req insights.Reques
 	}
 	w, _, _, err := o.want()
 	return w, err
+}
+
+// Defer implements insights.Deferrer: auto-compute leaves a stopped
+// queue job of the run req asks for to be resumed on its workers.
+func (p *Provider) Defer(ctx context.Context, ds *db.Dataset, req insights.Request) (string, error) {
+	o, err := p.options(req)
+	if err != nil {
+		return "", nil // Run reports it
+	}
+	return queueDeferred(ctx, ds, UniquenessGroup, o, o.want)
 }
 
 // Run implements insights.Provider.

@@ -295,6 +295,15 @@ func (p *DuplicatesProvider) Want(ctx context.Context, ds *db.Dataset, req insig
 	return w, err
 }
 
+// Defer implements insights.Deferrer, as Provider.Defer does.
+func (p *DuplicatesProvider) Defer(ctx context.Context, ds *db.Dataset, req insights.Request) (string, error) {
+	o, err := p.options(req)
+	if err != nil {
+		return "", nil // Run reports it
+	}
+	return queueDeferred(ctx, ds, DuplicatesGroup, o.ComputeOptions, o.want)
+}
+
 // Run implements insights.Provider.
 func (p *DuplicatesProvider) Run(ctx context.Context, ds *db.Dataset, req insights.Request, progress func(insights.Progress)) error {
 	o, err := p.options(req)

@@ -470,7 +470,7 @@ const (
 	tagJournal   byte = 'j' // j dsid [batch(4)] -> undo journal of a multi-batch statement
 )
 
-var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagSelection, tagView, tagJournal, tagVectorIndex}
+var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagSelection, tagView, tagJournal, tagVectorIndex, tagJob}
 
 func dsPrefix(tag byte, ds uint64) []byte {
 	b := make([]byte, 9, 48)

@@ -42,6 +42,9 @@ type Progress struct {
 	Phase string // e.g. "embed", "knn", "store"
 	Done  int
 	Total int
+	// Detail, when set, says more in words (a queue job's batches and
+	// workers).
+	Detail string
 }
 
 // Request is what a run is asked to compute: the provider's options as a
@@ -74,6 +77,15 @@ type Provider interface {
 	// values and the run record together (db.InsightStage); on error or
 	// cancellation it leaves the previous values as they were.
 	Run(ctx context.Context, ds *db.Dataset, req Request, progress func(Progress)) error
+}
+
+// Deferrer is a Provider that may hold a run back from auto-compute: Defer
+// returns why the run that req asks for must not start behind a query
+// (a queue job of the group waits to be resumed on its workers), or ""
+// when it may. Ensure with auto-compute on then answers from the stored
+// values and reports the reason as progress (phase "deferred").
+type Deferrer interface {
+	Defer(ctx context.Context, ds *db.Dataset, req Request) (string, error)
 }
 
 // Registry holds the providers by group. The zero value is empty and
@@ -199,7 +211,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 // record) are read as they are.
 func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, auto bool, progress func(Progress)) error {
 	for _, g := range groups {
-		if _, ok := r.Provider(g); !ok {
+		p, ok := r.Provider(g)
+		if !ok {
 			continue
 		}
 		// The column keeps the options of its last run (COMPUTE ... WITH
@@ -222,6 +235,16 @@ func (r *Registry) Ensure(ctx context.Context, ds *db.Dataset, groups []string, 
 			}
 			return fmt.Errorf("insights.%s on %s: %w: %s; run COMPUTE %s ON %s, or turn auto-compute on (SET auto_compute = on)",
 				g, ds.Name(), ErrStale, f.Reason, strings.ToUpper(g), ds.Name())
+		}
+		if d, ok := p.(Deferrer); ok {
+			why, err := d.Defer(ctx, ds, req)
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				progress(Progress{Group: g, Phase: "deferred", Detail: why})
+				continue
+			}
 		}
 		if err := r.Run(ctx, ds, g, req, progress); err != nil {
 			return err

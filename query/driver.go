@@ -87,8 +87,14 @@ func parseDSN(name string) (string, Options, error) {
 				return "", o, fmt.Errorf("fosql: data source %q: auto_compute=%s: want on or off", name, v)
 			}
 			o.AutoCompute = &on
+		case settingQueue:
+			q, err := queueSetting(db.String(v))
+			if err != nil {
+				return "", o, fmt.Errorf("fosql: data source %q: %w", name, err)
+			}
+			o.Queue = q
 		default:
-			return "", o, fmt.Errorf("fosql: data source %q: unknown setting %q (known: auto_compute)", name, k)
+			return "", o, fmt.Errorf("fosql: data source %q: unknown setting %q (known: auto_compute, queue)", name, k)
 		}
 	}
 	return path, o, nil

@@ -69,6 +69,11 @@ type Options struct {
 	// stale first; with it off, Ensure is asked to check only.
 	AutoCompute *bool
 
+	// Queue is the default of each session's queue setting: the NATS
+	// server (nats://host:4222) whose workers embed for brain jobs that
+	// name no queue of their own. Empty: such jobs run locally.
+	Queue string
+
 	// Progress receives progress reports of long statements (nil: none).
 	Progress func(Progress)
 
@@ -169,7 +174,7 @@ func (d *DB) NewSession() *Session {
 	if d.opts.AutoCompute != nil {
 		auto = *d.opts.AutoCompute
 	}
-	return &Session{db: d, autoCompute: auto}
+	return &Session{db: d, autoCompute: auto, queue: d.opts.Queue}
 }
 
 // Exec runs the statements of sql in the default session and returns the
@@ -195,6 +200,22 @@ type Session struct {
 	db          *DB
 	mu          sync.Mutex
 	autoCompute bool
+	queue       string
+}
+
+// Queue reports the session's queue setting ("" for none).
+func (s *Session) Queue() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queue
+}
+
+// SetQueue changes the session's queue setting, as SET queue = 'nats://…'
+// does; "" (SET queue = off) makes brain jobs run locally again.
+func (s *Session) SetQueue(url string) {
+	s.mu.Lock()
+	s.queue = url
+	s.mu.Unlock()
 }
 
 // AutoCompute reports the session's auto_compute setting.
@@ -316,6 +337,9 @@ func (s *Session) runOne(ctx context.Context, st Statement, a *args, stream bool
 	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if q := s.Queue(); q != "" {
+		ctx = brain.WithQueue(ctx, brain.QueueOptions{URL: q})
 	}
 	return s.exec(ctx, st, a, stream)
 }
@@ -454,13 +478,14 @@ func (s *Session) prepareInsights(ctx context.Context, b *binder, paths []string
 		return nil, nil, err
 	}
 	// Whatever Ensure could compute is there now; a group still without
-	// values is one that nothing provides.
+	// values is one that nothing provides, or one whose run Ensure left
+	// to a queue job's workers (read as missing).
 	have, err := nb.ds.InsightGroups()
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, g := range groups {
-		if !slices.Contains(have, g) {
+		if _, computed := s.db.opts.InsightKeys[g]; !computed && !slices.Contains(have, g) {
 			return nil, nil, fmt.Errorf("insights.%s in dataset %q: %w: no values are stored and no provider computes %s",
 				g, name, ErrUnknownField, g)
 		}
@@ -487,7 +512,7 @@ func (s *Session) progress(p Progress) {
 
 func (s *Session) insightsProgress(op string) func(insights.Progress) {
 	return func(p insights.Progress) {
-		s.progress(Progress{Op: op, Phase: p.Phase, Done: int64(p.Done), Total: int64(p.Total)})
+		s.progress(Progress{Op: op, Phase: p.Phase, Done: int64(p.Done), Total: int64(p.Total), Detail: p.Detail})
 	}
 }
 
@@ -999,7 +1024,10 @@ func (s *Session) compute(ctx context.Context, t *Compute, a *args) (*Result, er
 }
 
 // Settings that SET knows.
-const settingAutoCompute = "auto_compute"
+const (
+	settingAutoCompute = "auto_compute"
+	settingQueue       = "queue"
+)
 
 func (s *Session) set(t *SetVariable, a *args) (*Result, error) {
 	v, err := a.literal(t.Value)
@@ -1018,8 +1046,34 @@ func (s *Session) set(t *SetVariable, a *args) (*Result, error) {
 			state = "on"
 		}
 		return &Result{Message: "auto_compute is " + state}, nil
+	case settingQueue:
+		q, err := queueSetting(v)
+		if err != nil {
+			return nil, err
+		}
+		s.SetQueue(q)
+		if q == "" {
+			return &Result{Message: "queue is off: brain jobs run here"}, nil
+		}
+		return &Result{Message: "queue is " + q}, nil
 	}
-	return nil, &NameError{Kind: "setting", Name: t.Name, Suggestion: nearest(t.Name, []string{settingAutoCompute})}
+	return nil, &NameError{Kind: "setting", Name: t.Name, Suggestion: nearest(t.Name, []string{settingAutoCompute, settingQueue})}
+}
+
+// queueSetting reads the value of SET queue: a nats:// URL (several,
+// comma-separated), or off (or an empty string) for none.
+func queueSetting(v db.Value) (string, error) {
+	if v.Kind() != db.KindString {
+		return "", fmt.Errorf("%w: queue is a nats://host:port URL or off, not %s", ErrTypeMismatch, v)
+	}
+	q := strings.TrimSpace(v.AsString())
+	if q == "" || strings.EqualFold(q, "off") {
+		return "", nil
+	}
+	if err := (brain.QueueOptions{URL: q}).Validate(); err != nil {
+		return "", err
+	}
+	return q, nil
 }
 
 // truth reads on/off, true/false, yes/no, 1/0.

@@ -156,7 +156,7 @@ func crashRun(t *testing.T, dir, sql string) {
 
 // crashPictures writes n distinct textured PNGs (numbered from first),
 // with a few exact copies among them.
-func crashPictures(t *testing.T, dir string, n, first int) string {
+func crashPictures(t testing.TB, dir string, n, first int) string {
 	t.Helper()
 	os.MkdirAll(dir, 0o755)
 	for i := range n {
@@ -277,7 +277,7 @@ func crashCheck(t *testing.T, dir string) []string {
 }
 
 // copyTree copies a database directory.
-func copyTree(t *testing.T, from, to string) {
+func copyTree(t testing.TB, from, to string) {
 	t.Helper()
 	err := filepath.WalkDir(from, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {

@@ -7,6 +7,7 @@
 //	fosql version                  versions of fosql, Go, ONNX Runtime; the model cache
 //	fosql serve -db DIR            the web dashboard over the database
 //	fosql demo [args]              the walkthrough on the synthetic dataset
+//	fosql worker -nats URL         a worker of queue jobs (NATS JetStream)
 //	fosql convert-tfjs -in DIR -out model.onnx   a TensorFlow.js graph model to ONNX
 //	fosql quality [-n N] [-methods a,b]          the ranking-quality benchmark (make quality)
 //
@@ -89,6 +90,8 @@ const usageText = `usage:
   fosql version                     fosql's, Go's and ONNX Runtime's versions, the model cache
   fosql serve [-db DIR] [-addr A]   the web dashboard (http://127.0.0.1:5151/)
   fosql demo [args]                 the walkthrough on the offline synthetic dataset
+  fosql worker -nats nats://host:4222 [-concurrency N]
+                                    a worker of queue jobs (docs/distributed.md)
   fosql convert-tfjs -in DIR -out model.onnx [-any-size | -int8] [-output NAME=NODE]...
                                     a TensorFlow.js graph model to ONNX (-int8: quantised)
   fosql quality [-n N] [-methods a,b]
@@ -123,6 +126,7 @@ Statements (see docs/sql.md):
   INSERT INTO ds (filepath, tags, …) VALUES (…);  UPDATE ds SET … WHERE …;
   UPDATE ds ADD TAG 'x' WHERE …;  UPDATE ds REMOVE TAG 'x' WHERE …;
   DELETE FROM ds WHERE …;  EXPLAIN SELECT …;  SET auto_compute = on|off;
+  COMPUTE UNIQUENESS ON ds WITH (queue = 'nats://…', batch = 64);  SET queue = 'nats://…';
   SELECT … FROM ds WHERE id IN SELECTION;  (the dashboard's selection)
   CREATE [OR REPLACE] VIEW v AS SELECT …;  SHOW VIEWS;  DROP VIEW v;
 
@@ -133,6 +137,9 @@ Flags:
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "serve" {
 		return runServe(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "worker" {
+		return runWorker(ctx, args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "version" {
 		return runVersion(stdout, stderr)

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // fosqlProcess runs the shell in a child process with args, under a time
 // limit, and returns its exit status and output. A Go panic or runtime
 // fatal error in the output fails the test.
-func fosqlProcess(t *testing.T, limit time.Duration, args ...string) (code int, stdout, stderr string) {
+func fosqlProcess(t testing.TB, limit time.Duration, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()

@@ -134,6 +134,11 @@ func (p *progressPrinter) showBar(key string, pr query.Progress) {
 	if pr.Total > 0 && pr.Total != p.bar.GetMax64() {
 		p.bar.ChangeMax64(pr.Total)
 	}
+	if pr.Detail != "" {
+		// A phase's words (a queue job's batches and workers) change
+		// under the same bar.
+		p.bar.Describe(key + " (" + pr.Detail + ")")
+	}
 	p.bar.Set64(pr.Done)
 }
 
