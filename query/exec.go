@@ -168,13 +168,21 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// NewSession starts a session with the default settings.
+// NewSession starts a session with the default settings: the options'
+// and, for the queue when the options name none, the database's own (SET
+// DATABASE queue).
 func (d *DB) NewSession() *Session {
 	auto := true
 	if d.opts.AutoCompute != nil {
 		auto = *d.opts.AutoCompute
 	}
-	return &Session{db: d, autoCompute: auto, queue: d.opts.Queue}
+	queue := d.opts.Queue
+	if queue == "" {
+		// A setting that cannot be read leaves the queue off; the
+		// statement that needs the store reports the store's error.
+		queue, _ = d.store.Setting(settingQueue)
+	}
+	return &Session{db: d, autoCompute: auto, queue: queue}
 }
 
 // Exec runs the statements of sql in the default session and returns the
@@ -1034,6 +1042,9 @@ func (s *Session) set(t *SetVariable, a *args) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.Database && t.Name != settingQueue {
+		return nil, fmt.Errorf("%w: SET DATABASE keeps only the queue setting; %s is a setting of the session (SET %s = …)", ErrUnsupported, t.Name, t.Name)
+	}
 	switch t.Name {
 	case settingAutoCompute:
 		on, ok := truth(v)
@@ -1051,11 +1062,18 @@ func (s *Session) set(t *SetVariable, a *args) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		scope := ""
+		if t.Database {
+			if err := s.db.store.SetSetting(settingQueue, q); err != nil {
+				return nil, err
+			}
+			scope = " for every session of this database"
+		}
 		s.SetQueue(q)
 		if q == "" {
-			return &Result{Message: "queue is off: brain jobs run here"}, nil
+			return &Result{Message: "queue is off" + scope + ": brain jobs run here"}, nil
 		}
-		return &Result{Message: "queue is " + q}, nil
+		return &Result{Message: "queue is " + q + scope}, nil
 	}
 	return nil, &NameError{Kind: "setting", Name: t.Name, Suggestion: nearest(t.Name, []string{settingAutoCompute, settingQueue})}
 }

@@ -140,11 +140,13 @@ type Compute struct {
 }
 
 // SetVariable is SET name = value, a setting of the session (for example
-// SET auto_compute = off).
+// SET auto_compute = off), or with SET DATABASE a setting kept in the
+// database for every later session.
 type SetVariable struct {
 	stmtBase
-	Name  string // lower case
-	Value Literal
+	Name     string // lower case
+	Value    Literal
+	Database bool // SET DATABASE name = value
 }
 
 // Explain is EXPLAIN statement (or DESCRIBE SELECT …): the plan, not the
@@ -674,7 +676,10 @@ func (p *parser) statement() (Statement, error) {
 		return st, p.done()
 	case first.is("SET"):
 		p.i++
-		p.accept("SESSION")
+		database := p.accept("DATABASE")
+		if !database {
+			p.accept("SESSION")
+		}
 		t := p.peek()
 		name, err := p.name("a setting name")
 		if err != nil {
@@ -692,7 +697,7 @@ func (p *parser) statement() (Statement, error) {
 		if name == "" {
 			return nil, p.errAt(t, "expected a setting name")
 		}
-		return &SetVariable{stmtBase: b, Name: name, Value: v}, p.done()
+		return &SetVariable{stmtBase: b, Name: name, Value: v, Database: database}, p.done()
 	case first.is("UPDATE") && p.peekN(1).isName() && (p.peekN(2).is("ADD") || p.peekN(2).is("REMOVE")):
 		return p.updateTags(b)
 	}

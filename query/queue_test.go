@@ -94,3 +94,50 @@ func TestQueueSetting(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// SET DATABASE queue keeps the queue in the database, so later sessions
+// and processes send their brain jobs there without repeating it; SET
+// queue = off in one session leaves the stored setting alone.
+func TestQueueDatabaseSetting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	open := func() *DB {
+		d, err := Open(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	ctx := context.Background()
+	const url = "nats://127.0.0.1:4222"
+	d := open()
+	if got := d.NewSession().Queue(); got != "" {
+		t.Fatalf("a new database's queue = %q", got)
+	}
+	r, err := d.Exec(ctx, "SET DATABASE queue = '"+url+"'")
+	if err != nil || !strings.Contains(r.Message, "every session") {
+		t.Fatalf("SET DATABASE queue: %v %+v", err, r)
+	}
+	if _, err := d.Exec(ctx, "SET DATABASE auto_compute = off"); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("SET DATABASE auto_compute: %v", err)
+	}
+	d.Close()
+
+	d = open()
+	s := d.NewSession()
+	if got := s.Queue(); got != url {
+		t.Fatalf("after reopening, a session's queue = %q, want %q", got, url)
+	}
+	if _, err := s.Exec(ctx, "SET queue = off"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.NewSession().Queue(); got != url {
+		t.Errorf("SET queue = off in one session changed the stored queue: %q", got)
+	}
+	if _, err := d.Exec(ctx, "SET DATABASE queue = off"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.NewSession().Queue(); got != "" {
+		t.Errorf("after SET DATABASE queue = off a session's queue = %q", got)
+	}
+	d.Close()
+}
