@@ -78,15 +78,18 @@ func newLineEditor(sh *shell, stdin io.Reader) (lineSource, func(), error) {
 		Stdout:                 sh.errw,
 		Stderr:                 sh.errw,
 	}
+	restore := func() {}
 	if f, ok := stdin.(*os.File); ok {
 		cfg.Stdin = f
+		restore = keepCtrlDForEditor(int(f.Fd()))
 	}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {
+		restore()
 		return nil, nil, err
 	}
 	sh.history = func(entry string) { rl.SaveHistory(entry) }
-	return &editorSource{rl: rl}, func() { rl.Close() }, nil
+	return &editorSource{rl: rl}, func() { rl.Close(); restore() }, nil
 }
 
 // completer completes the word before the cursor: a meta command and its

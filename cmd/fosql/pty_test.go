@@ -318,3 +318,28 @@ func TestPTYOutputAndRead(t *testing.T) {
 		t.Errorf("the script went on after its error:\n%s", p.screen(0))
 	}
 }
+
+// TestPTYCtrlDWhileAStatementRuns: a Ctrl-D typed while a statement
+// runs (uniqueness here, which takes a moment) leaves the shell once the
+// statement is done.
+func TestPTYCtrlDWhileAStatementRuns(t *testing.T) {
+	dbDir := filepath.Join(t.TempDir(), "db")
+	imgs := writePNGs(t, 40)
+	if code, _, errs := runShell(t, "", "-db", dbDir, "-e", "CREATE DATASET pics FROM IMAGES '"+imgs+"'"); code != 0 {
+		t.Fatal(errs)
+	}
+	p := startPTY(t, t.TempDir(), "-db", dbDir)
+	m := p.mark()
+	p.typeText("COMPUTE UNIQUENESS ON pics;\r")
+	p.waitFor("compute uniqueness", m, 20*time.Second) // its progress: it runs
+	p.typeText("\x04")
+	p.waitFor("computed insights.uniqueness", m, 20*time.Second)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a Ctrl-D typed while the statement ran did not end the shell:\n%s", p.screen(0))
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("the shell ended with %v", err)
+	}
+}
