@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -188,23 +186,20 @@ func writeNpyOutfile(name string, res *Result) (*Result, error) {
 			ErrUnsupported, QuoteString(name), QuoteString(name))
 	}
 	idsName := npyIDsFile(name)
-	fail := func(err error) (*Result, error) {
-		os.Remove(name)
-		os.Remove(idsName)
-		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
-	}
 	f, err := createOutfile(name)
 	if err != nil {
 		return nil, err
 	}
 	idf, err := createOutfile(idsName)
 	if err != nil {
-		f.Close()
-		os.Remove(name)
+		f.discard()
 		return nil, err
 	}
-	defer f.Close()
-	defer idf.Close()
+	fail := func(err error) (*Result, error) {
+		f.discard()
+		idf.discard()
+		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
+	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	iw := bufio.NewWriterSize(idf, 64<<10)
 	if _, err := w.Write(make([]byte, npyHeaderBytes)); err != nil {
@@ -256,27 +251,15 @@ func writeNpyOutfile(name string, res *Result) (*Result, error) {
 	if _, err := f.WriteAt(hdr.Bytes(), 0); err != nil {
 		return fail(err)
 	}
-	if err := errors.Join(f.Close(), idf.Close()); err != nil {
-		return fail(err)
+	if err := f.place(); err != nil {
+		idf.discard()
+		return nil, err
 	}
-	abs, _ := filepath.Abs(name)
-	return &Result{
-		Columns:      []Column{{Name: "file", Type: TypeString}, {Name: "format", Type: TypeString}, {Name: "rows", Type: TypeInt}},
-		Rows:         [][]db.Value{{db.String(abs), db.String("npy"), db.Int(int64(rows))}},
-		RowsAffected: int64(rows),
-		Message:      fmt.Sprintf("wrote %s of %d float32 values to %s (ids in %s)", plural(rows, "row"), dim, abs, npyIDsFile(abs)),
-	}, nil
-}
-
-// createOutfile creates a file INTO OUTFILE writes; an existing file is
-// never overwritten.
-func createOutfile(name string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", name, ErrFileExists)
+	if err := idf.place(); err != nil {
+		os.Remove(name)
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
-	}
-	return f, nil
+	return outfileSummary(name, "npy", rows, func(abs string) string {
+		return fmt.Sprintf("wrote %s of %d float32 values to %s (ids in %s)", plural(rows, "row"), dim, abs, npyIDsFile(abs))
+	}), nil
 }

@@ -2,11 +2,7 @@ package query
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -404,19 +400,15 @@ func writeParquetOutfile(name string, res *Result) (*Result, error) {
 		}
 		seen[c.Name] = true
 	}
-	if _, err := os.Lstat(name); err == nil {
-		return nil, fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", name, ErrFileExists)
-	}
-	tmp, err := createTempBeside(name)
+	tmp, err := createOutfile(name)
 	if err != nil {
-		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
+		return nil, err
 	}
 	fail := func(err error) (*Result, error) {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		tmp.discard()
 		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
 	}
-	p := &parquetOut{res: res, file: tmp, buf: bufio.NewWriterSize(tmp, 1<<20), batch: make([]parquet.Row, 0, parquetBatchRows)}
+	p := &parquetOut{res: res, file: tmp.File, buf: bufio.NewWriterSize(tmp, 1<<20), batch: make([]parquet.Row, 0, parquetBatchRows)}
 	var first [][]db.Value
 	err = res.Each(func(row []db.Value) error {
 		if p.w == nil {
@@ -452,60 +444,15 @@ func writeParquetOutfile(name string, res *Result) (*Result, error) {
 	if err == nil {
 		err = p.buf.Flush()
 	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if err == nil {
-		err = tmp.Close()
-	}
 	if err != nil {
 		return fail(err)
 	}
-	if err := placeFile(tmp.Name(), name); err != nil {
-		os.Remove(tmp.Name())
+	if err := tmp.place(); err != nil {
 		return nil, err
 	}
-	abs, _ := filepath.Abs(name)
-	return &Result{
-		Columns:      []Column{{Name: "file", Type: TypeString}, {Name: "format", Type: TypeString}, {Name: "rows", Type: TypeInt}},
-		Rows:         [][]db.Value{{db.String(abs), db.String("parquet"), db.Int(int64(p.rows))}},
-		RowsAffected: int64(p.rows),
-		Message:      fmt.Sprintf("wrote %s to %s", plural(p.rows, "row"), abs),
-	}, nil
-}
-
-// createTempBeside creates a new file in name's folder, named after it,
-// with the mode INTO OUTFILE's other files get (0644 less the umask).
-func createTempBeside(name string) (*os.File, error) {
-	for {
-		var r [6]byte
-		rand.Read(r[:])
-		tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+"."+hex.EncodeToString(r[:])+".tmp")
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if !errors.Is(err, fs.ErrExist) {
-			return f, err
-		}
-	}
-}
-
-// placeFile gives the complete file tmp its name, refusing to replace a
-// file that appeared meanwhile: a hard link fails when name exists; where
-// the file system has no hard links, a rename after a last check.
-func placeFile(tmp, name string) error {
-	err := os.Link(tmp, name)
-	if err == nil {
-		return os.Remove(tmp)
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", name, ErrFileExists)
-	}
-	if _, lerr := os.Lstat(name); lerr == nil {
-		return fmt.Errorf("INTO OUTFILE %s: %w (fosql does not overwrite files)", name, ErrFileExists)
-	}
-	if rerr := os.Rename(tmp, name); rerr != nil {
-		return fmt.Errorf("INTO OUTFILE %s: %w", name, rerr)
-	}
-	return nil
+	return outfileSummary(name, "parquet", p.rows, func(abs string) string {
+		return fmt.Sprintf("wrote %s to %s", plural(p.rows, "row"), abs)
+	}), nil
 }
 
 // isParquetFile reports whether a file name asks for Parquet.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -612,21 +611,16 @@ func writeOutfile(name string, res *Result) (*Result, error) {
 	} else {
 		rows = len(res.Rows)
 	}
-	err = counted.Write(file, f)
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
+	if err := counted.Write(file, f); err != nil {
+		file.discard()
 		return nil, fmt.Errorf("INTO OUTFILE %s: %w", name, err)
 	}
-	abs, _ := filepath.Abs(name)
-	return &Result{
-		Columns:      []Column{{Name: "file", Type: TypeString}, {Name: "format", Type: TypeString}, {Name: "rows", Type: TypeInt}},
-		Rows:         [][]db.Value{{db.String(abs), db.String(f.String()), db.Int(int64(rows))}},
-		RowsAffected: int64(rows),
-		Message:      fmt.Sprintf("wrote %s to %s", plural(rows, "row"), abs),
-	}, nil
+	if err := file.place(); err != nil {
+		return nil, err
+	}
+	return outfileSummary(name, f.String(), rows, func(abs string) string {
+		return fmt.Sprintf("wrote %s to %s", plural(rows, "row"), abs)
+	}), nil
 }
 
 // Blocked reports whether the format prints a result set as a block that
