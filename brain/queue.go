@@ -354,3 +354,22 @@ func countWorkers(nc *nats.Conn, wait time.Duration) int {
 	}
 	return len(seen)
 }
+
+// every runs fn every d in a goroutine of its own until ctx ends or the
+// returned stop is called.
+func every(ctx context.Context, d time.Duration, fn func()) (stop func()) {
+	ctx, stop = context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	return stop
+}

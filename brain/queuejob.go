@@ -246,20 +246,7 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 	}
 	var workers atomic.Int64
 	workers.Store(int64(countWorkers(nc, 300*time.Millisecond)))
-	pctx, stopPing := context.WithCancel(ctx)
-	defer stopPing()
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C:
-				workers.Store(int64(countWorkers(nc, 300*time.Millisecond)))
-			}
-		}
-	}()
+	defer every(ctx, time.Second, func() { workers.Store(int64(countWorkers(nc, 300*time.Millisecond))) })()
 	report := func() {
 		w := workers.Load()
 		detail := fmt.Sprintf("%d/%d batches, %d workers", len(job.done), len(job.batches), w)

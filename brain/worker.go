@@ -162,20 +162,7 @@ func (w *worker) reply(ctx context.Context, m jetstream.Msg, models map[string]*
 	}
 	// Tell the server the batch is in progress, so a slow batch is not
 	// given to another worker while this one is alive.
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	go func() {
-		t := time.NewTicker(ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
+	defer every(ctx, ackWait/3, func() { _ = m.InProgress() })()
 	h = doneHeader{Job: wb.Job, Batch: wb.Batch, Worker: w.o.Name}
 	if md, err := m.Metadata(); err == nil {
 		h.Delivered = int(md.NumDelivered)

@@ -7,10 +7,10 @@ import (
 	"sync"
 )
 
-// HeapHeadroom is what the soft heap limit leaves beyond the holders'
+// heapHeadroom is what the soft heap limit leaves beyond the holders'
 // shares and the heap that was live before them: the storage engine's
 // caches and the garbage a statement makes as it reads and writes.
-const HeapHeadroom = 256 << 20
+const heapHeadroom = 256 << 20
 
 // bulkHeapShare is a bulk statement's share of the soft heap limit. It is
 // the storage engine's, not the statement's (which holds one batch): a
@@ -21,7 +21,7 @@ const bulkHeapShare = 1 << 30
 
 // heapLimits is the process's soft heap limit (debug.SetMemoryLimit) while
 // holders hold it: the heap live when the first holder came, plus the sum
-// of the holders' shares, plus HeapHeadroom. Without it the collector's
+// of the holders' shares, plus heapHeadroom. Without it the collector's
 // default pacing (GOGC=100) lets garbage grow the heap to twice what is
 // live. A limit set before (GOMEMLIMIT, or the program's own) is left as
 // it is.
@@ -59,7 +59,7 @@ func (h *HeapHold) Hold(bytes int64) {
 	h.bytes = bytes
 	heapLimits.total += bytes
 	if heapLimits.ours {
-		debug.SetMemoryLimit(heapLimits.base + heapLimits.total + HeapHeadroom)
+		setHeapLimit()
 	}
 }
 
@@ -78,8 +78,13 @@ func (h *HeapHold) Release() {
 	case heapLimits.active == 0:
 		debug.SetMemoryLimit(heapLimits.prev)
 	default:
-		debug.SetMemoryLimit(heapLimits.base + heapLimits.total + HeapHeadroom)
+		setHeapLimit()
 	}
+}
+
+// setHeapLimit sets the limit the holders ask for; heapLimits is locked.
+func setHeapLimit() {
+	debug.SetMemoryLimit(heapLimits.base + heapLimits.total + heapHeadroom)
 }
 
 // liveHeap is the heap the last collection found live.

@@ -13,7 +13,7 @@ func TestHeapHoldSetsAndRestoresTheLimit(t *testing.T) {
 	var a, b HeapHold
 	a.Hold(100 << 20)
 	first := debug.SetMemoryLimit(-1)
-	if first < 100<<20+HeapHeadroom || first == math.MaxInt64 {
+	if first < 100<<20+heapHeadroom || first == math.MaxInt64 {
 		t.Fatalf("limit with one holder of 100 MiB = %d", first)
 	}
 	b.Hold(50 << 20)
