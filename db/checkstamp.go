@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A store check reads every table's index, which grows with the data:
@@ -108,28 +109,53 @@ func parseStamp(b []byte) (storeStamp, error) {
 	return s, nil
 }
 
+// stampTickWait bounds how long writeStamp waits for the file system's
+// clock to pass the tick in which the store's files last changed.
+const stampTickWait = 50 * time.Millisecond
+
 // writeStamp records stamp as the store that passed the check, replacing
 // the stamp file atomically. A file changed in the same tick of the file
 // system's clock as the stamp is written could change again within that
-// tick and keep its times, so such files are left out (and checked again
-// at the next open). Errors are returned but harmless: without a stamp
-// the next open checks the whole store.
+// tick and keep its times, so writeStamp first waits (up to
+// stampTickWait) for the clock to pass the tick of the latest change; a
+// file still in the stamp's tick is left out (and checked again at the
+// next open). Without the wait, the files a session's close touches last
+// (the value log, the last table, the manifest) were left out almost
+// every time. Errors are returned but harmless: without a stamp the next
+// open checks the whole store.
 func writeStamp(dir string, stamp storeStamp) error {
-	tmp, err := os.CreateTemp(dir, stampName+".*")
-	if err != nil {
-		return err
+	var latest int64
+	for _, f := range stamp {
+		latest = max(latest, f.mtime, f.ctime)
+	}
+	deadline := time.Now().Add(stampTickWait)
+	var tmp *os.File
+	var now fileStamp
+	for {
+		var err error
+		if tmp, err = os.CreateTemp(dir, stampName+".*"); err != nil {
+			return err
+		}
+		info, err := tmp.Stat()
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return err
+		}
+		var ok bool
+		if now, ok = statStamp(info); !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return errors.New("file stamps are not supported here")
+		}
+		if now.mtime > latest || time.Now().After(deadline) {
+			break
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+		time.Sleep(time.Millisecond)
 	}
 	defer os.Remove(tmp.Name())
-	info, err := tmp.Stat()
-	if err != nil {
-		tmp.Close()
-		return err
-	}
-	now, ok := statStamp(info)
-	if !ok {
-		tmp.Close()
-		return errors.New("file stamps are not supported here")
-	}
 	var buf bytes.Buffer
 	buf.WriteString(stampHeader)
 	for _, name := range slices.Sorted(maps.Keys(stamp)) {
