@@ -138,15 +138,24 @@ func inferBatches(b *testing.B, m *Model, batch []float32, bs, n int) {
 }
 
 // BenchmarkEmbed reports images/s for decode + preprocessing alone,
-// inference alone (pre-made tensors) and the whole Embed pipeline, with the
-// built-in model.
+// inference alone (pre-made tensors) and the whole Embed pipeline, with
+// each built-in descriptor, one after the other.
 func BenchmarkEmbed(b *testing.B) {
 	needRuntime(b)
-	m, err := DefaultModel()
-	if err != nil {
-		b.Fatal(err)
+	for _, bd := range builtins {
+		b.Run(bd.short, func(b *testing.B) {
+			m, err := bd.load()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			benchEmbed(b, m)
+		})
 	}
-	defer m.Close()
+}
+
+// benchEmbed is BenchmarkEmbed for one model.
+func benchEmbed(b *testing.B, m *Model) {
 	for _, bc := range benchCases {
 		imgs := benchImages(bc.kind, bc.n)
 		b.Run(bc.name+"/decode", func(b *testing.B) {

@@ -164,7 +164,7 @@ func (o ComputeOptions) identity(opts map[string]any) (insights.Want, ModelSpec,
 	if o.Model != nil {
 		spec = *o.Model
 	}
-	id, data, err := identities.of(spec, o.Model == nil)
+	id, data, err := identities.of(spec)
 	if err != nil {
 		return insights.Want{}, spec, nil, err
 	}
@@ -181,13 +181,6 @@ func (o ComputeOptions) identity(opts map[string]any) (insights.Want, ModelSpec,
 	return insights.Want{Model: id, Options: js}, spec, data, nil
 }
 
-// builtinIdentity is the identity of the built-in model: specIdentity of
-// DefaultModelSpec and the graph descriptorGraph builds. It is written down
-// so that a freshness check, which needs only the identity, does not build
-// and hash the graph (most of a short query's time); TestBuiltinIdentity
-// builds the graph and fails when this no longer matches it.
-const builtinIdentity = "sha256:b6d6bb1594621e310b762e715ba60e7d7093c0ca732e757f6bb5e09edf98841a"
-
 // identityCache remembers the identities of model files, so that a query
 // that checks freshness does not hash a model file each time: until its
 // size or modification time changes.
@@ -199,12 +192,12 @@ type identityCache struct {
 var identities = &identityCache{entries: map[string]string{}}
 
 // of returns a model's identity, and for a model file nil bytes (the
-// caller reads the file when it loads the model). The built-in model's
-// identity is builtinIdentity and its bytes are nil as well: DefaultModel
-// builds the graph when a run needs it.
-func (c *identityCache) of(spec ModelSpec, builtin bool) (string, []byte, error) {
-	if builtin {
-		return builtinIdentity, nil, nil
+// caller reads the file when it loads the model). A built-in descriptor's
+// identity is the one written down with it, and its bytes are nil as
+// well: loadSpec builds the graph when a run needs it.
+func (c *identityCache) of(spec ModelSpec) (string, []byte, error) {
+	if b := builtinOf(spec); b != nil {
+		return b.identity, nil, nil
 	}
 	js, _ := json.Marshal(spec)
 	if spec.Path == "" {
@@ -624,17 +617,7 @@ func embedMissing(ctx context.Context, ds *db.Dataset, ids []db.ID, paths []stri
 		progress(insights.Progress{Group: group, Phase: "embed", Done: done, Total: total})
 	}
 	if len(todo) > 0 {
-		var m *Model
-		if o.Model == nil {
-			m, err = DefaultModel()
-		} else {
-			if data == nil {
-				if data, err = readModelFile(spec); err != nil {
-					return nil, nil, 0, err
-				}
-			}
-			m, err = loadModelBytes(spec, data)
-		}
+		m, err := loadSpec(spec, data)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -756,7 +739,14 @@ func (p *Provider) options(req insights.Request) (ComputeOptions, error) {
 			if !ok {
 				return o, fmt.Errorf("%w: model must be a string", ErrOption)
 			}
-			if name == "" || IsDescriptorName(name) {
+			if name == "" {
+				continue
+			}
+			if b := builtinNamed(name); b != nil {
+				if b != defaultDescriptor {
+					spec := b.spec()
+					o.Model, o.ModelName = &spec, b.name
+				}
 				continue
 			}
 			spec, err := p.resolve(name)

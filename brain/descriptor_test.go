@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/draw"
 	"math"
 	"testing"
 )
 
 func TestDescriptorGraphDeterministic(t *testing.T) {
-	a, err := buildDescriptor(defaultDescConfig)
+	a, err := buildDescriptor(descV2Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := buildDescriptor(defaultDescConfig)
+	b, err := buildDescriptor(descV2Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +41,8 @@ func TestDefaultModel(t *testing.T) {
 	}
 	// The model a run loads has the identity its freshness check asked
 	// for, so that the stored run is fresh to the next check.
-	if m.Identity() != builtinIdentity {
-		t.Fatalf("the loaded built-in model is %s, freshness checks ask for %s", m.Identity(), builtinIdentity)
+	if m.Identity() != defaultDescriptor.identity {
+		t.Fatalf("the loaded built-in model is %s, freshness checks ask for %s", m.Identity(), defaultDescriptor.identity)
 	}
 }
 
@@ -76,23 +77,27 @@ func dist(a, b []float32) float64 {
 
 func TestDescriptorInvariances(t *testing.T) {
 	needRuntime(t)
-	m, err := DefaultModel()
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range builtins {
+		t.Run(b.short, func(t *testing.T) {
+			m, err := b.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if m.Dim() != b.dim {
+				t.Fatalf("Dim = %d, want %d", m.Dim(), b.dim)
+			}
+			checkInvariances(t, m)
+		})
 	}
-	defer m.Close()
-	if m.Dim() != DescriptorDim {
-		t.Fatalf("Dim = %d, want DescriptorDim %d", m.Dim(), DescriptorDim)
-	}
-	decode := func(data []byte) image.Image {
-		img, _, err := image.Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
+}
+
+// checkInvariances checks that a mirror does not move m's embedding of a
+// picture and that a brightness and contrast shift moves it far less than
+// the distance to another picture.
+func checkInvariances(t *testing.T, m *Model) {
 	w, h := 96, 96
-	jp := decode(noiseJPEG(4, w, h))
+	jp := decodeTestImage(t, noiseJPEG(4, w, h))
 	src := image.NewRGBA(image.Rect(0, 0, w, h))
 	mirror := image.NewRGBA(image.Rect(0, 0, w, h))
 	shifted := image.NewRGBA(image.Rect(0, 0, w, h)) // brightness +20, contrast 0.9
@@ -105,7 +110,7 @@ func TestDescriptorInvariances(t *testing.T) {
 			shifted.Set(x, y, color.RGBA{f(r), f(g), f(b), 255})
 		}
 	}
-	other := decode(noiseJPEG(5, 96, 96))
+	other := decodeTestImage(t, noiseJPEG(5, 96, 96))
 	v := embedImages(t, m, src, mirror, shifted, other)
 	if d := dist(v[0], v[1]); d > 1e-4 {
 		t.Errorf("mirror moved the embedding by %v", d)
@@ -113,5 +118,87 @@ func TestDescriptorInvariances(t *testing.T) {
 	dOther := dist(v[0], v[3])
 	if d := dist(v[0], v[2]); d > dOther/4 {
 		t.Errorf("brightness/contrast shift moved the embedding by %v (another picture is at %v)", d, dOther)
+	}
+}
+
+// decodeTestImage decodes an encoded image.
+func decodeTestImage(t *testing.T, data []byte) image.Image {
+	t.Helper()
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestDescriptorV2Bars checks what descriptor-v2 adds: a picture with
+// plain bars around it (white or black, as a border or a letterbox adds)
+// or turned grey embeds much nearer its original than another picture
+// does, much nearer than descriptor-v1 puts them, and a plain picture
+// still gets a finite embedding.
+func TestDescriptorV2Bars(t *testing.T) {
+	needRuntime(t)
+	w, h := 80, 60
+	pic := decodeTestImage(t, noiseJPEG(7, w, h))
+	other := decodeTestImage(t, noiseJPEG(8, w, h))
+	framed := func(c color.RGBA, bx, by int) image.Image {
+		out := image.NewRGBA(image.Rect(0, 0, w+2*bx, h+2*by))
+		draw.Draw(out, out.Bounds(), &image.Uniform{c}, image.Point{}, draw.Src)
+		draw.Draw(out, image.Rect(bx, by, bx+w, by+h), pic, pic.Bounds().Min, draw.Src)
+		return out
+	}
+	grey := image.NewGray(pic.Bounds())
+	draw.Draw(grey, grey.Bounds(), pic, pic.Bounds().Min, draw.Src)
+	plain := image.NewUniform(color.RGBA{90, 120, 200, 255})
+	plainImg := image.NewRGBA(image.Rect(0, 0, 40, 40))
+	draw.Draw(plainImg, plainImg.Bounds(), plain, image.Point{}, draw.Src)
+	copies := []struct {
+		name string
+		img  image.Image
+	}{
+		{"white border", framed(color.RGBA{255, 255, 255, 255}, 4, 3)},
+		{"black letterbox", framed(color.RGBA{0, 0, 0, 255}, 0, 8)},
+		{"greyscale", grey},
+	}
+	ratio := map[string][]float64{}
+	for _, b := range builtins {
+		m, err := b.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs := []image.Image{pic, other, plainImg}
+		for _, c := range copies {
+			imgs = append(imgs, c.img)
+		}
+		v := embedImages(t, m, imgs...)
+		m.Close()
+		for _, x := range v[2] {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				t.Fatalf("%s: a plain picture embeds to %v", b.name, v[2][:4])
+			}
+		}
+		dOther := dist(v[0], v[1])
+		for i, c := range copies {
+			ratio[c.name] = append(ratio[c.name], dist(v[0], v[3+i])/dOther)
+		}
+		if b == descriptorV2 {
+			// The blocks of the trimmed picture come last.
+			tail := func(x []float32) []float32 { return x[len(x)-b.dim/2:] }
+			dOther := dist(tail(v[0]), tail(v[1]))
+			for i, c := range copies {
+				ratio[c.name+", trimmed"] = append(ratio[c.name+", trimmed"], dist(tail(v[0]), tail(v[3+i]))/dOther)
+			}
+		}
+	}
+	for _, c := range copies {
+		r := ratio[c.name] // v1, v2
+		tr := ratio[c.name+", trimmed"][0]
+		t.Logf("%s: distance to the original / to another picture: v1 %.3f, v2 %.3f (its trimmed blocks %.3f)", c.name, r[0], r[1], tr)
+		if r[1] > 0.75*r[0] {
+			t.Errorf("%s: descriptor-v2 puts the copy at %.3f of another picture's distance, descriptor-v1 at %.3f", c.name, r[1], r[0])
+		}
+		if c.name != "greyscale" && tr > r[0]/2 {
+			t.Errorf("%s: the trimmed blocks of descriptor-v2 put the copy at %.3f of another picture's distance, descriptor-v1 at %.3f", c.name, tr, r[0])
+		}
 	}
 }

@@ -8,10 +8,12 @@
 //
 // A uniqueness run is four steps, each usable on its own:
 //
-//  1. Load a model. DefaultModel is the built-in descriptor: a training-free
-//     image descriptor (colour thumbnails and histograms, oriented-gradient
-//     energy, all made mirror-symmetric) that this package writes as an
-//     ONNX graph in Go, so it needs no download. LoadModel loads any ONNX
+//  1. Load a model. DefaultModel is the built-in descriptor-v2: a
+//     training-free image descriptor (colour thumbnails and histograms,
+//     oriented-gradient energy, all made mirror-symmetric, of the picture
+//     with its plain bars trimmed off and of the whole picture) that this
+//     package writes as an ONNX graph in Go, so it needs no download;
+//     BuiltinSpec names descriptor-v1 too. LoadModel loads any ONNX
 //     image model from a file, given a ModelSpec: input size, layout (NCHW
 //     or NHWC), channels (RGB, BGR, or GRAY: one channel of BT.601 luma),
 //     scale/mean/std, a fixed batch (read from the model; batch 1 is fed

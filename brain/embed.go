@@ -383,12 +383,12 @@ const inferenceValues = 16 * 224 * 224 * 3
 // defaultBatch is the number of images per inference call when
 // EmbedOptions.BatchSize is 0 (and always for a model with a fixed batch)
 // and runners calls run at once: the model's fixed batch, descriptorBatch
-// for the built-in model, else a share of inferenceValues, from 1 to 32.
+// for a built-in descriptor, else a share of inferenceValues, from 1 to 32.
 func defaultBatch(m *Model, runners int) int {
 	switch {
 	case m.spec.FixedBatch > 0:
 		return m.spec.FixedBatch
-	case m.spec.Name == DescriptorName:
+	case builtinOf(m.spec) != nil:
 		return descriptorBatch
 	}
 	return max(1, min(32, inferenceValues/(m.pre.size()*max(1, runners))))

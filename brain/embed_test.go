@@ -83,7 +83,7 @@ func TestEmbedSkipsBadItemsAndKeepsOrder(t *testing.T) {
 	if fmt.Sprint(emb.IDs) != "[a b c a-again]" {
 		t.Errorf("IDs = %v, want [a b c a-again]", emb.IDs)
 	}
-	if emb.Dim != DescriptorDim || len(emb.Vectors) != 4*DescriptorDim {
+	if emb.Dim != DescriptorV2Dim || len(emb.Vectors) != 4*DescriptorV2Dim {
 		t.Fatalf("Dim %d, %d values", emb.Dim, len(emb.Vectors))
 	}
 	wantSkip := map[string]error{"missing": os.ErrNotExist, "text": ErrDecode, "bomb": ErrImageTooLarge, "nil-media": nil}

@@ -177,19 +177,16 @@ type Model struct {
 	session *ort.DynamicAdvancedSession
 }
 
-// LoadModel reads the ONNX model at spec.Path and prepares it for Embed. It
+// LoadModel reads the ONNX model at spec.Path (or builds the built-in
+// descriptor a spec of BuiltinSpec names) and prepares it for Embed. It
 // starts ONNX Runtime (InitRuntime) if needed, exposes spec.Output as a graph
 // output when it is an intermediate tensor, and runs one probe batch to learn
 // the embedding dimension.
 func LoadModel(spec ModelSpec) (*Model, error) {
-	if spec.Path == "" {
+	if spec.Path == "" && builtinOf(spec) == nil {
 		return nil, fmt.Errorf("%w: no model path", ErrBadSpec)
 	}
-	data, err := readModelFile(spec)
-	if err != nil {
-		return nil, err
-	}
-	return loadModelBytes(spec, data)
+	return loadSpec(spec, nil)
 }
 
 // loadModelBytes is LoadModel for a model already in memory. Its session

@@ -89,6 +89,11 @@ func (b *graphBuilder) constI(data ...int64) string {
 	return b.intInit(b.tmp("ci"), []int64{int64(len(data))}, data)
 }
 
+// constScalarI adds a scalar int64 initializer with a generated name.
+func (b *graphBuilder) constScalarI(v int64) string {
+	return b.intInit(b.tmp("ci"), []int64{}, []int64{v})
+}
+
 // input declares a float32 graph input; a dim < 0 is symbolic (named by
 // dimParam).
 func (b *graphBuilder) input(name string, dims []int64, dimParam string) {
@@ -126,6 +131,14 @@ func valueInfo(name string, elem onnx.TensorProto_DataType, dims []int64, dimPar
 
 func attrInt(name string, v int64) *onnx.AttributeProto {
 	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INT, I: v}
+}
+
+func attrFloat(name string, v float32) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
+}
+
+func attrString(name, v string) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_STRING, S: []byte(v)}
 }
 
 func attrInts(name string, v ...int64) *onnx.AttributeProto {

@@ -182,7 +182,8 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 		todoIDs[k] = ids[i]
 	}
 	name := queueJobName(group, space)
-	batch := q.batchSize(o.Model == nil)
+	builtin := builtinOf(spec) != nil
+	batch := q.batchSize(builtin)
 	job, err := loadQueueJob(ctx, ds, name, version, batch, todoSet)
 	if err != nil {
 		return err
@@ -212,7 +213,7 @@ func embedQueue(ctx context.Context, ds *db.Dataset, q QueueOptions, ids []db.ID
 	}
 
 	qm := queueModel{ID: space, Name: spec.Name}
-	if o.Model != nil {
+	if !builtin {
 		s := spec
 		s.Path = ""
 		qm.Spec = &s

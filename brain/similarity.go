@@ -308,19 +308,11 @@ func (s *SimilaritySpace) QueryFile(ctx context.Context, path string) (Similarit
 	if s.field != "" {
 		return SimilarityQuery{}, fmt.Errorf("%w: the embeddings are the field %s, made outside fosql, so there is no model to embed %s with; query by a sample id", ErrOption, s.field, path)
 	}
-	var m *Model
-	var err error
-	if s.model == nil {
-		m, err = DefaultModel()
-	} else {
-		data := s.data
-		if data == nil {
-			if data, err = readModelFile(*s.model); err != nil {
-				return SimilarityQuery{}, err
-			}
-		}
-		m, err = loadModelBytes(*s.model, data)
+	spec := DefaultModelSpec()
+	if s.model != nil {
+		spec = *s.model
 	}
+	m, err := loadSpec(spec, s.data)
 	if err != nil {
 		return SimilarityQuery{}, err
 	}

@@ -213,7 +213,11 @@ func (w *worker) model(ctx context.Context, qm queueModel, models map[string]*Mo
 	var m *Model
 	var err error
 	if qm.Spec == nil {
-		m, err = DefaultModel()
+		b := builtinNamed(qm.Name)
+		if b == nil {
+			b = defaultDescriptor
+		}
+		m, err = b.load()
 		if err == nil && m.Identity() != qm.ID {
 			m.Close()
 			return nil, fmt.Errorf("the built-in model here is %s, the batch asks for %s (run the same fosql version)", m.Identity(), qm.ID)

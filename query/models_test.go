@@ -53,11 +53,12 @@ func TestShowModels(t *testing.T) {
 		download string
 	}
 	want := map[string]row{
-		brain.DescriptorName: {dim: brain.DescriptorDim, input: "48x48 RGB", present: true, file: "(built in)"},
-		"mobilenet-v2":       {dim: 1792, input: "224x224 RGB", file: filepath.Join(dir, "mobilenet-v2", "mobilenet-v2.onnx"), download: "(make setup)"},
-		"mobilenet-v2-int8":  {dim: 1792, input: "224x224 RGB", file: filepath.Join(dir, "mobilenet-v2", "mobilenet-v2-int8.onnx"), download: "(make setup)"},
-		"resnet-50":          {dim: 2048, input: "224x224 RGB", present: true, file: resnet, download: "https://github.com/onnx/models/"},
-		"clip-vit-b32":       {dim: 512, input: "224x224 RGB", file: filepath.Join(dir, "clip-vit-b32", "vision_model.onnx"), download: "https://huggingface.co/"},
+		brain.DescriptorName:   {dim: brain.DescriptorDim, input: "48x48 RGB", present: true, file: "(built in)"},
+		brain.DescriptorV2Name: {dim: brain.DescriptorV2Dim, input: "64x64 RGB", present: true, file: "(built in)"},
+		"mobilenet-v2":         {dim: 1792, input: "224x224 RGB", file: filepath.Join(dir, "mobilenet-v2", "mobilenet-v2.onnx"), download: "(make setup)"},
+		"mobilenet-v2-int8":    {dim: 1792, input: "224x224 RGB", file: filepath.Join(dir, "mobilenet-v2", "mobilenet-v2-int8.onnx"), download: "(make setup)"},
+		"resnet-50":            {dim: 2048, input: "224x224 RGB", present: true, file: resnet, download: "https://github.com/onnx/models/"},
+		"clip-vit-b32":         {dim: 512, input: "224x224 RGB", file: filepath.Join(dir, "clip-vit-b32", "vision_model.onnx"), download: "https://huggingface.co/"},
 	}
 	if len(res.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d", len(res.Rows), len(want))
@@ -79,13 +80,18 @@ func TestShowModels(t *testing.T) {
 	}
 }
 
-// TestZooDescriptorIsBrains checks that the zoo lists the built-in model
-// as the brain builds it.
+// TestZooDescriptorIsBrains checks that the zoo lists the built-in
+// descriptors as the brain builds them.
 func TestZooDescriptorIsBrains(t *testing.T) {
-	m, ok := zoo.LookupModel(brain.DescriptorName)
-	spec := brain.DefaultModelSpec()
-	if !ok || !m.Builtin || m.EmbeddingDim != brain.DescriptorDim || m.Width != spec.Width || m.Height != spec.Height {
-		t.Fatalf("zoo lists %+v; brain's descriptor is %s, %d-d, %dx%d", m, brain.DescriptorName, brain.DescriptorDim, spec.Width, spec.Height)
+	for name, dim := range map[string]int{brain.DescriptorName: brain.DescriptorDim, brain.DescriptorV2Name: brain.DescriptorV2Dim} {
+		m, ok := zoo.LookupModel(name)
+		spec, builtin := brain.BuiltinSpec(name)
+		if !ok || !builtin || !m.Builtin || m.EmbeddingDim != dim || m.Width != spec.Width || m.Height != spec.Height {
+			t.Errorf("zoo lists %+v; brain's descriptor is %s, %d-d, %dx%d", m, name, dim, spec.Width, spec.Height)
+		}
+	}
+	if brain.DefaultModelSpec().Name != brain.DefaultModelName {
+		t.Errorf("the default model's spec is named %s, DefaultModelName is %s", brain.DefaultModelSpec().Name, brain.DefaultModelName)
 	}
 }
 

@@ -158,7 +158,7 @@ func describeOptions(opts map[string]any) string {
 	all := map[string]any{"metric": "cosine"}
 	if _, ok := opts["model"]; !ok {
 		if _, field := opts["embeddings"]; !field {
-			all["model"] = brain.DescriptorName
+			all["model"] = brain.DefaultModelName
 		}
 	}
 	for k, v := range opts {

@@ -64,10 +64,20 @@ type ModelInfo struct {
 // registry lists the models, built-in first.
 var registry = []ModelInfo{
 	{
-		Name:         "fosql-descriptor-v1",
-		Description:  "built-in descriptor: training-free colour, layout and gradient features (the default)",
+		Name:         brain.DescriptorV2Name,
+		Description:  "built-in descriptor v2: descriptor-v1's features on the picture with its plain bars trimmed off and on the whole picture (the default)",
 		Builtin:      true,
-		EmbeddingDim: 477,
+		EmbeddingDim: brain.DescriptorV2Dim,
+		Width:        64, Height: 64,
+		Layout: "NCHW", Channels: "RGB",
+		License: "fosql's own",
+		Source:  "built by fosql as an ONNX graph",
+	},
+	{
+		Name:         brain.DescriptorName,
+		Description:  "built-in descriptor v1: training-free colour, layout and gradient features",
+		Builtin:      true,
+		EmbeddingDim: brain.DescriptorDim,
 		Width:        48, Height: 48,
 		Layout: "NCHW", Channels: "RGB",
 		License: "fosql's own",
@@ -160,7 +170,7 @@ func Models() []ModelInfo {
 // zoo does not list.
 func LookupModel(name string) (ModelInfo, bool) {
 	for _, m := range registry {
-		if strings.EqualFold(m.Name, name) || (m.Builtin && brain.IsDescriptorName(name)) {
+		if strings.EqualFold(m.Name, name) || (m.Builtin && brain.BuiltinName(name) == m.Name) {
 			return m, true
 		}
 	}
@@ -238,7 +248,7 @@ func ResolveModel(name string) (brain.ModelSpec, error) {
 	}
 	if m.Builtin {
 		// The brain takes the built-in model's name before it resolves.
-		return brain.ModelSpec{}, fmt.Errorf("%w: model %s is built in: name it exactly %q", brain.ErrOption, name, brain.DescriptorName)
+		return brain.ModelSpec{}, fmt.Errorf("%w: model %s is built in: name it exactly %q", brain.ErrOption, name, m.Name)
 	}
 	if err := m.Check(); err != nil {
 		return brain.ModelSpec{}, err

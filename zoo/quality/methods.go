@@ -24,7 +24,7 @@ const (
 
 // Models lists the fosql models the benchmark scores, by name; each is
 // resolved by Open. AvailableModels is the part of it this machine has.
-var Models = []string{brain.DescriptorName, MobileNetV2, MobileNetV2Int8, Combined, CombinedInt8}
+var Models = []string{brain.DescriptorV2Name, brain.DescriptorName, MobileNetV2, MobileNetV2Int8, Combined, CombinedInt8}
 
 // MobileNetV2 is the zoo's pretrained CNN (set up by `make setup`).
 const MobileNetV2 = "mobilenet-v2"
@@ -32,12 +32,12 @@ const MobileNetV2 = "mobilenet-v2"
 // MobileNetV2Int8 is the CNN's int8 form (set up by `make setup`).
 const MobileNetV2Int8 = "mobilenet-v2-int8"
 
-// Combined is the built-in descriptor and the CNN together: each
+// Combined is the default built-in descriptor and the CNN together: each
 // embedding L2-normalised, concatenated with the CNN at weight 0.6.
-const Combined = brain.DescriptorName + "+" + MobileNetV2 + "@0.6"
+const Combined = brain.DescriptorV2Name + "+" + MobileNetV2 + "@0.6"
 
 // CombinedInt8 is Combined with the CNN's int8 form.
-const CombinedInt8 = brain.DescriptorName + "+" + MobileNetV2Int8 + "@0.6"
+const CombinedInt8 = brain.DescriptorV2Name + "+" + MobileNetV2Int8 + "@0.6"
 
 // AvailableModels returns the names of Models whose files are in place
 // here (the built-in descriptor always is), so that a machine without the
@@ -101,7 +101,7 @@ type Method interface {
 }
 
 // Open resolves a method by name: "phash" and "dhash", a fosql model
-// (brain.DescriptorName for the built-in descriptor), a zoo model at
+// (a built-in descriptor by its name), a zoo model at
 // another square input size "model@N" (see openSized), or a combination
 // "a+b@w" of two models whose embeddings are each L2-normalised and
 // concatenated with weights 1-w and w (either may be a "model@N", as in
@@ -112,20 +112,14 @@ func Open(name string) (Method, error) {
 		return &hashMethod{name: name, hash: goimagehash.PerceptionHash}, nil
 	case DHash:
 		return &hashMethod{name: name, hash: goimagehash.DifferenceHash}, nil
-	case brain.DescriptorName:
-		if err := brain.InitRuntime(); err != nil {
-			return nil, fmt.Errorf("quality: model %s: %w", name, err)
-		}
-		m, err := brain.DefaultModel()
-		if err != nil {
-			return nil, fmt.Errorf("quality: model %s: %w", name, err)
-		}
-		return &modelMethod{name: name, model: m}, nil
 	}
-	if _, ok := zoo.LookupModel(name); ok {
-		spec, err := zoo.ResolveModel(name)
-		if err != nil {
-			return nil, fmt.Errorf("quality: model %s: %w", name, err)
+	if m, ok := zoo.LookupModel(name); ok {
+		spec, ok := brain.BuiltinSpec(m.Name)
+		if !ok {
+			var err error
+			if spec, err = zoo.ResolveModel(name); err != nil {
+				return nil, fmt.Errorf("quality: model %s: %w", name, err)
+			}
 		}
 		if err := brain.InitRuntime(); err != nil {
 			return nil, fmt.Errorf("quality: model %s: %w", name, err)
