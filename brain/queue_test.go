@@ -206,6 +206,35 @@ func TestQueueJobEqualsLocalRun(t *testing.T) {
 	}
 }
 
+// TestQueueJobOtherBuiltin runs a queue job with the built-in descriptor
+// that is not the default: workers build it by its name, and the scores
+// equal a local run's.
+func TestQueueJobOtherBuiltin(t *testing.T) {
+	needRuntime(t)
+	url := startNATS(t)
+	local, dist := queueDatasets(t, 24)
+	ctx := context.Background()
+	spec, ok := BuiltinSpec(DescriptorShortName)
+	if !ok || spec.Name == DefaultModelSpec().Name {
+		t.Fatalf("BuiltinSpec(%q) = %+v, %v; want descriptor-v1", DescriptorShortName, spec, ok)
+	}
+	v1 := ComputeOptions{Model: &spec, ModelName: spec.Name}
+	want, err := ComputeUniqueness(ctx, local, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorkers(t, url, 1)
+	v1.Queue = QueueOptions{URL: url, Batch: 8}
+	got, err := ComputeUniqueness(ctx, dist, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Run.Model != want.Run.Model || got.Run.Model != descriptorV1.identity {
+		t.Fatalf("queue run of model %s, local run of %s; descriptor-v1 is %s", got.Run.Model, want.Run.Model, descriptorV1.identity)
+	}
+	sameScores(t, byPath(t, local), byPath(t, dist))
+}
+
 func TestQueueNoWorkerSaysSoAndCancels(t *testing.T) {
 	needRuntime(t)
 	url := startNATS(t)
