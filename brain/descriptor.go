@@ -52,7 +52,7 @@ var (
 	}
 	descriptorV2 = &builtinDescriptor{
 		name: DescriptorV2Name, short: DescriptorV2ShortName, cfg: descV2Config, dim: DescriptorV2Dim,
-		identity: "sha256:667bb737b6e66ba0641b721c816001a1f77dd0ec24d717d5268f3d30c9250ee8",
+		identity: "sha256:aedb028762c4174049f86da2d01028b8dd15ee0724bf7764a130d01fc5921247",
 	}
 	builtins = []*builtinDescriptor{descriptorV1, descriptorV2}
 )
@@ -275,7 +275,8 @@ var descV1Config = descConfig{
 // (cropResize); descriptor-v1's blocks are computed on it and, at weight
 // 0.8, on the whole input resampled to 48x48 as well (2 x 525 values).
 // Against descriptor-v1: luminance is BT.601 luma (what a greyscale copy
-// keeps), the colour blocks weigh about half, whole-image pools weigh the
+// keeps), the colour blocks and luminance thumbnails weigh less and the
+// grids of gradient energy more, whole-image pools weigh the
 // middle more than the corners (Centre), a block of gradient energy
 // per direction over six rings around the middle is added (RingGrad), and
 // every block's values are replaced by their signed square roots before it
@@ -285,8 +286,10 @@ var descV1Config = descConfig{
 // (QUALITY.md): above all crops, borders and greyscale copies.
 var descV2Config = func() descConfig {
 	c := descV1Config
+	c.Lum = [3]float32{0.1, 0.4, 0.3}
 	c.Chroma = [3]float32{0.05, 0.3, 0}
 	c.HueGlobal, c.Hue2 = 0.8, 0.7
+	c.Grad4 = [3]float32{1.1, 1.1, 0}
 	c.LumHist = 1.0
 	c.Input = 64
 	c.Luma601 = true
