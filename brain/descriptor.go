@@ -19,8 +19,9 @@ const (
 	// DescriptorV2Name is descriptor-v2 (the default model): descriptor-v1's
 	// blocks on the picture with its plain bars trimmed off and on the
 	// whole picture, luminance as BT.601 luma, weaker colour blocks,
-	// whole-image pools weighted to the middle, and gradient energy over
-	// rings around the middle. QUALITY.md measures both on real images.
+	// whole-image pools weighted to the middle, gradient energy over
+	// rings around the middle, and signed square roots of every block's
+	// values before the block is normalised. QUALITY.md measures both on real images.
 	DescriptorV2Name = "fosql-descriptor-v2"
 	// DescriptorV2ShortName is descriptor-v2's short name.
 	DescriptorV2ShortName = "descriptor-v2"
@@ -51,7 +52,7 @@ var (
 	}
 	descriptorV2 = &builtinDescriptor{
 		name: DescriptorV2Name, short: DescriptorV2ShortName, cfg: descV2Config, dim: DescriptorV2Dim,
-		identity: "sha256:bf7240d60d1752ee052aa18e598a26d9d69f4badf59988c14a8d87eb660a703f",
+		identity: "sha256:aedb028762c4174049f86da2d01028b8dd15ee0724bf7764a130d01fc5921247",
 	}
 	builtins = []*builtinDescriptor{descriptorV1, descriptorV2}
 )
@@ -221,6 +222,10 @@ type descConfig struct {
 	// over concentric rings around the middle, which a rotation about the
 	// middle does not move.
 	RingGrad float32
+	// Power takes the signed square root of every block's values before
+	// the block is centred and normalised, so that a few strong cells
+	// (an edge, a patch of colour) weigh less against the rest.
+	Power bool
 }
 
 // descV1Config is descriptor-v1's configuration.
@@ -270,22 +275,29 @@ var descV1Config = descConfig{
 // (cropResize); descriptor-v1's blocks are computed on it and, at weight
 // 0.8, on the whole input resampled to 48x48 as well (2 x 525 values).
 // Against descriptor-v1: luminance is BT.601 luma (what a greyscale copy
-// keeps), the colour blocks weigh about half, whole-image pools weigh the
-// middle more than the corners (Centre), and a block of gradient energy
-// per direction over six rings around the middle is added (RingGrad).
+// keeps), the colour blocks and luminance thumbnails weigh less and the
+// grids of gradient energy more, whole-image pools weigh the
+// middle more than the corners (Centre), a block of gradient energy
+// per direction over six rings around the middle is added (RingGrad), and
+// every block's values are replaced by their signed square roots before it
+// is normalised (Power).
 // Each change was kept for what it did to `make quality`'s near-duplicate
 // figures on the tuxpaint, wallpaper and Fashion-MNIST collections
 // (QUALITY.md): above all crops, borders and greyscale copies.
 var descV2Config = func() descConfig {
 	c := descV1Config
+	c.Lum = [3]float32{0.1, 0.4, 0.3}
 	c.Chroma = [3]float32{0.05, 0.3, 0}
-	c.HueGlobal, c.Hue2 = 0.6, 0.5
+	c.HueGlobal, c.Hue2 = 0.8, 0.7
+	c.Grad4 = [3]float32{1.1, 1.1, 0}
+	c.LumHist = 1.0
 	c.Input = 64
 	c.Luma601 = true
 	c.Trim, c.TrimTol, c.TrimShare, c.TrimMax = true, 0.06, 0.8, 0.3
 	c.FullWeight = 0.8
 	c.Centre = 0.6
-	c.RingGrad = 0.75
+	c.RingGrad = 1.0
+	c.Power = true
 	return c
 }()
 
@@ -382,6 +394,9 @@ func (b *graphBuilder) descriptorBlocks(out *descBlocks, image, opp string, S in
 			return
 		}
 		floor := float32(0.05)
+		if cfg.Power {
+			vec = b.op("Mul", []string{b.op("Sign", []string{vec}), b.op("Sqrt", []string{b.op("Abs", []string{vec})})})
+		}
 		if energy {
 			floor = 0.01
 			m := b.op("Div", []string{b.rowSum(vec, n), b.constF(nil, float32(n))})
