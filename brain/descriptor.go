@@ -52,7 +52,7 @@ var (
 	}
 	descriptorV2 = &builtinDescriptor{
 		name: DescriptorV2Name, short: DescriptorV2ShortName, cfg: descV2Config, dim: DescriptorV2Dim,
-		identity: "sha256:aedb028762c4174049f86da2d01028b8dd15ee0724bf7764a130d01fc5921247",
+		identity: "sha256:0354f20dcf66f1e95b19795a9c00c773e0e4ed92ba3e42956b843475900a4363",
 	}
 	builtins = []*builtinDescriptor{descriptorV1, descriptorV2}
 )
@@ -60,7 +60,7 @@ var (
 // Lengths of the built-in descriptors' embeddings.
 const (
 	DescriptorDim   = 477  // descriptor-v1
-	DescriptorV2Dim = 1050 // descriptor-v2
+	DescriptorV2Dim = 1306 // descriptor-v2
 )
 
 // defaultDescriptor is the default model: the built-in descriptor with the
@@ -273,11 +273,11 @@ var descV1Config = descConfig{
 // plain bars around the picture (a border, a letterbox, a flat background)
 // are trimmed off (trimBars) and what is left resampled to 48x48
 // (cropResize); descriptor-v1's blocks are computed on it and, at weight
-// 0.8, on the whole input resampled to 48x48 as well (2 x 525 values).
+// 0.8, on the whole input resampled to 48x48 as well (2 x 653 values).
 // Against descriptor-v1: luminance is BT.601 luma (what a greyscale copy
-// keeps), the colour blocks and luminance thumbnails weigh less and the
-// grids of gradient energy more, whole-image pools weigh the
-// middle more than the corners (Centre), a block of gradient energy
+// keeps), the hue blocks and luminance thumbnails weigh less, an 8x8
+// chroma thumbnail is added and the grids of gradient energy weigh more,
+// whole-image pools weigh the middle more than the corners (Centre), a block of gradient energy
 // per direction over six rings around the middle is added (RingGrad), and
 // every block's values are replaced by their signed square roots before it
 // is normalised (Power).
@@ -287,10 +287,9 @@ var descV1Config = descConfig{
 var descV2Config = func() descConfig {
 	c := descV1Config
 	c.Lum = [3]float32{0.1, 0.4, 0.3}
-	c.Chroma = [3]float32{0.05, 0.3, 0}
-	c.HueGlobal, c.Hue2 = 0.8, 0.7
+	c.Chroma = [3]float32{0.1, 0.6, 0.3}
+	c.HueGlobal, c.Hue2 = 0.8, 0.9
 	c.Grad4 = [3]float32{1.1, 1.1, 0}
-	c.LumHist = 1.0
 	c.Input = 64
 	c.Luma601 = true
 	c.Trim, c.TrimTol, c.TrimShare, c.TrimMax = true, 0.06, 0.8, 0.3

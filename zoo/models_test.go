@@ -17,9 +17,9 @@ func TestLookupModel(t *testing.T) {
 	}{
 		{"fosql-descriptor-v1", true, true, 477},
 		{"descriptor-v1", true, true, 477},
-		{"fosql-descriptor-v2", true, true, 1050},
-		{"Descriptor-V2", true, true, 1050},
-		{"Builtin", true, true, 1050},
+		{"fosql-descriptor-v2", true, true, 1306},
+		{"Descriptor-V2", true, true, 1306},
+		{"Builtin", true, true, 1306},
 		{"mobilenet-v2", true, false, 1792},
 		{"MobileNet-V2", true, false, 1792},
 		{"mobilenet-v2-int8", true, false, 1792},
