@@ -216,6 +216,18 @@ func Parse(sql string) ([]Statement, error) {
 	return sc.stmts, nil
 }
 
+// ParseCached parses sql as Parse does, through the cache of parsed
+// scripts that running a statement uses, so that a statement looked at
+// before it runs is parsed once. The statements are shared with every
+// later run of the same text: the caller must not change them.
+func ParseCached(sql string) ([]Statement, error) {
+	sc, err := parseCached(sql)
+	if err != nil {
+		return nil, err
+	}
+	return sc.stmts, nil
+}
+
 // script is a parsed script with its placeholder counts.
 type script struct {
 	stmts  []Statement
