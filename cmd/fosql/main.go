@@ -284,7 +284,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // such a store before any work (ErrReadOnly), and run then reopens the
 // store read-write and runs the statement again; a fresh run is only read.
 func readOnlyScript(script string) bool {
-	stmts, err := query.Parse(script)
+	stmts, err := query.ParseCached(script)
 	if err != nil || len(stmts) != 1 {
 		return false
 	}
