@@ -47,8 +47,9 @@ func residentUnder(t *testing.T, dir string) int64 {
 }
 
 // vectorStore writes n samples with a dim-float vector each into a new
-// on-disk database, and reopens it so that they are read from its tables.
-func vectorStore(t *testing.T, n, dim int) (*DB, *Dataset, string) {
+// on-disk database, and reopens it so that they are read from its tables
+// (none of which has been read yet); it returns the samples' ids too.
+func vectorStore(t *testing.T, n, dim int) (*DB, *Dataset, string, []ID) {
 	t.Helper()
 	dir := t.TempDir()
 	d, err := Open(dir, nil)
@@ -61,15 +62,18 @@ func vectorStore(t *testing.T, n, dim int) (*DB, *Dataset, string) {
 	}
 	row := make([]float64, dim)
 	var batch []NewSample
+	var ids []ID
 	for i := 0; i < n; i++ {
 		for j := range row {
 			row[j] = float64(i*dim + j)
 		}
 		batch = append(batch, NewSample{Filepath: fmt.Sprintf("/v/%05d.png", i), Fields: Doc(Field{Name: "emb", Value: Floats(row)})})
 		if len(batch) == 500 || i == n-1 {
-			if _, err := ds.Add(context.Background(), batch); err != nil {
+			got, err := ds.Add(context.Background(), batch)
+			if err != nil {
 				t.Fatal(err)
 			}
+			ids = append(ids, got...)
 			batch = batch[:0]
 		}
 	}
@@ -87,7 +91,7 @@ func vectorStore(t *testing.T, n, dim int) (*DB, *Dataset, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d, ds, store
+	return d, ds, store, ids
 }
 
 // sumVectors reads every vector of field emb and checks each against the
@@ -135,7 +139,7 @@ func readRaw(t *testing.T, d *DB) int64 {
 
 func TestReleaseStorePagesKeepsTheData(t *testing.T) {
 	const n, dim = 3000, 256 // 3 MB of float32 vectors
-	d, ds, store := vectorStore(t, n, dim)
+	d, ds, store, _ := vectorStore(t, n, dim)
 	read := readRaw(t, d)
 	before := residentUnder(t, store)
 	if before < read/2 {
@@ -164,7 +168,7 @@ func TestReleaseStorePagesKeepsTheData(t *testing.T) {
 
 func TestScanVectorsReleasesWhatItRead(t *testing.T) {
 	const n, dim = 3000, 256
-	d, ds, store := vectorStore(t, n, dim)
+	d, ds, store, _ := vectorStore(t, n, dim)
 	if _, err := d.releaseStorePages(); errors.Is(err, errPageoutUnsupported) {
 		t.Skip(err)
 	}
@@ -197,5 +201,41 @@ func TestSharedMappingUnder(t *testing.T) {
 		if lo != c.lo || hi != c.hi || ok != c.ok {
 			t.Errorf("sharedMappingUnder(%q) = %#x, %#x, %v; want %#x, %#x, %v", c.line, lo, hi, ok, c.lo, c.hi, c.ok)
 		}
+	}
+}
+
+func TestInsightCommitReleasesWhatItRead(t *testing.T) {
+	const n, dim = 3000, 256
+	d, ds, store, ids := vectorStore(t, n, dim)
+	if _, err := d.releaseStorePages(); errors.Is(err, errPageoutUnsupported) {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	st, err := ds.StageInsights("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []InsightRow
+	for i := 0; i < len(ids); i += 2 { // every other sample: the commit fills in the rest
+		rows = append(rows, InsightRow{ID: ids[i], Values: Doc(Field{Name: "scalar", Value: Float(float64(i))})})
+	}
+	if err := st.Put(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.releaseStorePages(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := residentUnder(t, store); after > int64(n*dim*4)/4 {
+		t.Errorf("publishing insights over %d samples (%d bytes of vectors) left %d bytes of the store's mapped files resident", n, n*dim*4, after)
+	}
+	s, err := ds.Get(ids[10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := s.Get("insights.u.scalar"); v.AsFloat() != 10 {
+		t.Errorf("insights.u.scalar of the 11th sample = %v after the commit, want 10", v)
 	}
 }
