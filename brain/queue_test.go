@@ -195,6 +195,11 @@ func TestQueueJobEqualsLocalRun(t *testing.T) {
 	if d := pl.detail("queue"); !strings.Contains(d, "5 batches sent, 0 redelivered") {
 		t.Fatalf("closing line %q", d)
 	}
+	// A worker logs a batch after its acknowledgement comes back, which
+	// can be after the job has all its replies: wait for the lines.
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(log.String(), "samples\n") < 5 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := strings.Count(log.String(), "samples\n"); n != 5 {
 		t.Fatalf("workers logged %d batches, want 5:\n%s", n, log)
 	}

@@ -86,7 +86,10 @@ func (r Record) Lookup(path string) Value {
 	}
 }
 
-// fieldBytes finds the encoded value of a document's field.
+// fieldBytes finds the encoded value of a document's field. Fields are
+// sorted by name, so the walk stops at the first name past the one asked
+// for. It runs once per record and path level in a filtered scan, hence
+// the one-byte fast path for the name lengths.
 func fieldBytes(b []byte, name string) ([]byte, bool) {
 	if len(b) == 0 || Kind(b[0]) != KindDoc {
 		return nil, false
@@ -96,18 +99,32 @@ func fieldBytes(b []byte, name string) ([]byte, bool) {
 		return nil, false
 	}
 	for i := uint64(0); i < n; i++ {
-		var fname []byte
-		if fname, body, ok = lengthPrefixed(body); !ok {
+		if len(body) == 0 {
 			return nil, false
 		}
+		l, k := uint64(body[0]), 1
+		if l >= 0x80 {
+			if l, k = binary.Uvarint(body); k <= 0 {
+				return nil, false
+			}
+		}
+		if uint64(len(body)-k) < l {
+			return nil, false
+		}
+		fname := body[k : k+int(l)]
+		body = body[k+int(l):]
 		size, ok := valueSize(body)
 		if !ok {
 			return nil, false
 		}
-		if string(fname) == name {
+		// Names differ in their first byte most of the time.
+		if len(fname) > 0 && len(name) > 0 && fname[0] != name[0] {
+			if fname[0] > name[0] {
+				return nil, false
+			}
+		} else if string(fname) == name {
 			return body[:size], true
-		}
-		if string(fname) > name {
+		} else if string(fname) > name {
 			return nil, false
 		}
 		body = body[size:]

@@ -167,8 +167,13 @@ func (ds *Dataset) ScanVectors(ctx context.Context, field string, fn func(id ID,
 
 // scanIDKeys calls fn with the id and value of every key under prefix
 // whose rest is a sample id, in key order, from one snapshot; the value
-// is lent for the call.
+// is lent for the call. As it goes it releases the pages of the store's
+// mapped files that it has passed (releaseStorePages), so that a read of
+// every vector does not leave the whole store counted in the process's
+// resident memory.
 func (ds *Dataset) scanIDKeys(ctx context.Context, prefix []byte, fn func(id ID, value []byte) error) error {
+	pages := pageReleaser{d: ds.db}
+	defer pages.release()
 	return ds.db.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
@@ -184,7 +189,7 @@ func (ds *Dataset) scanIDKeys(ctx context.Context, prefix []byte, fn func(id ID,
 			if copy(id[:], item.Key()[len(prefix):]) != len(id) {
 				return ErrCorrupt
 			}
-			if err := item.Value(func(b []byte) error { return fn(id, b) }); err != nil {
+			if err := item.Value(func(b []byte) error { pages.add(len(b)); return fn(id, b) }); err != nil {
 				return err
 			}
 		}

@@ -285,9 +285,13 @@ func (ds *Dataset) noteInsightSchema(txn *badger.Txn, m *datasetMeta, group stri
 
 // fillStaged walks the samples and the staged rows side by side: a sample
 // without a row gets missing entries in the staged indexes; a row without
-// a sample is removed. The caller holds the writer lock.
+// a sample is removed. The caller holds the writer lock. Walking the
+// sample keys touches every table block of the samples, so it releases
+// the mapped pages it has passed as it goes (pageReleaser).
 func (ds *Dataset) fillStaged(ctx context.Context, st *InsightStage) error {
 	d := ds.db
+	pages := pageReleaser{d: d}
+	defer pages.release()
 	var after []byte
 	for {
 		if err := ctx.Err(); err != nil {
@@ -331,10 +335,12 @@ func (ds *Dataset) fillStaged(ctx context.Context, st *InsightStage) error {
 				switch c := compareIDs(sid, rid); {
 				case c == 0:
 					copy(id[:], sid)
+					pages.add(int(samples.Item().EstimatedSize()))
 					samples.Next()
 					rows.Next()
 				case c < 0: // a sample without a row
 					copy(id[:], sid)
+					pages.add(int(samples.Item().EstimatedSize()))
 					for _, ix := range st.indexes {
 						if err := ds.db.set(txn, indexKey(ds.id, ix, Value{}, id), nil, "missing value of an indexed insight"); err != nil {
 							return nil, err

@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,13 +48,7 @@ func benchDatabase(b *testing.B) *DB {
 }
 
 // cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+var cpuTime = dbtest.CPUTime
 
 // reportCPU adds the CPU time per operation, which a shared, busy machine
 // disturbs less than wall time.

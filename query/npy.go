@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fosql/fosql/db"
 )
@@ -30,11 +31,15 @@ type npyHeader struct {
 	width      int // bytes per value: 4 (float32) or 8 (float64)
 }
 
-var (
-	npyDescr   = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
-	npyFortran = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
-	npyShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
-)
+// npyHeaderRes are the patterns of an .npy header's three keys, compiled
+// on first use rather than at every process's start.
+var npyHeaderRes = sync.OnceValue(func() [3]*regexp.Regexp {
+	return [3]*regexp.Regexp{
+		regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`),
+		regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`),
+		regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`),
+	}
+})
 
 // readNpyHeader reads the header of an .npy file of N × D little-endian
 // float32 or float64 values in C order; anything else is refused with the
@@ -71,9 +76,10 @@ func readNpyHeader(r io.Reader) (npyHeader, error) {
 		return h, fmt.Errorf("%w: .npy header: %v", ErrInput, err)
 	}
 	dict := string(buf)
-	descr := npyDescr.FindStringSubmatch(dict)
-	fortran := npyFortran.FindStringSubmatch(dict)
-	shape := npyShape.FindStringSubmatch(dict)
+	res := npyHeaderRes()
+	descr := res[0].FindStringSubmatch(dict)
+	fortran := res[1].FindStringSubmatch(dict)
+	shape := res[2].FindStringSubmatch(dict)
 	if descr == nil || fortran == nil || shape == nil {
 		return h, fmt.Errorf("%w: .npy header %q lacks descr, fortran_order or shape", ErrInput, strings.TrimSpace(dict))
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/xwb1989/sqlparser"
 
@@ -210,6 +211,18 @@ func (s *Select) String() string { return s.text }
 // A syntax error is a *SyntaxError.
 func Parse(sql string) ([]Statement, error) {
 	sc, err := parseScript(sql)
+	if err != nil {
+		return nil, err
+	}
+	return sc.stmts, nil
+}
+
+// ParseCached parses sql as Parse does, through the cache of parsed
+// scripts that running a statement uses, so that a statement looked at
+// before it runs is parsed once. The statements are shared with every
+// later run of the same text: the caller must not change them.
+func ParseCached(sql string) ([]Statement, error) {
+	sc, err := parseCached(sql)
 	if err != nil {
 		return nil, err
 	}
@@ -907,7 +920,9 @@ func (p *parser) stripSimilarity(toks []token) ([]token, *SimilarityOrder, error
 	return out, so, nil
 }
 
-var positionRe = regexp.MustCompile(`^(.*) at position (\d+)`)
+// positionRe finds the position in a sqlparser error; compiled on the
+// first syntax error rather than at every process's start.
+var positionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.*) at position (\d+)`) })
 
 // sqlparse parses rw's text with sqlparser and maps a syntax error back
 // to the original text: sqlparser gives the position one past the end of
@@ -922,7 +937,7 @@ func (p *parser) sqlparse(rw *rewrite, orig []token) (sqlparser.Statement, error
 	if err == nil {
 		return ast, nil
 	}
-	m := positionRe.FindStringSubmatch(err.Error())
+	m := positionRe().FindStringSubmatch(err.Error())
 	if m == nil {
 		return nil, newSyntaxError(p.script, p.start, "", err.Error(), "")
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fosql/fosql/db"
+	"github.com/fosql/fosql/db/dbtest"
 )
 
 // The benchmarks run on the 1,000,000-sample dataset of
@@ -41,13 +41,8 @@ func timed(b *testing.B, op func() error) time.Duration {
 	return med
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// cpuTime is the process's user and system CPU time so far.
+var cpuTime = dbtest.CPUTime
 
 // top10 is the expected answer of sort_by(uniqueness, desc).limit(10):
 // the formula's values are distinct, so the order is theirs.

@@ -85,10 +85,11 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 	// Value or encoding a key.
 	vis, _ := l.mask.vis(path)
 	inRecord := vis == visFull && path != db.FieldID && !readsInsights(path)
+	fp := db.SplitPath(path)
 	err = visitRows(ctx, p.env, p.root, func(w int, s *db.Sample) error {
 		c := counters[w]
 		if inRecord {
-			if i, ok := s.Record().Int(path); ok {
+			if i, ok := s.Record().IntAt(fp); ok {
 				return c.addInt(i)
 			}
 		}

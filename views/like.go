@@ -102,11 +102,14 @@ func equalFoldASCII(s, lower string) bool {
 // intCmp is a comparison with an int of a field of the sample record,
 // which tests an int stored there in place and leaves every other case
 // to Cmp.
-type intCmp struct{ Cmp }
+type intCmp struct {
+	Cmp
+	path db.FieldPath
+}
 
 // Eval implements Expr.
 func (c intCmp) Eval(s *db.Sample) bool {
-	i, ok := s.Record().Int(c.Path)
+	i, ok := s.Record().IntAt(c.path)
 	if !ok {
 		return c.Cmp.Eval(s)
 	}
@@ -136,7 +139,7 @@ func compileExpr(e Expr) Expr {
 		return compileLike(x)
 	case Cmp:
 		if x.Value.Kind() == db.KindInt && x.Path != db.FieldID && !readsInsights(x.Path) {
-			return intCmp{x}
+			return intCmp{Cmp: x, path: db.SplitPath(x.Path)}
 		}
 	case maskedLeaf:
 		if l, ok := x.leaf.(Like); ok {

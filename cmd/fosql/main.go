@@ -221,13 +221,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// that cannot be read that way (new, or to recover after a crash), or
 	// a statement that turns out to write, gets the read-write open.
 	readOnly := *sqlText != "" && readOnlyScript(script)
+	gcPercent := -1
 	if readOnly {
 		// Such a process lives for milliseconds: collecting the garbage
 		// of the open (the store check's buffers) costs more than the
-		// memory, as a rule half of its CPU time.
-		debug.SetGCPercent(400)
+		// memory, as a rule half of its CPU time. The statement runs with
+		// the usual pacing again: a scan of a large dataset makes about
+		// 100 MB of garbage per million samples (the store's decompressed
+		// blocks), which at 400 would have held up to five times the live
+		// heap.
+		gcPercent = debug.SetGCPercent(400)
 	}
 	d, err := openWith(dbPath, readOnly)
+	if gcPercent >= 0 {
+		debug.SetGCPercent(gcPercent)
+	}
 	if readOnly && errors.Is(err, db.ErrReadOnly) {
 		readOnly = false
 		d, err = open(dbPath)
@@ -276,7 +284,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // such a store before any work (ErrReadOnly), and run then reopens the
 // store read-write and runs the statement again; a fresh run is only read.
 func readOnlyScript(script string) bool {
-	stmts, err := query.Parse(script)
+	stmts, err := query.ParseCached(script)
 	if err != nil || len(stmts) != 1 {
 		return false
 	}
