@@ -2,6 +2,7 @@ package brain
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/draw"
@@ -201,4 +202,36 @@ func TestDescriptorV2Bars(t *testing.T) {
 			t.Errorf("%s: the trimmed blocks of descriptor-v2 put the copy at %.3f of another picture's distance, descriptor-v1 at %.3f", c.name, tr, r[0])
 		}
 	}
+}
+
+// TestBuiltinsKeepTheirEmbeddings runs uniqueness with descriptor-v1, then
+// the default descriptor-v2, then descriptor-v1 again: each model's
+// embeddings are stored apart, so the third run embeds nothing, and its
+// scores are the first run's.
+func TestBuiltinsKeepTheirEmbeddings(t *testing.T) {
+	needRuntime(t)
+	ds, _ := queueDatasets(t, 12)
+	ctx := context.Background()
+	spec, _ := BuiltinSpec(DescriptorShortName)
+	v1 := ComputeOptions{Model: &spec, ModelName: spec.Name}
+	first, err := ComputeUniqueness(ctx, ds, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := byPath(t, ds)
+	second, err := ComputeUniqueness(ctx, ds, ComputeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := ComputeUniqueness(ctx, ds, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Embedded != 11 || second.Embedded != 11 || third.Embedded != 0 {
+		t.Fatalf("embedded %d, %d, %d images; want 11 (one file is no image), 11, 0", first.Embedded, second.Embedded, third.Embedded)
+	}
+	if second.Run.Model != descriptorV2.identity || third.Run.Model != descriptorV1.identity {
+		t.Fatalf("runs of models %s and %s", second.Run.Model, third.Run.Model)
+	}
+	sameScores(t, before, byPath(t, ds))
 }
