@@ -408,8 +408,6 @@ func (b *graphBuilder) descriptorBlocks(out *descBlocks, image, opp string, S in
 	pool := func(x string, k int64) string {
 		return b.op("AveragePool", []string{x}, attrInts("kernel_shape", k, k), attrInts("strides", k, k))
 	}
-	// grid pools x ([N,C,n,n]) into g x g cells.
-	grid := func(x string, n, g int64) string { return pool(x, n/g) }
 	// global averages x ([N,C,n,n]) over the image, weighted to the
 	// middle when cfg.Centre is set.
 	global := func(x string, n int64) string {
@@ -422,10 +420,10 @@ func (b *graphBuilder) descriptorBlocks(out *descBlocks, image, opp string, S in
 	// Luminance and chroma thumbnails.
 	for i, g := range [3]int64{2, 4, 8} {
 		if w := cfg.Lum[i]; w > 0 {
-			add(fmt.Sprintf("lum%d", g), b.mirrorFold(grid(ln, S, g), g, nil), g*g, w, false)
+			add(fmt.Sprintf("lum%d", g), b.mirrorFold(pool(ln, S/g), g, nil), g*g, w, false)
 		}
 		if w := cfg.Chroma[i]; w > 0 {
-			add(fmt.Sprintf("chroma%d", g), b.mirrorFold(grid(chroma, S, g), g, nil), 2*g*g, w, false)
+			add(fmt.Sprintf("chroma%d", g), b.mirrorFold(pool(chroma, S/g), g, nil), 2*g*g, w, false)
 		}
 	}
 
@@ -444,7 +442,7 @@ func (b *graphBuilder) descriptorBlocks(out *descBlocks, image, opp string, S in
 	if cfg.HueGlobal > 0 || cfg.Hue2 > 0 {
 		hue := b.directional(chroma, 8)
 		add("hue", global(hue, S), 8, cfg.HueGlobal, true)
-		add("hue2", b.mirrorFold(grid(hue, S, 2), 2, nil), 8*4, cfg.Hue2, true)
+		add("hue2", b.mirrorFold(pool(hue, S/2), 2, nil), 8*4, cfg.Hue2, true)
 	}
 
 	// Oriented-gradient energy at scales 1, 1/2 and 1/4.
@@ -465,7 +463,7 @@ func (b *graphBuilder) descriptorBlocks(out *descBlocks, image, opp string, S in
 		g := b.op("Conv", []string{x, sobel}, attrInts("pads", 1, 1, 1, 1))
 		e := b.directional(g, 8)
 		add(fmt.Sprintf("grad/%d", 1<<i), b.permFold(global(e, n), mirror), 16, cfg.GradGlobal[i], true)
-		add(fmt.Sprintf("grad4/%d", 1<<i), b.mirrorFold(grid(e, n, 4), 4, mirror), 8*16, cfg.Grad4[i], true)
+		add(fmt.Sprintf("grad4/%d", 1<<i), b.mirrorFold(pool(e, n/4), 4, mirror), 8*16, cfg.Grad4[i], true)
 		if i == 0 && cfg.RingGrad > 0 {
 			folded := b.op("Add", []string{e, b.op("Gather", []string{e, b.constI(mirror...)}, attrInt("axis", 1))})
 			add("ringgrad", b.rings(folded, 8, n), 8*descRings, cfg.RingGrad, true)

@@ -133,14 +133,6 @@ func attrInt(name string, v int64) *onnx.AttributeProto {
 	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INT, I: v}
 }
 
-func attrFloat(name string, v float32) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
-}
-
-func attrString(name, v string) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_STRING, S: []byte(v)}
-}
-
 func attrInts(name string, v ...int64) *onnx.AttributeProto {
 	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INTS, Ints: v}
 }
