@@ -9,17 +9,28 @@ import (
 	"testing"
 )
 
-// TestSameImageSameEmbedding: one image embedded at every position of
-// batches of several sizes, with one or two workers, gets bit-identical
+// TestSameImageSameEmbedding: one image embedded by each built-in
+// descriptor at every position of batches of several sizes, with one or
+// two workers, gets bit-identical
 // embeddings (ONNX Runtime's row sums once depended on a row's alignment
 // in its batch, so odd and even rows differed in the last bits).
 func TestSameImageSameEmbedding(t *testing.T) {
 	needRuntime(t)
-	m, err := DefaultModel()
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range builtins {
+		t.Run(b.short, func(t *testing.T) {
+			m, err := b.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			checkSameEmbedding(t, m)
+		})
 	}
-	defer m.Close()
+}
+
+// checkSameEmbedding embeds one image at many batch positions with m and
+// fails unless every embedding of it is bit-identical.
+func checkSameEmbedding(t *testing.T, m *Model) {
 	same := noiseJPEG(7, 31, 21)
 	var items []Item
 	for i := 0; i < 40; i++ {
