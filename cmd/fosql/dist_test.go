@@ -125,8 +125,10 @@ func TestDistFaults(t *testing.T) {
 	}
 
 	servers, urls := queuetest.Cluster(t, 3)
+	// w1 starts alone, so that it is sure to take the first batches: with
+	// another worker beside it, a worker still loading its model could see
+	// the other one finish the whole job first.
 	w1 := startWorker(t, urls, "w1", "-concurrency", "1")
-	w2 := startWorker(t, urls, "w2", "-concurrency", "1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -134,8 +136,8 @@ func TestDistFaults(t *testing.T) {
 	job1, out1, done1 := startJob(ctx, t, distDB, sql)
 
 	// Faults: w1 is killed once it has finished a batch (most likely
-	// holding its next one), then a NATS node is shut down; a third
-	// worker joins. Once the workers have done 40 more batches (and the
+	// holding its next one) and w2 has started, then a NATS node is shut
+	// down; a third worker joins. Once the workers have done 40 more batches (and the
 	// coordinator has had a moment to store their replies), the
 	// coordinator is killed, and the statement run again.
 	for w1.batches() == 0 {
@@ -145,6 +147,7 @@ func TestDistFaults(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	w2 := startWorker(t, urls, "w2", "-concurrency", "1")
 	if err := w1.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
