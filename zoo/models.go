@@ -61,28 +61,28 @@ type ModelInfo struct {
 	Source string
 }
 
+// builtinModel lists a built-in descriptor; its input size is the
+// brain's spec of it.
+func builtinModel(name string, dim int, description string) ModelInfo {
+	spec, _ := brain.BuiltinSpec(name)
+	return ModelInfo{
+		Name:         name,
+		Description:  description,
+		Builtin:      true,
+		EmbeddingDim: dim,
+		Width:        spec.Width, Height: spec.Height,
+		Layout: "NCHW", Channels: "RGB",
+		License: "fosql's own",
+		Source:  "built by fosql as an ONNX graph",
+	}
+}
+
 // registry lists the models, built-in first.
 var registry = []ModelInfo{
-	{
-		Name:         brain.DescriptorV2Name,
-		Description:  "built-in descriptor v2: descriptor-v1's features on the picture with its plain bars trimmed off and on the whole picture (the default)",
-		Builtin:      true,
-		EmbeddingDim: brain.DescriptorV2Dim,
-		Width:        64, Height: 64,
-		Layout: "NCHW", Channels: "RGB",
-		License: "fosql's own",
-		Source:  "built by fosql as an ONNX graph",
-	},
-	{
-		Name:         brain.DescriptorName,
-		Description:  "built-in descriptor v1: training-free colour, layout and gradient features",
-		Builtin:      true,
-		EmbeddingDim: brain.DescriptorDim,
-		Width:        48, Height: 48,
-		Layout: "NCHW", Channels: "RGB",
-		License: "fosql's own",
-		Source:  "built by fosql as an ONNX graph",
-	},
+	builtinModel(brain.DescriptorV2Name, brain.DescriptorV2Dim,
+		"built-in descriptor v2: descriptor-v1's features on the picture with its plain bars trimmed off and on the whole picture (the default)"),
+	builtinModel(brain.DescriptorName, brain.DescriptorDim,
+		"built-in descriptor v1: training-free colour, layout and gradient features"),
 	mobilenetV2,
 	int8Form(mobilenetV2),
 	{
