@@ -77,6 +77,17 @@ func dist(a, b []float32) float64 {
 }
 
 func TestDescriptorInvariances(t *testing.T) {
+	eachBuiltin(t, func(t *testing.T, b *builtinDescriptor, m *Model) {
+		if m.Dim() != b.dim {
+			t.Fatalf("Dim = %d, want %d", m.Dim(), b.dim)
+		}
+		checkInvariances(t, m)
+	})
+}
+
+// eachBuiltin runs check in a subtest per built-in descriptor, with the
+// descriptor loaded.
+func eachBuiltin(t *testing.T, check func(t *testing.T, b *builtinDescriptor, m *Model)) {
 	needRuntime(t)
 	for _, b := range builtins {
 		t.Run(b.short, func(t *testing.T) {
@@ -85,10 +96,7 @@ func TestDescriptorInvariances(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			if m.Dim() != b.dim {
-				t.Fatalf("Dim = %d, want %d", m.Dim(), b.dim)
-			}
-			checkInvariances(t, m)
+			check(t, b, m)
 		})
 	}
 }

@@ -15,17 +15,7 @@ import (
 // embeddings (ONNX Runtime's row sums once depended on a row's alignment
 // in its batch, so odd and even rows differed in the last bits).
 func TestSameImageSameEmbedding(t *testing.T) {
-	needRuntime(t)
-	for _, b := range builtins {
-		t.Run(b.short, func(t *testing.T) {
-			m, err := b.load()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			checkSameEmbedding(t, m)
-		})
-	}
+	eachBuiltin(t, func(t *testing.T, _ *builtinDescriptor, m *Model) { checkSameEmbedding(t, m) })
 }
 
 // checkSameEmbedding embeds one image at many batch positions with m and
