@@ -80,10 +80,6 @@ func BuiltinName(name string) string {
 	return ""
 }
 
-// IsDescriptorName reports whether a `model = '…'` value names a built-in
-// descriptor (see BuiltinName).
-func IsDescriptorName(name string) bool { return builtinNamed(name) != nil }
-
 // builtinNamed is the built-in descriptor name names, or nil.
 func builtinNamed(name string) *builtinDescriptor {
 	if strings.EqualFold(name, "builtin") {
