@@ -487,7 +487,7 @@ const (
 	tagJournal   byte = 'j' // j dsid [batch(4)] -> undo journal of a multi-batch statement
 )
 
-var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagSelection, tagView, tagJournal, tagVectorIndex, tagJob}
+var datasetTags = []byte{tagMeta, tagSample, tagFilepath, tagIndex, tagTag, tagInsight, tagEmbed, tagTextDirt, tagSelection, tagView, tagJournal, tagVectorIndex, tagJob, tagColumns}
 
 func dsPrefix(tag byte, ds uint64) []byte {
 	b := make([]byte, 9, 48)

@@ -132,7 +132,7 @@ func (c *checker) run() error {
 		return err
 	}
 	c.runs()
-	return nil
+	return c.checkColumns()
 }
 
 // forward walks the samples: each must have its derived entries.
@@ -448,7 +448,7 @@ func (d *DB) repairDataset(ctx context.Context, ds uint64) (int64, error) {
 	d.cache.writeBegin()
 	defer d.cache.writeEnd()
 	// Drop the derived tables, then write them again from the samples.
-	for _, tag := range []byte{tagFilepath, tagTag, tagIndex} {
+	for _, tag := range []byte{tagFilepath, tagTag, tagIndex, tagColumns} {
 		if err := d.deletePrefix(ctx, dsPrefix(tag, ds), nil); err != nil {
 			return 0, err
 		}

@@ -100,51 +100,56 @@ func (ds *Dataset) VisitSamples(ctx context.Context, opts SampleScan, visit func
 		if err != nil {
 			return err
 		}
-		parts := ds.scanParts(txn, m, opts.After)
-		groups := scanGroups(ds, m, opts.NoInsights || opts.IDsOnly)
-		workers := scanWorkers(opts.Workers, len(parts))
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		var (
-			next     atomic.Int64
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			firstErr error
-		)
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() {
-					if r := recover(); r != nil {
-						mu.Lock()
-						firstErr = Recovered(r)
-						mu.Unlock()
-						cancel()
-					}
-				}()
-				sc := newPartScanner(ds, txn, groups, opts.IDsOnly)
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(parts) {
-						return
-					}
-					err := sc.scan(ctx, parts[i], func(s *Sample) error { return visit(w, s) })
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-							cancel()
-						}
-						mu.Unlock()
-						return
-					}
+		return ds.visitSnapshot(ctx, txn, m, opts, visit)
+	})
+}
+
+// visitSnapshot is VisitSamples on a given snapshot and description.
+func (ds *Dataset) visitSnapshot(ctx context.Context, txn *badger.Txn, m *datasetMeta, opts SampleScan, visit func(worker int, s *Sample) error) error {
+	parts := ds.scanParts(txn, m, opts.After)
+	groups := scanGroups(ds, m, opts.NoInsights || opts.IDsOnly)
+	workers := scanWorkers(opts.Workers, len(parts))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					firstErr = Recovered(r)
+					mu.Unlock()
+					cancel()
 				}
 			}()
-		}
-		wg.Wait()
-		return firstErr
-	})
+			sc := newPartScanner(ds, txn, groups, opts.IDsOnly)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(parts) {
+					return
+				}
+				err := sc.scan(ctx, parts[i], func(s *Sample) error { return visit(w, s) })
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // ScanSamples iterates in id order over the samples after opts.After for

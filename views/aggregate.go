@@ -37,7 +37,9 @@ func (v *View) Count(ctx context.Context) (int64, error) {
 		if n, err = v.ds.Count(); err != nil {
 			return 0, err
 		}
-	} else {
+	} else if ok, err := v.scanColumns(ctx, l, nil, true, func(*db.ColumnChunk, int) error { n++; return nil }); err != nil {
+		return 0, err
+	} else if !ok {
 		p := v.planFor(l, forCount, false, false)
 		// One cache line per goroutine's count, so that the goroutines
 		// do not take the line from each other at every sample.
@@ -72,6 +74,23 @@ func (v *View) visitValues(ctx context.Context, path string, init func(workers i
 	l, err := v.logical()
 	if err != nil {
 		return 0, err
+	}
+	// Metadata columns are read on one goroutine; init is called once
+	// they are known to answer.
+	inited := false
+	answered, err := v.scanColumns(ctx, l, []string{path}, false, func(c *db.ColumnChunk, i int) error {
+		if !inited {
+			init(1)
+			inited = true
+		}
+		fn(0, c.Value(0, i))
+		return nil
+	})
+	if answered || err != nil {
+		if !inited {
+			init(1)
+		}
+		return 1, err
 	}
 	p := v.planFor(l, forUnordered, path != db.FieldID, l.mask.showsInsights(path))
 	workers = max(1, p.env.workers)

@@ -73,39 +73,30 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 	case filepathIndexSource:
 		return v.filepathCounts(ctx, fn)
 	}
-	p := v.planFor(l, forUnordered, path != db.FieldID, l.mask.showsInsights(path))
-	workers := max(1, p.env.workers)
 	sp := &spiller{}
 	defer sp.remove()
-	counters := make([]*valueCounter, workers)
-	for w := range counters {
-		counters[w] = &valueCounter{m: map[string]*ValueCount{}, ints: map[int64]*ValueCount{}, limit: max(1, limit/workers), sp: sp}
+	newCounters := func(workers int) []*valueCounter {
+		counters := make([]*valueCounter, workers)
+		for w := range counters {
+			counters[w] = &valueCounter{m: map[string]*ValueCount{}, ints: map[int64]*ValueCount{}, limit: max(1, limit/workers), sp: sp}
+		}
+		return counters
 	}
-	// An int stored in the sample record is counted without decoding a
-	// Value or encoding a key.
-	vis, _ := l.mask.vis(path)
-	inRecord := vis == visFull && path != db.FieldID && !readsInsights(path)
-	fp := db.SplitPath(path)
-	err = visitRows(ctx, p.env, p.root, func(w int, s *db.Sample) error {
-		c := counters[w]
-		if inRecord {
-			if i, ok := s.Record().IntAt(fp); ok {
-				return c.addInt(i)
-			}
+	// Ints of the metadata are counted from its columns when they answer.
+	counters := newCounters(1)
+	answered, err := v.scanColumns(ctx, l, []string{path}, false, func(c *db.ColumnChunk, i int) error {
+		if n, ok := c.Int(0, i); ok {
+			return counters[0].addInt(n)
 		}
-		x := l.mask.get(s, path)
-		if x.Kind() != db.KindList {
-			return c.add(x, 1)
-		}
-		for _, e := range x.Items() {
-			if err := c.add(e, 1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return counters[0].add(c.Value(0, i), 1)
 	})
 	if err != nil {
 		return err
+	}
+	if !answered {
+		if counters, err = v.countFromRows(ctx, l, path, newCounters); err != nil {
+			return err
+		}
 	}
 	if sp.runs() == 0 {
 		// Everything fitted: merge the goroutines' counts in memory.
@@ -132,6 +123,38 @@ func (v *View) eachValueCount(ctx context.Context, path string, limit int, fn fu
 		}
 	}
 	return sp.merge(ctx, fn)
+}
+
+// countFromRows counts the values at path over the rows of the view's
+// plan, on as many counters (from newCounters) as the plan has
+// goroutines.
+func (v *View) countFromRows(ctx context.Context, l *logical, path string, newCounters func(workers int) []*valueCounter) ([]*valueCounter, error) {
+	p := v.planFor(l, forUnordered, path != db.FieldID, l.mask.showsInsights(path))
+	counters := newCounters(max(1, p.env.workers))
+	// An int stored in the sample record is counted without decoding a
+	// Value or encoding a key.
+	vis, _ := l.mask.vis(path)
+	inRecord := vis == visFull && path != db.FieldID && !readsInsights(path)
+	fp := db.SplitPath(path)
+	err := visitRows(ctx, p.env, p.root, func(w int, s *db.Sample) error {
+		c := counters[w]
+		if inRecord {
+			if i, ok := s.Record().IntAt(fp); ok {
+				return c.addInt(i)
+			}
+		}
+		x := l.mask.get(s, path)
+		if x.Kind() != db.KindList {
+			return c.add(x, 1)
+		}
+		for _, e := range x.Items() {
+			if err := c.add(e, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return counters, err
 }
 
 // tagCounts answers a count of tags over the whole dataset from the tag

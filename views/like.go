@@ -113,6 +113,11 @@ func (c intCmp) Eval(s *db.Sample) bool {
 	if !ok {
 		return c.Cmp.Eval(s)
 	}
+	return c.ints(i)
+}
+
+// ints compares an int of a sample with the comparison's int.
+func (c intCmp) ints(i int64) bool {
 	k := c.Value.AsInt()
 	switch c.Op {
 	case Eq:

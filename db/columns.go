@@ -1,0 +1,518 @@
+package db
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Metadata columns. An aggregate over a large dataset that reads only the
+// ints of the metadata document (width, height, size_bytes, num_channels)
+// is answered from packed columns instead of the sample records: a count
+// of the samples wider than 32 pixels over a million samples reads a few
+// hundred keys instead of a million records.
+//
+//	m dsid          the columns' header (JSON): the dataset version they
+//	                were built at, their paths, how many chunks
+//	m dsid chunk(4) the values of every column for up to columnChunkSize
+//	                samples
+//
+// The columns are derived data: built on first use from the records and
+// never updated in place. The dataset's version changes with every write
+// that can change a metadata value (a sample added or deleted, a
+// metadata document changed), and columns stamped with another version
+// are not read. They are built only from a committed state (no undo
+// journal in the snapshot), so a version they are stamped with names one
+// content. A column holds one field's value per sample, in no particular
+// order and without ids: it serves counts, sums, bounds and value counts,
+// not rows.
+
+// tagColumns is the table of metadata columns.
+const tagColumns byte = 'm'
+
+// columnChunkSize is how many samples one chunk key holds.
+const columnChunkSize = 4096
+
+// ColumnMinSamples is the smallest dataset whose aggregates are read from
+// metadata columns: below it a scan of the records is quick enough, and
+// no columns are stored. Tests lower it to exercise columns on small
+// datasets.
+var ColumnMinSamples int64 = 32768
+
+// columnsHeader is the stored description of a dataset's columns.
+type columnsHeader struct {
+	Version uint64   `json:"version"` // the dataset version they hold
+	Paths   []string `json:"paths"`
+	Chunks  uint32   `json:"chunks"`
+}
+
+func columnsHeaderKey(ds uint64) []byte { return dsPrefix(tagColumns, ds) }
+
+func columnsChunkKey(ds uint64, chunk uint32) []byte {
+	return binary.BigEndian.AppendUint32(dsPrefix(tagColumns, ds), chunk)
+}
+
+// ColumnChunk holds the values of some metadata columns for up to a few
+// thousand samples.
+type ColumnChunk struct {
+	// Len is the number of samples in the chunk.
+	Len   int
+	ints  [][]int64 // per column, Len values (0 where the value is not an int)
+	kinds [][]Kind  // per column, Len kinds; nil when every value is an int
+	kbuf  [][]Kind  // the kinds' buffers, kept for the next chunk
+}
+
+// Int returns the value of column col for the chunk's sample i, and
+// whether it is an int (it is null or missing otherwise).
+func (c *ColumnChunk) Int(col, i int) (int64, bool) {
+	if k := c.kinds[col]; k != nil && k[i] != KindInt {
+		return 0, false
+	}
+	return c.ints[col][i], true
+}
+
+// Value returns the value of column col for the chunk's sample i.
+func (c *ColumnChunk) Value(col, i int) Value {
+	if k := c.kinds[col]; k != nil && k[i] != KindInt {
+		return Value{kind: k[i]}
+	}
+	return Int(c.ints[col][i])
+}
+
+// IsColumnPath reports whether path can be a metadata column: a field
+// directly under metadata.
+func IsColumnPath(path string) bool {
+	name, ok := strings.CutPrefix(path, FieldMetadata+".")
+	return ok && name != "" && !strings.Contains(name, ".")
+}
+
+// columnPaths lists the metadata fields that can be columns, sorted: those
+// that hold ints, and nulls at most, in every sample that has them.
+func columnPaths(m *datasetMeta) []string {
+	const fits = 1<<KindInt | 1<<KindNull
+	var out []string
+	for path, kinds := range m.Schema {
+		if IsColumnPath(path) && kinds&(1<<KindInt) != 0 && kinds&^fits == 0 {
+			out = append(out, path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ScanColumns calls fn with the metadata columns at paths, chunk by chunk,
+// all read from one snapshot; the chunk is lent for the call, and its
+// columns are in the order of paths. It returns false, having called
+// nothing, when columns cannot answer: a path is not a column (a field
+// under metadata holding ints, and nulls at most, in every sample), the
+// dataset has fewer than ColumnMinSamples samples, or a statement is
+// writing to it. Stale columns are built from the same snapshot first,
+// and stored when the database is writable and no writer is busy.
+func (ds *Dataset) ScanColumns(ctx context.Context, paths []string, fn func(*ColumnChunk) error) (bool, error) {
+	var built *builtColumns
+	answered := false
+	err := ds.db.view(func(txn *badger.Txn) error {
+		m, err := readMeta(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		all := columnPaths(m)
+		cols := make([]int, len(paths))
+		for i, p := range paths {
+			if cols[i] = slices.Index(all, p); cols[i] < 0 {
+				return nil
+			}
+		}
+		if m.Count < ColumnMinSamples {
+			return nil
+		}
+		if _, err := txn.Get(journalHeaderKey(ds.id)); err == nil {
+			return nil // a statement is writing: its samples are read as they are
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		h, err := readColumnsHeader(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		var chunks func(yield func([]byte) error) error
+		if h != nil && h.Version == m.Version && slices.Equal(h.Paths, all) {
+			chunks = func(yield func([]byte) error) error {
+				for i := range h.Chunks {
+					item, err := txn.Get(columnsChunkKey(ds.id, i))
+					if err != nil {
+						return fmt.Errorf("db: metadata column chunk %d: %w", i, err)
+					}
+					if err := item.Value(yield); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		} else {
+			if built, err = ds.buildColumns(ctx, txn, m, all); err != nil {
+				return err
+			}
+			chunks = func(yield func([]byte) error) error {
+				for _, b := range built.chunks {
+					if err := yield(b); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		answered = true
+		var c ColumnChunk
+		return chunks(func(b []byte) error {
+			if err := decodeColumnChunk(b, len(all), cols, &c); err != nil {
+				return err
+			}
+			return fn(&c)
+		})
+	})
+	if err == nil && built != nil {
+		ds.storeColumns(built) // a failure leaves them to be built again
+	}
+	return answered, err
+}
+
+// readColumnsHeader reads a dataset's columns header; nil when there is
+// none.
+func readColumnsHeader(txn *badger.Txn, ds uint64) (*columnsHeader, error) {
+	item, err := txn.Get(columnsHeaderKey(ds))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	h := &columnsHeader{}
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, h) }); err != nil {
+		return nil, fmt.Errorf("db: metadata columns header: %w", ErrCorrupt)
+	}
+	return h, nil
+}
+
+// builtColumns is a set of columns built from one snapshot.
+type builtColumns struct {
+	header columnsHeader
+	chunks [][]byte // encoded
+	size   int64
+}
+
+// buildColumns reads the columns at paths from every record of the
+// snapshot, on several goroutines.
+func (ds *Dataset) buildColumns(ctx context.Context, txn *badger.Txn, m *datasetMeta, paths []string) (*builtColumns, error) {
+	fps := make([]FieldPath, len(paths))
+	for i, p := range paths {
+		fps[i] = SplitPath(p)
+	}
+	out := &builtColumns{header: columnsHeader{Version: m.Version, Paths: paths}}
+	var mu sync.Mutex
+	flush := func(cb *chunkBuilder) {
+		b := cb.encode()
+		mu.Lock()
+		out.chunks = append(out.chunks, b)
+		out.size += int64(len(b))
+		mu.Unlock()
+	}
+	builders := make([]*chunkBuilder, scanWorkers(0, maxScanParts))
+	err := ds.visitSnapshot(ctx, txn, m, SampleScan{NoInsights: true}, func(w int, s *Sample) error {
+		cb := builders[w]
+		if cb == nil {
+			cb = newChunkBuilder(len(paths))
+			builders[w] = cb
+		}
+		for c, fp := range fps {
+			if v, ok := s.rec.IntAt(fp); ok {
+				cb.add(c, KindInt, v)
+			} else {
+				cb.add(c, s.rec.Lookup(paths[c]).kind, 0)
+			}
+		}
+		if cb.n++; cb.n == columnChunkSize {
+			flush(cb)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, cb := range builders {
+		if cb != nil && cb.n > 0 {
+			flush(cb)
+		}
+	}
+	out.header.Chunks = uint32(len(out.chunks))
+	return out, nil
+}
+
+// storeColumns stores columns built from a snapshot, when the dataset is
+// still at the version they hold, no statement is writing to it and the
+// database is writable. It does not wait for a busy writer.
+func (ds *Dataset) storeColumns(b *builtColumns) {
+	d := ds.db
+	if d.readOnly || d.checkOpen() != nil || !d.wmu.TryLock() {
+		return
+	}
+	defer d.wmu.Unlock()
+	if d.roomToWrite(b.size, false) != nil {
+		return
+	}
+	current := false
+	if d.bdb.View(func(txn *badger.Txn) error {
+		m, err := readMeta(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		_, err = txn.Get(journalHeaderKey(ds.id))
+		current = m.Version == b.header.Version && errors.Is(err, badger.ErrKeyNotFound)
+		return nil
+	}) != nil || !current {
+		return
+	}
+	// The chunks first, then the header that makes them current: a
+	// crash in between leaves a header of another version, never read.
+	if d.deletePrefix(context.Background(), dsPrefix(tagColumns, ds.id), nil) != nil {
+		return
+	}
+	wb := d.bdb.NewWriteBatch()
+	defer wb.Cancel()
+	for i, c := range b.chunks {
+		if wb.Set(columnsChunkKey(ds.id, uint32(i)), c) != nil {
+			return
+		}
+	}
+	if wb.Flush() != nil {
+		return
+	}
+	h, err := json.Marshal(b.header)
+	if err != nil {
+		return
+	}
+	_ = d.commitLocked(func(txn *badger.Txn) (*datasetMeta, error) {
+		return nil, txn.Set(columnsHeaderKey(ds.id), h)
+	})
+}
+
+// chunkBuilder gathers one chunk's values.
+type chunkBuilder struct {
+	n     int
+	ints  [][]int64
+	kinds [][]Kind
+	mixed []bool // a column holds a null or missing value
+}
+
+func newChunkBuilder(cols int) *chunkBuilder {
+	cb := &chunkBuilder{ints: make([][]int64, cols), kinds: make([][]Kind, cols), mixed: make([]bool, cols)}
+	for c := range cols {
+		cb.ints[c] = make([]int64, 0, columnChunkSize)
+		cb.kinds[c] = make([]Kind, 0, columnChunkSize)
+	}
+	return cb
+}
+
+func (cb *chunkBuilder) add(col int, k Kind, v int64) {
+	cb.ints[col] = append(cb.ints[col], v)
+	cb.kinds[col] = append(cb.kinds[col], k)
+	if k != KindInt {
+		cb.mixed[col] = true
+	}
+}
+
+// encode writes the chunk and empties the builder. The layout: the
+// number of samples (uvarint), then for each column the length of its
+// body (uvarint) and the body: a mode byte, then (mode 1) one kind byte
+// per sample, then the ints as zigzag varints (mode 0: one per sample;
+// mode 1: one per int).
+func (cb *chunkBuilder) encode() []byte {
+	b := binary.AppendUvarint(nil, uint64(cb.n))
+	var body []byte
+	for c := range cb.ints {
+		body = body[:0]
+		if cb.mixed[c] {
+			body = append(body, 1)
+			for _, k := range cb.kinds[c] {
+				body = append(body, byte(k))
+			}
+		} else {
+			body = append(body, 0)
+		}
+		for i, v := range cb.ints[c] {
+			if cb.kinds[c][i] == KindInt {
+				body = binary.AppendVarint(body, v)
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(len(body)))
+		b = append(b, body...)
+		cb.ints[c], cb.kinds[c], cb.mixed[c] = cb.ints[c][:0], cb.kinds[c][:0], false
+	}
+	cb.n = 0
+	return b
+}
+
+// decodeColumnChunk decodes the columns cols of a chunk of ncols columns
+// into c, reusing its buffers.
+func decodeColumnChunk(b []byte, ncols int, cols []int, c *ColumnChunk) error {
+	bad := fmt.Errorf("db: metadata column chunk: %w", ErrCorrupt)
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > columnChunkSize {
+		return bad
+	}
+	b = b[k:]
+	bodies := make([][]byte, ncols)
+	for i := range bodies {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < l {
+			return bad
+		}
+		bodies[i], b = b[k:k+int(l)], b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return bad
+	}
+	c.Len = int(n)
+	c.ints = growTo(c.ints, len(cols))
+	c.kinds = growTo(c.kinds, len(cols))
+	c.kbuf = growTo(c.kbuf, len(cols))
+	for j, col := range cols {
+		body := bodies[col]
+		if len(body) == 0 || body[0] > 1 {
+			return bad
+		}
+		mixed := body[0] == 1
+		body = body[1:]
+		ints := c.ints[j][:0]
+		var kinds []Kind
+		if mixed {
+			if len(body) < int(n) {
+				return bad
+			}
+			kinds = append(c.kbuf[j][:0], make([]Kind, n)...)
+			c.kbuf[j] = kinds
+			for i := range kinds {
+				if kinds[i] = Kind(body[i]); kinds[i] != KindInt && kinds[i] != KindNull && kinds[i] != KindMissing {
+					return bad
+				}
+			}
+			body = body[n:]
+		}
+		for i := 0; i < int(n); i++ {
+			if mixed && kinds[i] != KindInt {
+				ints = append(ints, 0)
+				continue
+			}
+			v, k := binary.Varint(body)
+			if k <= 0 {
+				return bad
+			}
+			ints = append(ints, v)
+			body = body[k:]
+		}
+		if len(body) != 0 {
+			return bad
+		}
+		c.ints[j], c.kinds[j] = ints, kinds
+	}
+	return nil
+}
+
+// growTo returns s with n elements, keeping those it has.
+func growTo[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s[:n]
+	}
+	return append(s, make([]T, n-len(s))...)
+}
+
+// checkColumns compares current columns, when the dataset has them, with
+// the records: for each column, how many samples hold an int, a null or
+// nothing, and a sum of the ints mixed so that any change shows.
+func (c *checker) checkColumns() error {
+	h, err := readColumnsHeader(c.txn, c.ds)
+	if err != nil {
+		c.report("columns", "its metadata columns header cannot be read (REPAIR DATABASE drops the columns)")
+		return nil
+	}
+	if h == nil || h.Version != c.m.Version {
+		return nil
+	}
+	if _, err := c.txn.Get(journalHeaderKey(c.ds)); err == nil {
+		return nil
+	}
+	want, got := make([]columnDigest, len(h.Paths)), make([]columnDigest, len(h.Paths))
+	cols := make([]int, len(h.Paths))
+	for i := range cols {
+		cols[i] = i
+	}
+	var chunk ColumnChunk
+	for i := range h.Chunks {
+		item, err := c.txn.Get(columnsChunkKey(c.ds, i))
+		if err == nil {
+			err = item.Value(func(b []byte) error { return decodeColumnChunk(b, len(h.Paths), cols, &chunk) })
+		}
+		if err != nil {
+			c.report("columns", "metadata column chunk %d cannot be read: %v (REPAIR DATABASE drops the columns)", i, err)
+			return nil
+		}
+		for col := range h.Paths {
+			for s := range chunk.Len {
+				got[col].add(chunk.Value(col, s))
+			}
+		}
+	}
+	p := dsPrefix(tagSample, c.ds)
+	it := c.txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		err := it.Item().Value(func(b []byte) error {
+			for col, path := range h.Paths {
+				want[col].add(Record(b).Lookup(path))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for col, path := range h.Paths {
+		if got[col] != want[col] {
+			c.report("columns", "the metadata column %s disagrees with the samples (REPAIR DATABASE drops the columns)", path)
+		}
+	}
+	return nil
+}
+
+// columnDigest sums up one column's values, in any order.
+type columnDigest struct {
+	ints, nulls, missing int64
+	mix                  uint64
+}
+
+func (d *columnDigest) add(v Value) {
+	switch v.kind {
+	case KindInt:
+		d.ints++
+		x := v.num*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
+		x ^= x >> 29
+		d.mix += x * 0xBF58476D1CE4E5B9
+	case KindNull:
+		d.nulls++
+	case KindMissing:
+		d.missing++
+	default:
+		d.mix += 1 << 63 // not a column value at all
+	}
+}
