@@ -25,11 +25,13 @@ import (
 //	m dsid chunk(4) the values of every column for up to columnChunkSize
 //	                samples
 //
-// The columns are derived data: built on first use from the records and
-// never updated in place. The dataset's version changes with every write
-// that can change a metadata value (a sample added or deleted, a
-// metadata document changed), and columns stamped with another version
-// are not read. They are built only from a committed state (no undo
+// The columns are derived data, built from the records by a statement
+// that adds samples to a large dataset or by the first aggregate that
+// needs them in a writable database. A statement that adds samples to
+// current columns appends the new values; no other write touches them.
+// The dataset's version changes with every write that can change a
+// metadata value (a sample added or deleted, a metadata document
+// changed), and columns stamped with another version are not read. They are built only from a committed state (no undo
 // journal in the snapshot), so a version they are stamped with names one
 // content. A column holds one field's value per sample, in no particular
 // order and without ids: it serves counts, sums, bounds and value counts,
@@ -113,9 +115,11 @@ func columnPaths(m *datasetMeta) []string {
 // columns are in the order of paths. It returns false, having called
 // nothing, when columns cannot answer: a path is not a column (a field
 // under metadata holding ints, and nulls at most, in every sample), the
-// dataset has fewer than ColumnMinSamples samples, or a statement is
-// writing to it. Stale columns are built from the same snapshot first,
-// and stored when the database is writable and no writer is busy.
+// dataset has fewer than ColumnMinSamples samples, a statement is writing
+// to it, or the columns are stale in a read-only database. Stale columns
+// of a writable database are built from the same snapshot first, and
+// stored unless a writer is busy. Statements that add samples keep the
+// columns current (columnsAfterAdd); others leave them stale.
 func (ds *Dataset) ScanColumns(ctx context.Context, paths []string, fn func(*ColumnChunk) error) (bool, error) {
 	var built *builtColumns
 	answered := false
@@ -124,29 +128,14 @@ func (ds *Dataset) ScanColumns(ctx context.Context, paths []string, fn func(*Col
 		if err != nil {
 			return err
 		}
-		all := columnPaths(m)
-		cols := make([]int, len(paths))
-		for i, p := range paths {
-			if cols[i] = slices.Index(all, p); cols[i] < 0 {
-				return nil
-			}
-		}
-		if m.Count < ColumnMinSamples {
-			return nil
-		}
-		if _, err := txn.Get(journalHeaderKey(ds.id)); err == nil {
-			return nil // a statement is writing: its samples are read as they are
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		h, err := readColumnsHeader(txn, ds.id)
-		if err != nil {
+		r, err := ds.columnsRead(txn, m, paths)
+		if r == nil || err != nil {
 			return err
 		}
 		var chunks func(yield func([]byte) error) error
-		if h != nil && h.Version == m.Version && slices.Equal(h.Paths, all) {
+		if r.current {
 			chunks = func(yield func([]byte) error) error {
-				for i := range h.Chunks {
+				for i := range r.header.Chunks {
 					item, err := txn.Get(columnsChunkKey(ds.id, i))
 					if err != nil {
 						return fmt.Errorf("db: metadata column chunk %d: %w", i, err)
@@ -158,7 +147,7 @@ func (ds *Dataset) ScanColumns(ctx context.Context, paths []string, fn func(*Col
 				return nil
 			}
 		} else {
-			if built, err = ds.buildColumns(ctx, txn, m, all); err != nil {
+			if built, err = ds.buildColumns(ctx, txn, m, r.all); err != nil {
 				return err
 			}
 			chunks = func(yield func([]byte) error) error {
@@ -173,16 +162,70 @@ func (ds *Dataset) ScanColumns(ctx context.Context, paths []string, fn func(*Col
 		answered = true
 		var c ColumnChunk
 		return chunks(func(b []byte) error {
-			if err := decodeColumnChunk(b, len(all), cols, &c); err != nil {
+			if err := decodeColumnChunk(b, len(r.all), r.cols, &c); err != nil {
 				return err
 			}
 			return fn(&c)
 		})
 	})
 	if err == nil && built != nil {
-		ds.storeColumns(built) // a failure leaves them to be built again
+		ds.storeColumns(built, nil)
 	}
 	return answered, err
+}
+
+// ColumnsAnswer reports whether ScanColumns would answer for paths now,
+// reading only descriptions; true also when it would build the columns
+// first.
+func (ds *Dataset) ColumnsAnswer(paths []string) bool {
+	ok := false
+	_ = ds.db.view(func(txn *badger.Txn) error {
+		m, err := readMeta(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		r, err := ds.columnsRead(txn, m, paths)
+		ok = r != nil && err == nil
+		return err
+	})
+	return ok
+}
+
+// columnsRead is how ScanColumns reads a snapshot's columns.
+type columnsRead struct {
+	all     []string // every column, in stored order
+	cols    []int    // the asked paths' places in all
+	header  *columnsHeader
+	current bool // the stored columns hold the snapshot; else they are built
+}
+
+// columnsRead decides how the columns at paths are read from a snapshot
+// of the dataset described by m; nil when they cannot answer.
+func (ds *Dataset) columnsRead(txn *badger.Txn, m *datasetMeta, paths []string) (*columnsRead, error) {
+	r := &columnsRead{all: columnPaths(m), cols: make([]int, len(paths))}
+	for i, p := range paths {
+		if r.cols[i] = slices.Index(r.all, p); r.cols[i] < 0 {
+			return nil, nil
+		}
+	}
+	if m.Count < ColumnMinSamples {
+		return nil, nil
+	}
+	if _, err := txn.Get(journalHeaderKey(ds.id)); err == nil {
+		return nil, nil // a statement is writing: its samples are read as they are
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, err
+	}
+	h, err := readColumnsHeader(txn, ds.id)
+	if err != nil {
+		return nil, err
+	}
+	r.header = h
+	r.current = h != nil && h.Version == m.Version && slices.Equal(h.Paths, r.all)
+	if !r.current && ds.db.readOnly {
+		return nil, nil // stale, and they could not be stored: the records are read
+	}
+	return r, nil
 }
 
 // readColumnsHeader reads a dataset's columns header; nil when there is
@@ -258,8 +301,11 @@ func (ds *Dataset) buildColumns(ctx context.Context, txn *badger.Txn, m *dataset
 
 // storeColumns stores columns built from a snapshot, when the dataset is
 // still at the version they hold, no statement is writing to it and the
-// database is writable. It does not wait for a busy writer.
-func (ds *Dataset) storeColumns(b *builtColumns) {
+// database is writable. With onto, the chunks are the values of samples
+// added to the columns onto describes, and are stored after its chunks
+// when those are still the stored ones. It does not wait for a busy
+// writer, and a failure leaves the columns stale, to be built again.
+func (ds *Dataset) storeColumns(b *builtColumns, onto *columnsHeader) {
 	d := ds.db
 	if d.readOnly || d.checkOpen() != nil || !d.wmu.TryLock() {
 		return
@@ -276,32 +322,125 @@ func (ds *Dataset) storeColumns(b *builtColumns) {
 		}
 		_, err = txn.Get(journalHeaderKey(ds.id))
 		current = m.Version == b.header.Version && errors.Is(err, badger.ErrKeyNotFound)
+		if onto != nil && current {
+			h, err := readColumnsHeader(txn, ds.id)
+			current = err == nil && h != nil && h.Version == onto.Version && h.Chunks == onto.Chunks && slices.Equal(h.Paths, onto.Paths)
+		}
 		return nil
 	}) != nil || !current {
 		return
 	}
 	// The chunks first, then the header that makes them current: a
 	// crash in between leaves a header of another version, never read.
-	if d.deletePrefix(context.Background(), dsPrefix(tagColumns, ds.id), nil) != nil {
+	first := uint32(0)
+	if onto != nil {
+		first = onto.Chunks
+	} else if d.deletePrefix(context.Background(), dsPrefix(tagColumns, ds.id), nil) != nil {
 		return
 	}
 	wb := d.bdb.NewWriteBatch()
 	defer wb.Cancel()
 	for i, c := range b.chunks {
-		if wb.Set(columnsChunkKey(ds.id, uint32(i)), c) != nil {
+		if wb.Set(columnsChunkKey(ds.id, first+uint32(i)), c) != nil {
 			return
 		}
 	}
 	if wb.Flush() != nil {
 		return
 	}
-	h, err := json.Marshal(b.header)
+	h := b.header
+	h.Chunks = first + uint32(len(b.chunks))
+	hb, err := json.Marshal(h)
 	if err != nil {
 		return
 	}
 	_ = d.commitLocked(func(txn *badger.Txn) (*datasetMeta, error) {
-		return nil, txn.Set(columnsHeaderKey(ds.id), h)
+		return nil, txn.Set(columnsHeaderKey(ds.id), hb)
 	})
+}
+
+// columnAppender gathers the column values of the samples a statement
+// adds, so that columns current before it stay current after it.
+type columnAppender struct {
+	onto   *columnsHeader // the columns at the statement's start; nil: none current
+	fps    []FieldPath
+	cb     *chunkBuilder
+	chunks [][]byte
+	size   int64
+}
+
+// newColumnAppender starts gathering for a statement that adds samples to
+// the dataset described by before.
+func (ds *Dataset) newColumnAppender(before *datasetMeta) *columnAppender {
+	ca := &columnAppender{}
+	_ = ds.db.bdb.View(func(txn *badger.Txn) error {
+		h, err := readColumnsHeader(txn, ds.id)
+		if err == nil && h != nil && h.Version == before.Version && slices.Equal(h.Paths, columnPaths(before)) {
+			ca.onto = h
+		}
+		return nil
+	})
+	if ca.onto != nil {
+		ca.cb = newChunkBuilder(len(ca.onto.Paths))
+		for _, p := range ca.onto.Paths {
+			ca.fps = append(ca.fps, SplitPath(p))
+		}
+	}
+	return ca
+}
+
+// add gathers a new sample's values.
+func (ca *columnAppender) add(rec Record) {
+	if ca.onto == nil {
+		return
+	}
+	for c, fp := range ca.fps {
+		if v, ok := rec.IntAt(fp); ok {
+			ca.cb.add(c, KindInt, v)
+		} else {
+			ca.cb.add(c, rec.Lookup(ca.onto.Paths[c]).kind, 0)
+		}
+	}
+	if ca.cb.n++; ca.cb.n == columnChunkSize {
+		ca.flush()
+	}
+}
+
+func (ca *columnAppender) flush() {
+	b := ca.cb.encode()
+	ca.chunks = append(ca.chunks, b)
+	ca.size += int64(len(b))
+}
+
+// columnsAfterAdd brings the columns up to date after a statement that
+// added samples committed, the dataset now described by m: the added
+// values go after columns that were current at its start and still have
+// the same fields; otherwise a dataset of ColumnMinSamples or more gets
+// its columns built anew.
+func (ds *Dataset) columnsAfterAdd(ctx context.Context, ca *columnAppender, m *datasetMeta) {
+	if ds.db.readOnly || m.Count < ColumnMinSamples {
+		return
+	}
+	paths := columnPaths(m)
+	if ca.onto != nil && slices.Equal(paths, ca.onto.Paths) {
+		if ca.cb.n > 0 {
+			ca.flush()
+		}
+		ds.storeColumns(&builtColumns{header: columnsHeader{Version: m.Version, Paths: paths}, chunks: ca.chunks, size: ca.size}, ca.onto)
+		return
+	}
+	var built *builtColumns
+	err := ds.db.view(func(txn *badger.Txn) error {
+		m, err := readMeta(txn, ds.id)
+		if err != nil {
+			return err
+		}
+		built, err = ds.buildColumns(ctx, txn, m, columnPaths(m))
+		return err
+	})
+	if err == nil {
+		ds.storeColumns(built, nil)
+	}
 }
 
 // chunkBuilder gathers one chunk's values.

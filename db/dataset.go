@@ -166,6 +166,7 @@ type adder struct {
 	ids     []ID
 	skipped int
 	kept    map[ID]struct{} // the ids kept from NewSample.ID so far
+	cols    *columnAppender
 }
 
 // newAdder starts an insert; it holds the writer lock until commit or
@@ -180,7 +181,7 @@ func (ds *Dataset) newAdder(ctx context.Context, skipExisting bool) (*adder, err
 	}
 	bw.commitInBackground()
 	return &adder{ctx: ctx, ds: ds, bw: bw, skipExisting: skipExisting, seed: maphash.MakeSeed(),
-		added: map[uint64]struct{}{}, fresh: bw.before.Count == 0, now: time.Now()}, nil
+		added: map[uint64]struct{}{}, fresh: bw.before.Count == 0, now: time.Now(), cols: ds.newColumnAppender(bw.before)}, nil
 }
 
 // add inserts one sample (or skips it, when its filepath is there and
@@ -230,9 +231,11 @@ func (a *adder) add(s NewSample) error {
 	if len(a.ids) == 0 {
 		m.Version++
 	}
-	if err := a.bw.put(id, nil, EncodeRecord(doc), doc); err != nil {
+	rec := EncodeRecord(doc)
+	if err := a.bw.put(id, nil, rec, doc); err != nil {
 		return err
 	}
+	a.cols.add(rec)
 	a.added[h] = struct{}{}
 	a.ids = append(a.ids, id)
 	return nil
@@ -271,6 +274,7 @@ func (a *adder) commit() ([]ID, int, error) {
 	if err := a.bw.commit(); err != nil {
 		return nil, 0, err
 	}
+	a.ds.columnsAfterAdd(a.ctx, a.cols, a.bw.meta())
 	return a.ids, a.skipped, nil
 }
 

@@ -474,12 +474,42 @@ func (p *selectPlan) resultColumn(b *binder, e sqlparser.Expr) (int, error) {
 	return 0, fmt.Errorf("%s: %w: with GROUP BY or aggregates, ORDER BY and HAVING refer to result columns (by name, alias or position)", sqlparser.String(e), ErrUnsupported)
 }
 
+// columnsPlan returns the view's plan when the aggregates read the
+// dataset's metadata columns instead of its samples.
+func (p *selectPlan) columnsPlan() (string, bool) {
+	switch p.mode {
+	case modeAggregate:
+		var paths []string
+		count := true // every aggregate is count(*)
+		for _, c := range p.cols {
+			switch {
+			case c.kind == colConst:
+				continue
+			case c.kind != colAgg:
+				return "", false
+			case c.path != "":
+				paths = append(paths, c.path)
+				count = false
+			}
+		}
+		return p.view.ExplainColumns(count, paths...)
+	case modeGroup:
+		if path := p.countValuesPath(); path != "" && p.view.ValueCountSource(path) == "" {
+			return p.view.ExplainColumns(false, path)
+		}
+	}
+	return "", false
+}
+
 // explain lists the plan: the view's own plan, then what is done with
 // the samples it yields.
 func (p *selectPlan) explain() ([]string, error) {
-	text, err := p.view.Explain()
-	if err != nil {
-		return nil, err
+	text, ok := p.columnsPlan()
+	if !ok {
+		var err error
+		if text, err = p.view.Explain(); err != nil {
+			return nil, err
+		}
 	}
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	names := make([]string, len(p.cols))

@@ -2,7 +2,9 @@ package views
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/fosql/fosql/db"
 )
@@ -156,4 +158,38 @@ func (v *View) scanColumns(ctx context.Context, l *logical, paths []string, wind
 		}
 		return ctx.Err()
 	})
+}
+
+// ExplainColumns returns the plan of an aggregate over the values at
+// paths when it reads the dataset's metadata columns, one node per line
+// as Explain gives them, and false when it reads samples as Explain shows.
+// count says the aggregate only counts rows, which clips a window of rows
+// itself.
+func (v *View) ExplainColumns(count bool, paths ...string) (string, bool) {
+	l, err := v.logical()
+	if err != nil {
+		return "", false
+	}
+	cols, _, ok := v.columnPlan(l, paths, count)
+	if !ok || !v.ds.ColumnsAnswer(cols) {
+		return "", false
+	}
+	var b strings.Builder
+	depth := 0
+	line := func(s string) {
+		b.WriteString(strings.Repeat("  ", depth) + s + "\n")
+		depth++
+	}
+	blk := l.blocks[0]
+	if blk.cnt >= 0 {
+		line(fmt.Sprintf("limit %d", blk.cnt))
+	}
+	if blk.off > 0 {
+		line(fmt.Sprintf("skip %d", blk.off))
+	}
+	for _, f := range blk.filters {
+		line("filter " + f.String())
+	}
+	line("metadata columns " + strings.Join(cols, ", "))
+	return b.String(), true
 }
