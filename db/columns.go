@@ -422,6 +422,9 @@ func (ds *Dataset) columnsAfterAdd(ctx context.Context, ca *columnAppender, m *d
 		return
 	}
 	paths := columnPaths(m)
+	if len(paths) == 0 {
+		return // no metadata ints to keep
+	}
 	if ca.onto != nil && slices.Equal(paths, ca.onto.Paths) {
 		if ca.cb.n > 0 {
 			ca.flush()

@@ -254,6 +254,22 @@ func TestColumnsRefuse(t *testing.T) {
 	}
 }
 
+// TestNoColumnsWithoutMetadataInts: samples without metadata ints (an
+// import of records whose media lives elsewhere) get no columns, and
+// their add scans nothing for them.
+func TestNoColumnsWithoutMetadataInts(t *testing.T) {
+	smallColumns(t)
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "ds")
+	addN(t, ds, 100, func(i int) Value { return Doc(Field{"n", Int(int64(i))}) })
+	if h := columnsHeaderOf(t, d, ds); h != nil {
+		t.Fatalf("columns stored for a dataset without metadata: %+v", h)
+	}
+	if ok, _ := columnValues(t, ds, "metadata.width"); ok {
+		t.Fatal("columns answered for a dataset without metadata")
+	}
+}
+
 func firstID(t *testing.T, ds *Dataset) ID {
 	t.Helper()
 	for id, err := range ds.IDs(ctx) {

@@ -42,8 +42,12 @@
 //	j dsid [batch]         the undo journal of a statement in progress
 //	l dsid                 the selection: the picked sample ids, ascending
 //	v dsid name            a saved view (CREATE VIEW name AS SELECT …)
+//	m dsid [chunk]         the metadata columns: the ints of the metadata
+//	                       fields packed a few thousand samples per key
 //
-// Every write keeps all of them in step inside one Badger transaction. A
+// Every write keeps all of them in step inside one Badger transaction,
+// except the metadata columns: derived data stamped with the dataset's
+// version, read only while that version is current (see columns.go). A
 // statement too large for one transaction commits in batches under an
 // undo journal (see journal.go): it is all-or-nothing across an error, a
 // cancel and a crash.
