@@ -31,11 +31,11 @@ import (
 // current columns appends the new values; no other write touches them.
 // The dataset's version changes with every write that can change a
 // metadata value (a sample added or deleted, a metadata document
-// changed), and columns stamped with another version are not read. They are built only from a committed state (no undo
-// journal in the snapshot), so a version they are stamped with names one
-// content. A column holds one field's value per sample, in no particular
-// order and without ids: it serves counts, sums, bounds and value counts,
-// not rows.
+// changed), and columns stamped with another version are not read. They
+// are built only from a committed state (no undo journal in the
+// snapshot), so a version they are stamped with names one content. A
+// column holds one field's value per sample, in no particular order and
+// without ids: it serves counts, sums, bounds and value counts, not rows.
 
 // tagColumns is the table of metadata columns.
 const tagColumns byte = 'm'
@@ -255,10 +255,6 @@ type builtColumns struct {
 // buildColumns reads the columns at paths from every record of the
 // snapshot, on several goroutines.
 func (ds *Dataset) buildColumns(ctx context.Context, txn *badger.Txn, m *datasetMeta, paths []string) (*builtColumns, error) {
-	fps := make([]FieldPath, len(paths))
-	for i, p := range paths {
-		fps[i] = SplitPath(p)
-	}
 	out := &builtColumns{header: columnsHeader{Version: m.Version, Paths: paths}}
 	var mu sync.Mutex
 	flush := func(cb *chunkBuilder) {
@@ -272,17 +268,10 @@ func (ds *Dataset) buildColumns(ctx context.Context, txn *badger.Txn, m *dataset
 	err := ds.visitSnapshot(ctx, txn, m, SampleScan{NoInsights: true}, func(w int, s *Sample) error {
 		cb := builders[w]
 		if cb == nil {
-			cb = newChunkBuilder(len(paths))
+			cb = newChunkBuilder(paths)
 			builders[w] = cb
 		}
-		for c, fp := range fps {
-			if v, ok := s.rec.IntAt(fp); ok {
-				cb.add(c, KindInt, v)
-			} else {
-				cb.add(c, s.rec.Lookup(paths[c]).kind, 0)
-			}
-		}
-		if cb.n++; cb.n == columnChunkSize {
+		if cb.addRecord(s.rec) {
 			flush(cb)
 		}
 		return nil
@@ -363,7 +352,6 @@ func (ds *Dataset) storeColumns(b *builtColumns, onto *columnsHeader) {
 // adds, so that columns current before it stay current after it.
 type columnAppender struct {
 	onto   *columnsHeader // the columns at the statement's start; nil: none current
-	fps    []FieldPath
 	cb     *chunkBuilder
 	chunks [][]byte
 	size   int64
@@ -381,27 +369,14 @@ func (ds *Dataset) newColumnAppender(before *datasetMeta) *columnAppender {
 		return nil
 	})
 	if ca.onto != nil {
-		ca.cb = newChunkBuilder(len(ca.onto.Paths))
-		for _, p := range ca.onto.Paths {
-			ca.fps = append(ca.fps, SplitPath(p))
-		}
+		ca.cb = newChunkBuilder(ca.onto.Paths)
 	}
 	return ca
 }
 
 // add gathers a new sample's values.
 func (ca *columnAppender) add(rec Record) {
-	if ca.onto == nil {
-		return
-	}
-	for c, fp := range ca.fps {
-		if v, ok := rec.IntAt(fp); ok {
-			ca.cb.add(c, KindInt, v)
-		} else {
-			ca.cb.add(c, rec.Lookup(ca.onto.Paths[c]).kind, 0)
-		}
-	}
-	if ca.cb.n++; ca.cb.n == columnChunkSize {
+	if ca.onto != nil && ca.cb.addRecord(rec) {
 		ca.flush()
 	}
 }
@@ -446,21 +421,39 @@ func (ds *Dataset) columnsAfterAdd(ctx context.Context, ca *columnAppender, m *d
 	}
 }
 
-// chunkBuilder gathers one chunk's values.
+// chunkBuilder gathers one chunk's values of the columns at some paths.
 type chunkBuilder struct {
+	paths []string
+	fps   []FieldPath
 	n     int
 	ints  [][]int64
 	kinds [][]Kind
 	mixed []bool // a column holds a null or missing value
 }
 
-func newChunkBuilder(cols int) *chunkBuilder {
-	cb := &chunkBuilder{ints: make([][]int64, cols), kinds: make([][]Kind, cols), mixed: make([]bool, cols)}
-	for c := range cols {
+func newChunkBuilder(paths []string) *chunkBuilder {
+	cols := len(paths)
+	cb := &chunkBuilder{paths: paths, fps: make([]FieldPath, cols), ints: make([][]int64, cols), kinds: make([][]Kind, cols), mixed: make([]bool, cols)}
+	for c, p := range paths {
+		cb.fps[c] = SplitPath(p)
 		cb.ints[c] = make([]int64, 0, columnChunkSize)
 		cb.kinds[c] = make([]Kind, 0, columnChunkSize)
 	}
 	return cb
+}
+
+// addRecord adds a sample's values and reports whether the chunk is
+// full.
+func (cb *chunkBuilder) addRecord(rec Record) bool {
+	for c, fp := range cb.fps {
+		if v, ok := rec.IntAt(fp); ok {
+			cb.add(c, KindInt, v)
+		} else {
+			cb.add(c, rec.Lookup(cb.paths[c]).kind, 0)
+		}
+	}
+	cb.n++
+	return cb.n == columnChunkSize
 }
 
 func (cb *chunkBuilder) add(col int, k Kind, v int64) {

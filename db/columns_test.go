@@ -332,7 +332,7 @@ func TestCheckFindsDamagedColumns(t *testing.T) {
 // TestColumnChunkRoundTrip: a chunk of ints, nulls and missing values
 // decodes as it was built, and truncated chunks are errors.
 func TestColumnChunkRoundTrip(t *testing.T) {
-	cb := newChunkBuilder(2)
+	cb := newChunkBuilder([]string{"metadata.a", "metadata.b"})
 	for i := range 100 {
 		cb.add(0, KindInt, int64(i*i-50))
 		switch i % 3 {

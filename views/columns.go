@@ -41,17 +41,17 @@ func (v *View) columnPlan(l *logical, paths []string, windowed bool) (cols []str
 		cols = append(cols, path)
 		return len(cols) - 1, true
 	}
-	var tests []columnTest
-	for _, f := range l.blocks[0].filters {
+	exprs := make([]Expr, len(l.blocks[0].filters))
+	for i, f := range l.blocks[0].filters {
 		ep, ok := f.(exprPred)
 		if !ok {
 			return nil, nil, false
 		}
-		t, ok := columnExpr(ep.e, index)
-		if !ok {
-			return nil, nil, false
-		}
-		tests = append(tests, t)
+		exprs[i] = ep.e
+	}
+	tests, ok := columnExprs(exprs, index)
+	if !ok {
+		return nil, nil, false
 	}
 	return cols, allOf(tests), true
 }
@@ -92,33 +92,38 @@ func columnExpr(e Expr, index func(path string) (int, bool)) (columnTest, bool) 
 			return nil, false
 		}
 		return func(c *db.ColumnChunk, i int) bool { return !t(c, i) }, true
-	case And, Or:
-		var parts []Expr
-		if a, isAnd := x.(And); isAnd {
-			parts = a
-		} else {
-			parts = x.(Or)
-		}
-		tests := make([]columnTest, len(parts))
-		for i, p := range parts {
-			var ok bool
-			if tests[i], ok = columnExpr(p, index); !ok {
-				return nil, false
-			}
-		}
-		if _, isAnd := x.(And); isAnd {
-			return allOf(tests), true
-		}
-		return func(c *db.ColumnChunk, i int) bool {
-			for _, t := range tests {
-				if t(c, i) {
-					return true
-				}
-			}
-			return false
-		}, true
+	case And:
+		tests, ok := columnExprs(x, index)
+		return allOf(tests), ok
+	case Or:
+		tests, ok := columnExprs(x, index)
+		return anyOf(tests), ok
 	}
 	return nil, false
+}
+
+// columnExprs is columnExpr of each expression.
+func columnExprs(es []Expr, index func(path string) (int, bool)) ([]columnTest, bool) {
+	tests := make([]columnTest, len(es))
+	for i, e := range es {
+		var ok bool
+		if tests[i], ok = columnExpr(e, index); !ok {
+			return nil, false
+		}
+	}
+	return tests, true
+}
+
+// anyOf is the test that at least one of tests passes.
+func anyOf(tests []columnTest) columnTest {
+	return func(c *db.ColumnChunk, i int) bool {
+		for _, t := range tests {
+			if t(c, i) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // allOf is the test that every one of tests passes.
