@@ -372,3 +372,90 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestColumnsUnderConcurrentWrites: readers answering from columns (and
+// building them) while a writer adds and deletes samples see one
+// committed state each time: all of the writer's samples or none.
+func TestColumnsUnderConcurrentWrites(t *testing.T) {
+	smallColumns(t)
+	d, _ := openTemp(t)
+	ds := mustDataset(t, d, "ds")
+	base := columnSamples(2000, 0)
+	for i := range base {
+		base[i].Metadata = &ImageMetadata{Width: 16, Height: 12}
+	}
+	if _, err := ds.Add(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	go func() {
+		defer close(done)
+		for round := range 15 {
+			wide := columnSamples(100, 10000+100*round)
+			for i := range wide {
+				wide[i].Metadata = &ImageMetadata{Width: 64, Height: 48}
+			}
+			ids, err := ds.Add(ctx, wide)
+			if err == nil {
+				_, err = ds.Delete(ctx, ids)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for r := range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				rows, wide := 0, 0
+				ok, err := ds.ScanColumns(ctx, []string{"metadata.width"}, func(c *ColumnChunk) error {
+					for i := range c.Len {
+						rows++
+						if v, _ := c.Int(0, i); v > 32 {
+							wide++
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok && !(rows == 2000 && wide == 0) && !(rows == 2100 && wide == 100) {
+					errs <- fmt.Errorf("reader %d saw %d rows, %d wide: not a committed state", r, rows, wide)
+					return
+				}
+			}
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	select {
+	case err := <-errs:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+	}
+	// The writer ended with a delete: the columns now answer for the
+	// base samples only.
+	ok, got := columnValues(t, ds, "metadata.width")
+	if want := recordValues(t, ds, "metadata.width"); !ok || !slices.Equal(got, want) || len(got) != 2000 {
+		t.Fatalf("after the writes: answered %v, %d rows against the records' %d", ok, len(got), len(want))
+	}
+	if problems := mustCheck(t, d); len(problems) > 0 {
+		t.Fatalf("CHECK: %v", problems)
+	}
+}
