@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,9 +47,17 @@ const columnChunkSize = 4096
 
 // ColumnMinSamples is the smallest dataset whose aggregates are read from
 // metadata columns: below it a scan of the records is quick enough, and
-// no columns are stored. Tests lower it to exercise columns on small
-// datasets.
-var ColumnMinSamples int64 = 32768
+// no columns are stored. The environment variable
+// FOSQL_COLUMN_MIN_SAMPLES sets it for a process (tests lower it to
+// exercise columns on small datasets).
+var ColumnMinSamples = columnMinSamplesFromEnv(32768)
+
+func columnMinSamplesFromEnv(def int64) int64 {
+	if n, err := strconv.ParseInt(os.Getenv("FOSQL_COLUMN_MIN_SAMPLES"), 10, 64); err == nil && n >= 0 {
+		return n
+	}
+	return def
+}
 
 // columnsHeader is the stored description of a dataset's columns.
 type columnsHeader struct {

@@ -48,6 +48,9 @@ func TestCrashKills(t *testing.T) {
 	seed := envInt(t, "FOSQL_CRASH_SEED", 1)
 	rng := rand.New(rand.NewPCG(uint64(seed), 11))
 	work := t.TempDir()
+	// Every dataset keeps metadata columns, so that kills land while an
+	// add appends to them too.
+	t.Setenv("FOSQL_COLUMN_MIN_SAMPLES", "50")
 
 	// The base database: a dataset of real pictures and one of records
 	// whose media lives elsewhere.
@@ -185,7 +188,7 @@ func crashRecords(t *testing.T, path string, from, to int) string {
 	t.Helper()
 	var b strings.Builder
 	for i := from; i < to; i++ {
-		fmt.Fprintf(&b, `{"filepath": "/elsewhere/r%05d.jpg", "tags": ["t%d"], "score": %d}`+"\n", i, i%5, i%1000)
+		fmt.Fprintf(&b, `{"filepath": "/elsewhere/r%05d.jpg", "tags": ["t%d"], "score": %d, "metadata": {"width": %d, "height": 16}}`+"\n", i, i%5, i%1000, 16*(1+i%7))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
