@@ -131,6 +131,9 @@ func columnPaths(m *datasetMeta) []string {
 // stored unless a writer is busy. Statements that add samples keep the
 // columns current (columnsAfterAdd); others leave them stale.
 func (ds *Dataset) ScanColumns(ctx context.Context, paths []string, fn func(*ColumnChunk) error) (bool, error) {
+	if m := ds.db.cachedMeta(ds.id); m != nil && m.Count < ColumnMinSamples {
+		return false, nil // small: not worth a snapshot to find out
+	}
 	var built *builtColumns
 	answered := false
 	err := ds.db.view(func(txn *badger.Txn) error {
