@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -72,7 +73,18 @@ func LoadTuxpaint(dir string) (*Collection, error) {
 		return nil, err
 	}
 	c := &Collection{Name: Tuxpaint, Natural: links + repeats}
+	have := make(map[string]bool, len(files))
 	for _, f := range files {
+		have[f] = true
+	}
+	for _, f := range files {
+		// Tux Paint draws a flipped stamp from name_mirror.png beside
+		// name.png: the package's own mirror copy, a natural duplicate.
+		ext := filepath.Ext(f)
+		if base, ok := strings.CutSuffix(strings.TrimSuffix(f, ext), "_mirror"); ok && have[base+ext] {
+			c.Natural++
+			continue
+		}
 		rel, _ := filepath.Rel(dir, f)
 		label, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
 		c.Originals = append(c.Originals, Original{Path: f, Label: label})
@@ -80,11 +92,13 @@ func LoadTuxpaint(dir string) (*Collection, error) {
 	return c, nil
 }
 
-// LoadWallpapers lists one file per distinct wallpaper under dirs: a KDE
-// wallpaper folder (…/contents/images/WxH.jpg) counts once, by its
-// largest resolution, and a file whose bytes were seen already is left
-// out, as are symbolic links (a wallpaper's other sizes, in Debian's
-// packages); every left-out file is counted in Natural.
+// LoadWallpapers lists one file per distinct wallpaper under dirs, by its
+// largest resolution: a KDE wallpaper folder's images
+// (…/contents/images/WxH.jpg) and its preview (…/contents/screenshot.png)
+// are one wallpaper, as are files named alike but for a resolution
+// (Name.jpg, Name_3840x2160.jpg); a file whose bytes were seen already is
+// left out, as are symbolic links (a wallpaper's other sizes, in Debian's
+// packages). Every left-out file is counted in Natural.
 func LoadWallpapers(dirs []string) (*Collection, error) {
 	files, links, err := rasterFiles(dirs)
 	if err != nil {
@@ -106,10 +120,7 @@ func LoadWallpapers(dirs []string) (*Collection, error) {
 	}
 	c := &Collection{Name: Wallpapers, Natural: links + repeats}
 	for _, f := range files {
-		key := f
-		if dir := filepath.Dir(f); filepath.Base(filepath.Dir(dir)) == "contents" {
-			key = dir
-		}
+		key := wallpaperKey(f)
 		cfg, err := decodeConfig(f)
 		if err != nil {
 			return nil, err
@@ -132,6 +143,24 @@ func LoadWallpapers(dirs []string) (*Collection, error) {
 	}
 	return c, nil
 }
+
+// wallpaperKey names the wallpaper a file shows: the images folder of a
+// KDE wallpaper for its images of every size and for its preview, else
+// the file's folder and name without a resolution suffix.
+func wallpaperKey(f string) string {
+	dir, base := filepath.Dir(f), filepath.Base(f)
+	name := strings.TrimSuffix(base, filepath.Ext(base))
+	switch {
+	case filepath.Base(dir) == "contents" && name == "screenshot":
+		return filepath.Join(dir, "images")
+	case filepath.Base(filepath.Dir(dir)) == "contents":
+		return dir
+	}
+	return filepath.Join(dir, resolutionSuffix.ReplaceAllString(name, ""))
+}
+
+// resolutionSuffix is a resolution at the end of a file name (_3840x2160).
+var resolutionSuffix = regexp.MustCompile(`[_-][0-9]+x[0-9]+$`)
 
 // LoadFashion converts the first n pictures of Fashion-MNIST's test split
 // to PNG files in cacheDir ("" for the zoo's cache) and lists them with

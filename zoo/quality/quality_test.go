@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -234,6 +235,10 @@ func TestLoadWallpapers(t *testing.T) {
 	write("Kite/contents/images/640x480.png", 64, 48, 10)
 	write("Kite/contents/images/1920x1080.png", 192, 108, 10)
 	write("Kite/contents/images_dark/1920x1080.png", 192, 108, 200)
+	write("Kite/contents/screenshot.png", 40, 30, 11) // the preview
+	write("mate/Elephants.png", 30, 20, 40)
+	write("mate/Elephants_3840x2160.png", 60, 40, 41)
+	write("mate/Elephants_640x480.png", 20, 15, 42)
 	write("gnome/blobs.png", 50, 50, 90)
 	write("other/blobs-again.png", 50, 50, 90) // the same bytes
 	write("notes.txt.png", 10, 10, 1)
@@ -252,9 +257,9 @@ func TestLoadWallpapers(t *testing.T) {
 		rel, _ := filepath.Rel(dir, o.Path)
 		got = append(got, rel)
 	}
-	want := []string{"Kite/contents/images/1920x1080.png", "Kite/contents/images_dark/1920x1080.png", "gnome/blobs.png", "notes.txt.png"}
-	if len(got) != len(want) || c.Natural != 3 {
-		t.Fatalf("originals %v (natural %d), want %v (natural 3)", got, c.Natural, want)
+	want := []string{"Kite/contents/images/1920x1080.png", "Kite/contents/images_dark/1920x1080.png", "gnome/blobs.png", "mate/Elephants_3840x2160.png", "notes.txt.png"}
+	if len(got) != len(want) || c.Natural != 6 {
+		t.Fatalf("originals %v (natural %d), want %v (natural 6)", got, c.Natural, want)
 	}
 	for i := range want {
 		if got[i] != want[i] {
@@ -263,6 +268,41 @@ func TestLoadWallpapers(t *testing.T) {
 	}
 	if _, err := LoadWallpapers([]string{filepath.Join(dir, "missing")}); !errors.Is(err, ErrAbsent) {
 		t.Errorf("no wallpapers: %v, want ErrAbsent", err)
+	}
+}
+
+// TestLoadTuxpaint checks that a stamp's mirror copy (name_mirror.png
+// beside name.png, which Tux Paint draws a flipped stamp from) is left
+// out and counted, and that a lone _mirror stamp is kept.
+func TestLoadTuxpaint(t *testing.T) {
+	dir := t.TempDir()
+	for i, rel := range []string{"animals/cat.png", "animals/cat_mirror.png", "town/sign_mirror.png", "vehicles/bus.png"} {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		img := image.NewGray(image.Rect(0, 0, 8, 8))
+		img.Pix[0] = uint8(i)
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := LoadTuxpaint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range c.Originals {
+		rel, _ := filepath.Rel(dir, o.Path)
+		got = append(got, o.Label+":"+rel)
+	}
+	want := []string{"animals:animals/cat.png", "town:town/sign_mirror.png", "vehicles:vehicles/bus.png"}
+	if !slices.Equal(got, want) || c.Natural != 1 {
+		t.Fatalf("originals %v (natural %d), want %v (natural 1)", got, c.Natural, want)
 	}
 }
 
