@@ -65,6 +65,12 @@ type columnsHeader struct {
 	Chunks  uint32   `json:"chunks"`
 }
 
+// holds reports whether columns described by h (nil: none) are those of
+// the dataset described by m: built at its version, over its columns.
+func (h *columnsHeader) holds(m *datasetMeta) bool {
+	return h != nil && h.Version == m.Version && slices.Equal(h.Paths, columnPaths(m))
+}
+
 func columnsHeaderKey(ds uint64) []byte { return dsPrefix(tagColumns, ds) }
 
 func columnsChunkKey(ds uint64, chunk uint32) []byte {
@@ -206,7 +212,7 @@ func (ds *Dataset) columnsRead(txn *badger.Txn, m *datasetMeta, paths []string) 
 		return nil, err
 	}
 	r.header = h
-	r.current = h != nil && h.Version == m.Version && slices.Equal(h.Paths, r.all)
+	r.current = h.holds(m)
 	if !r.current && ds.db.readOnly {
 		return nil, nil // stale, and they could not be stored: the records are read
 	}

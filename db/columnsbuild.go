@@ -132,7 +132,7 @@ func (ds *Dataset) newColumnAppender(before *datasetMeta) *columnAppender {
 	ca := &columnAppender{}
 	_ = ds.db.bdb.View(func(txn *badger.Txn) error {
 		h, err := readColumnsHeader(txn, ds.id)
-		if err == nil && h != nil && h.Version == before.Version && slices.Equal(h.Paths, columnPaths(before)) {
+		if err == nil && h.holds(before) {
 			ca.onto = h
 		}
 		return nil

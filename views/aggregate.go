@@ -69,27 +69,21 @@ func (v *View) Count(ctx context.Context) (int64, error) {
 // visitValues calls fn with the value at path of every sample of the
 // view (as the view shows it), in no particular order, from several
 // goroutines when the plan allows (worker numbers the goroutine). init
-// first receives the number of workers, to size per-worker state.
+// receives the number of workers, to size per-worker state, before fn is
+// first called; it may be called more than once before that.
 func (v *View) visitValues(ctx context.Context, path string, init func(workers int), fn func(worker int, x db.Value)) (workers int, err error) {
 	l, err := v.logical()
 	if err != nil {
 		return 0, err
 	}
-	// Metadata columns are read on one goroutine; init is called once
-	// they are known to answer.
-	inited := false
+	// Metadata columns are read on one goroutine; when they do not
+	// answer, init is called again for the plan's goroutines.
+	init(1)
 	answered, err := v.scanColumns(ctx, l, []string{path}, false, func(c *db.ColumnChunk, i int) error {
-		if !inited {
-			init(1)
-			inited = true
-		}
 		fn(0, c.Value(0, i))
 		return nil
 	})
 	if answered || err != nil {
-		if !inited {
-			init(1)
-		}
 		return 1, err
 	}
 	p := v.planFor(l, forUnordered, path != db.FieldID, l.mask.showsInsights(path))
