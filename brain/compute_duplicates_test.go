@@ -85,6 +85,8 @@ func TestDuplicatesOptions(t *testing.T) {
 	for _, opts := range []brain.DuplicatesOptions{
 		{ComputeOptions: brain.ComputeOptions{Metric: brain.Euclidean}}, // no threshold for euclidean
 		{Threshold: -0.5},
+		{Ratio: 1.5},
+		{Ratio: -0.2},
 	} {
 		if _, err := brain.ComputeDuplicates(ctx, ds, opts); !errors.Is(err, brain.ErrOption) {
 			t.Errorf("%+v: %v", opts, err)

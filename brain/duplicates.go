@@ -25,11 +25,56 @@ const (
 )
 
 // DefaultDuplicateThreshold is the default cosine distance under which a
-// sample duplicates another. With the built-in model it separates planted
-// copies from distinct pictures on the zoo's synthetic sets: no distinct
-// pair came closer than 0.1, and all copies but some crops are within it
-// (BENCHMARKS.md).
-const DefaultDuplicateThreshold = 0.1
+// sample can duplicate another; DefaultDuplicateRatio then decides whether
+// it does. The pair (0.3, 0.4) was chosen by `make quality` on real
+// collections (QUALITY.md).
+const DefaultDuplicateThreshold = 0.3
+
+// DefaultDuplicateRatio is the default neighbourhood test of a duplicate
+// (DuplicateRule.Ratio).
+const DefaultDuplicateRatio = 0.4
+
+// DuplicateRule says when a row duplicates a row kept before it.
+type DuplicateRule struct {
+	// Threshold is the largest distance at which a row can duplicate
+	// another.
+	Threshold float64
+	// Ratio, below 1, asks a duplicate to stand out from its
+	// neighbourhood as a copy does: a row at distance d from its nearest
+	// kept row j duplicates it only when d <= Ratio·r, where r is the
+	// row's distance to its nearest neighbour beyond j that is not
+	// another copy of j (one lying farther than 2d from j), looked for
+	// among its next 16 neighbours. Pictures that merely look alike sit
+	// among others as close and fail it. Rows within a fifteenth of the
+	// threshold of each other (0.02 at the default cosine threshold) are
+	// duplicates without the test. 1 (or 0, meaning 1) leaves the
+	// threshold alone: FiftyOne Brain's rule.
+	Ratio float64
+}
+
+// ThresholdRule is FiftyOne Brain's rule: threshold alone.
+func ThresholdRule(threshold float64) DuplicateRule {
+	return DuplicateRule{Threshold: threshold, Ratio: 1}
+}
+
+// DefaultDuplicateRule is COMPUTE DUPLICATES' rule for cosine distances.
+func DefaultDuplicateRule() DuplicateRule {
+	return DuplicateRule{Threshold: DefaultDuplicateThreshold, Ratio: DefaultDuplicateRatio}
+}
+
+// check reports a rule FindDuplicates cannot use.
+func (r DuplicateRule) check() error {
+	if r.Threshold < 0 || math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
+		return fmt.Errorf("%w: a duplicate threshold is a finite distance (>= 0), not %v", ErrOption, r.Threshold)
+	}
+	if !(r.Ratio >= 0 && r.Ratio <= 1) {
+		return fmt.Errorf("%w: a duplicate ratio is between 0 and 1 (1: the threshold alone), not %v", ErrOption, r.Ratio)
+	}
+	return nil
+}
+
+// neighbourly reports whether r tests the neighbourhood.
+func (r DuplicateRule) neighbourly() bool { return r.Ratio > 0 && r.Ratio < 1 }
 
 // Duplicates is FindDuplicates' answer for n rows.
 type Duplicates struct {
@@ -42,13 +87,15 @@ type Duplicates struct {
 }
 
 // FindDuplicates groups near-duplicate rows as FiftyOne Brain's
-// find_duplicates does: rows are taken in order, and a row within
-// threshold of a row kept before it becomes a duplicate of the nearest
-// such row; every other row is kept. Distances are KNN's (exact, in
-// float64). Every pair within threshold is considered: the neighbour
-// search widens until no row's farthest neighbour is within threshold.
-func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64) (*Duplicates, error) {
-	return findDuplicates(ctx, vectors, n, d, metric, threshold, nil, KNNOptions{})
+// find_duplicates does, with rule's neighbourhood test added: rows are
+// taken in order, and a row whose nearest kept row (kept rows all come
+// before it) is within rule.Threshold, and passes rule.Ratio's test,
+// becomes a duplicate of it; every other row is kept. Distances are KNN's
+// (exact, in float64). Every pair within threshold is considered: the
+// neighbour search widens until no row's farthest neighbour is within
+// threshold.
+func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule) (*Duplicates, error) {
+	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{})
 }
 
 // findDuplicates is FindDuplicates where rows with the same non-empty
@@ -56,10 +103,11 @@ func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 // whose key an earlier row has duplicates that row's group (the earlier
 // row if it was kept, else the row it duplicates), whatever their vectors.
 // same may be nil.
-func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, threshold float64, same []string, ko KNNOptions) (*Duplicates, error) {
-	if threshold < 0 || math.IsNaN(threshold) || math.IsInf(threshold, 0) {
-		return nil, fmt.Errorf("%w: a duplicate threshold is a finite distance (>= 0), not %v", ErrOption, threshold)
+func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, same []string, ko KNNOptions) (*Duplicates, error) {
+	if err := rule.check(); err != nil {
+		return nil, err
 	}
+	threshold := rule.Threshold
 	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
 	for i := range out.Of {
 		out.Of[i] = -1
@@ -78,6 +126,10 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 			break
 		}
 		k = min(n-1, 4*k)
+	}
+	var apart func(u, j int, beyond float64) bool
+	if rule.neighbourly() {
+		apart = farApart(vectors, n, d, metric)
 	}
 	kept := make([]bool, n)
 	firstWith := map[string]int{} // content key -> first row with it
@@ -105,13 +157,67 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 				break
 			}
 			if kept[j] { // kept rows all come before i
-				out.Of[i], out.Dist[i] = j, dist[t]
+				if apart == nil || dist[t] <= nearShare*threshold || standsOut(idx, dist, t, rule.Ratio, apart) {
+					out.Of[i], out.Dist[i] = j, dist[t]
+				}
 				break
 			}
 		}
 		kept[i] = out.Of[i] < 0
 	}
 	return out, nil
+}
+
+// The neighbourhood test's constants: a row within nearShare of the
+// threshold of its candidate always duplicates it; the test looks for the
+// reference among the first referenceWindow neighbours beyond the
+// candidate, passing over those within groupSpan times the row's distance
+// of the candidate (other copies of it).
+const (
+	nearShare       = 1.0 / 15
+	referenceWindow = 16
+	groupSpan       = 2.0
+)
+
+// standsOut is DuplicateRule.Ratio's test of a row whose neighbours are
+// idx at distances dist, against its candidate idx[t] at distance d: the
+// reference is the first of the next referenceWindow neighbours that lies
+// farther than groupSpan·d from the candidate, and d must be at most
+// ratio times the row's distance to it. A row with no such neighbour sits
+// in a crowd of look-alikes and fails.
+func standsOut(idx []int, dist []float64, t int, ratio float64, apart func(u, j int, beyond float64) bool) bool {
+	d, j := dist[t], idx[t]
+	for s := t + 1; s < min(len(idx), t+1+referenceWindow); s++ {
+		if apart(idx[s], j, groupSpan*d) {
+			return d <= ratio*dist[s]
+		}
+	}
+	return false
+}
+
+// farApart returns a test of whether rows u and j of vectors lie farther
+// apart than beyond under metric (cosine distance on mean-centred rows,
+// as KNN measures it), computed in float64 without a copy of the rows.
+func farApart(vectors []float32, n, d int, metric Metric) func(u, j int, beyond float64) bool {
+	row := func(i int) []float32 { return vectors[i*d : (i+1)*d] }
+	if metric == Euclidean {
+		return func(u, j int, beyond float64) bool { return euclideanDistance(row(u), row(j)) > beyond }
+	}
+	mean := columnMean(vectors, n, d)
+	return func(u, j int, beyond float64) bool {
+		var ab, aa, bb float64
+		a, b := row(u), row(j)
+		for t, m := range mean {
+			x, y := float64(a[t])-m, float64(b[t])-m
+			ab += x * y
+			aa += x * x
+			bb += y * y
+		}
+		if aa == 0 || bb == 0 {
+			return (aa == 0) != (bb == 0) && beyond < 1
+		}
+		return cosineFromSums(ab, aa, bb) > beyond
+	}
 }
 
 // saturated reports whether some row's farthest neighbour is within
@@ -134,6 +240,8 @@ type DuplicatesOptions struct {
 	// 0 means DefaultDuplicateThreshold, which suits cosine distances only:
 	// with Euclidean distances it must be given.
 	Threshold float64
+	// Ratio is DuplicateRule.Ratio; 0 means DefaultDuplicateRatio.
+	Ratio float64
 }
 
 // DuplicatesResult summarises a finished duplicates run.
@@ -145,30 +253,34 @@ type DuplicatesResult struct {
 	Skipped    int // samples without a vector
 }
 
-// threshold returns the threshold to use, or an error when the metric
-// needs one given.
-func (o DuplicatesOptions) threshold() (float64, error) {
+// rule returns the rule to use, or an error when the metric needs a
+// threshold given.
+func (o DuplicatesOptions) rule() (DuplicateRule, error) {
+	r := DuplicateRule{Threshold: o.Threshold, Ratio: o.Ratio}
+	if r.Ratio == 0 {
+		r.Ratio = DefaultDuplicateRatio
+	}
 	switch {
 	case o.Threshold < 0 || math.IsNaN(o.Threshold) || math.IsInf(o.Threshold, 0):
-		return 0, fmt.Errorf("%w: threshold must be a finite distance (>= 0), not %v", ErrOption, o.Threshold)
-	case o.Threshold > 0:
-		return o.Threshold, nil
-	case o.Metric == Cosine:
-		return DefaultDuplicateThreshold, nil
+		return r, fmt.Errorf("%w: threshold must be a finite distance (>= 0), not %v", ErrOption, o.Threshold)
+	case o.Threshold == 0 && o.Metric != Cosine:
+		return r, fmt.Errorf("%w: give a threshold for %s distances (the default, %v, is a cosine distance)", ErrOption, o.Metric, DefaultDuplicateThreshold)
+	case o.Threshold == 0:
+		r.Threshold = DefaultDuplicateThreshold
 	}
-	return 0, fmt.Errorf("%w: give a threshold for %s distances (the default, %v, is a cosine distance)", ErrOption, o.Metric, DefaultDuplicateThreshold)
+	return r, r.check()
 }
 
 // want resolves the options into the identity of the run they ask for.
 func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
-	thr, err := o.threshold()
+	r, err := o.rule()
 	if err != nil {
 		return insights.Want{}, ModelSpec{}, nil, err
 	}
 	if err := o.ComputeOptions.validate(); err != nil {
 		return insights.Want{}, ModelSpec{}, nil, err
 	}
-	return o.identity(map[string]any{"threshold": thr})
+	return o.identity(map[string]any{"threshold": r.Threshold, "ratio": r.Ratio})
 }
 
 // ComputeDuplicates embeds every sample of ds (reusing embeddings stored
@@ -179,7 +291,7 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 // the run completes, and a cancelled or failed run changes nothing.
 func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions) (*DuplicatesResult, error) {
 	progress := o.progress()
-	thr, err := o.threshold()
+	rule, err := o.rule()
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +311,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	for r, i := range vs.keep {
 		same[r] = vs.hashes[i]
 	}
-	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, thr, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim))
+	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim))
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +382,14 @@ func (p *DuplicatesProvider) options(req insights.Request) (DuplicatesOptions, e
 				return o, fmt.Errorf("%w: threshold must be a finite distance (>= 0), not %v", ErrOption, v)
 			}
 			o.Threshold = f
+		case "ratio":
+			f, ok := asFloat(v)
+			if !ok || !(f > 0 && f <= 1) {
+				return o, fmt.Errorf("%w: ratio is a number in (0, 1] (1: the threshold alone), not %v", ErrOption, v)
+			}
+			o.Ratio = f
 		case "k", "weights":
-			return o, fmt.Errorf("%w: %s is an option of uniqueness, not of duplicates (known: threshold, model, metric, embeddings, batch_size)", ErrOption, k)
+			return o, fmt.Errorf("%w: %s is an option of uniqueness, not of duplicates (known: threshold, ratio, model, metric, embeddings, batch_size)", ErrOption, k)
 		default:
 			rest[k] = v
 		}
@@ -281,7 +399,7 @@ func (p *DuplicatesProvider) options(req insights.Request) (DuplicatesOptions, e
 		return o, err
 	}
 	o.ComputeOptions = co
-	_, err = o.threshold()
+	_, err = o.rule()
 	return o, err
 }
 

@@ -68,7 +68,7 @@ func TestFindDuplicatesMatchesBruteForce(t *testing.T) {
 		metric Metric
 		thr    float64
 	}{{Cosine, 0.01}, {Cosine, 0.2}, {Euclidean, 0.1}, {Euclidean, 0}} {
-		got, err := FindDuplicates(context.Background(), v, n, d, tc.metric, tc.thr)
+		got, err := FindDuplicates(context.Background(), v, n, d, tc.metric, ThresholdRule(tc.thr))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,98 @@ func TestFindDuplicatesMatchesBruteForce(t *testing.T) {
 			t.Fatalf("%v, threshold %v: %d duplicates, want at least the 40 exact copies", tc.metric, tc.thr, dups)
 		}
 	}
-	if _, err := FindDuplicates(context.Background(), v, n, d, Cosine, -1); err == nil {
+	if _, err := FindDuplicates(context.Background(), v, n, d, Cosine, ThresholdRule(-1)); err == nil {
 		t.Fatal("a negative threshold was accepted")
+	}
+}
+
+// TestDuplicateRatioRule: the neighbourhood test keeps look-alikes that
+// sit in a crowd apart, and still finds a copy that stands out, a group of
+// copies of one row, and a large group of near-identical rows, which the
+// threshold alone finds too.
+func TestDuplicateRatioRule(t *testing.T) {
+	needRuntime(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	const d = 8
+	var v []float32
+	add := func(centre []float32, spread float64) int {
+		for c := range d {
+			v = append(v, centre[c]+float32(rng.NormFloat64()*spread))
+		}
+		return len(v)/d - 1
+	}
+	point := func(scale float64) []float32 {
+		p := make([]float32, d)
+		for c := range p {
+			p[c] = float32(rng.NormFloat64() * scale)
+		}
+		return p
+	}
+	// A crowd: 30 look-alikes, each about 0.4 from the others.
+	crowdAt := point(100)
+	var crowd []int
+	for range 30 {
+		crowd = append(crowd, add(crowdAt, 0.15))
+	}
+	// A row and one copy of it, 0.1 apart, far from everything else.
+	single := point(100)
+	one := add(single, 0)
+	oneCopy := add(single, 0.035)
+	// A row and four copies of it, each about 0.1 from it.
+	grouped := point(100)
+	head := add(grouped, 0)
+	var copies []int
+	for range 4 {
+		copies = append(copies, add(grouped, 0.035))
+	}
+	// Twenty rows within 0.01 of each other.
+	tight := point(100)
+	var burst []int
+	for range 20 {
+		burst = append(burst, add(tight, 0.002))
+	}
+	n := len(v) / d
+	rule := DuplicateRule{Threshold: 0.6, Ratio: DefaultDuplicateRatio}
+	got, err := FindDuplicates(context.Background(), v, n, d, Euclidean, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := FindDuplicates(context.Background(), v, n, d, Euclidean, ThresholdRule(rule.Threshold))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range crowd {
+		if got.Of[i] >= 0 {
+			t.Errorf("crowd row %d duplicates %d at %.3f", i, got.Of[i], got.Dist[i])
+		}
+	}
+	flagged := 0
+	for _, i := range crowd {
+		if plain.Of[i] >= 0 {
+			flagged++
+		}
+	}
+	if flagged < len(crowd)/2 {
+		t.Errorf("the threshold alone flags %d of the crowd's %d rows: the crowd is not a test of the ratio", flagged, len(crowd))
+	}
+	want := map[int]int{oneCopy: one}
+	for _, c := range copies {
+		want[c] = head
+	}
+	for _, b := range burst[1:] {
+		want[b] = burst[0]
+	}
+	for i, j := range want {
+		if got.Of[i] != j {
+			t.Errorf("row %d: duplicates %d (at %.3f), want %d", i, got.Of[i], got.Dist[i], j)
+		}
+		if plain.Of[i] != j {
+			t.Errorf("row %d: threshold alone: duplicates %d, want %d", i, plain.Of[i], j)
+		}
+	}
+	for _, i := range []int{one, head, burst[0]} {
+		if got.Of[i] >= 0 {
+			t.Errorf("row %d, the first of its group, duplicates %d", i, got.Of[i])
+		}
 	}
 }

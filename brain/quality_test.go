@@ -172,7 +172,7 @@ func checkDuplicates(t *testing.T, emb *brain.Embeddings, set *zoo.SyntheticSet)
 		}
 	}
 	n := len(emb.IDs)
-	dups, err := brain.FindDuplicates(context.Background(), emb.Vectors, n, emb.Dim, brain.Cosine, brain.DefaultDuplicateThreshold)
+	dups, err := brain.FindDuplicates(context.Background(), emb.Vectors, n, emb.Dim, brain.Cosine, brain.DefaultDuplicateRule())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +200,8 @@ func checkDuplicates(t *testing.T, emb *brain.Embeddings, set *zoo.SyntheticSet)
 		}
 	}
 	copies := len(set.Copies())
-	t.Logf("duplicates at cosine %v: %d found, %d right (precision %.1f%%), %d of %d planted copies (recall %.1f%%); right per kind: %v",
-		brain.DefaultDuplicateThreshold, found, right, pct(right, found), right, copies, pct(right, copies), perKind)
+	t.Logf("duplicates at %+v: %d found, %d right (precision %.1f%%), %d of %d planted copies (recall %.1f%%); right per kind: %v",
+		brain.DefaultDuplicateRule(), found, right, pct(right, found), right, copies, pct(right, copies), perKind)
 	if pct(right, found) < 98 || pct(right, copies) < 85 {
 		t.Errorf("duplicates: precision %.1f%% (want >= 98%%), recall %.1f%% (want >= 85%%)", pct(right, found), pct(right, copies))
 	}

@@ -46,13 +46,15 @@ func TestDuplicatesFromSQL(t *testing.T) {
 		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', k = 3)",
 		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', metric = 'euclidean')",
 		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', threshold = -1)",
+		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', ratio = 0)",
+		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', ratio = 1.5)",
 	} {
 		if _, err := d.Exec(ctx, bad); err == nil {
 			t.Errorf("%s: accepted", bad)
 		}
 	}
 	runs, _ := ds.Runs()
-	if string(runs[brain.DuplicatesGroup].Options) != `{"embeddings":"emb","metric":"euclidean","threshold":0.5}` {
+	if string(runs[brain.DuplicatesGroup].Options) != `{"embeddings":"emb","metric":"euclidean","ratio":0.4,"threshold":0.5}` {
 		t.Fatalf("run options %s", runs[brain.DuplicatesGroup].Options)
 	}
 }

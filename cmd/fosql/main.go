@@ -120,7 +120,7 @@ Statements (see docs/sql.md):
   CREATE DATASET ds FROM IMAGES 's3://bucket/prefix/' [RECURSIVE] WITH (endpoint = 'http://host:8333');
   LOAD ZOO DATASET synthetic|fashion-mnist|cifar10|cifar100|mnist [SPLIT s] [WITH (file = '…')];
   SHOW MODELS;  COMPUTE UNIQUENESS ON ds WITH (model = 'mobilenet-v2');
-  COMPUTE UNIQUENESS ON ds [WITH (k = 3)];  COMPUTE DUPLICATES ON ds [WITH (threshold = 0.1)];
+  COMPUTE UNIQUENESS ON ds [WITH (k = 3)];  COMPUTE DUPLICATES ON ds [WITH (threshold = 0.3, ratio = 0.4)];
   SELECT … FROM ds [WHERE …] [GROUP BY …] [ORDER BY …] [LIMIT n] [INTO OUTFILE 'f.csv'];
   SELECT id, _distance FROM ds ORDER BY SIMILARITY TO 'id' | FILE 'x.jpg' LIMIT 10;
   INSERT INTO ds (filepath, tags, …) VALUES (…);  UPDATE ds SET … WHERE …;

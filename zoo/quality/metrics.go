@@ -67,15 +67,17 @@ type Ranking struct {
 // Rank runs the brain's uniqueness and duplicate search on s as COMPUTE
 // UNIQUENESS and COMPUTE DUPLICATES run them with their defaults: for
 // embeddings, cosine distance on mean-centred vectors, K = 3 with weights
-// 0.6, 0.3, 0.1, and brain.DefaultDuplicateThreshold; for hashes, the same
-// scores and greedy duplicate rule on Hamming distances, with HashThreshold.
+// 0.6, 0.3, 0.1, and brain.DefaultDuplicateRule; for hashes, the same
+// scores, and the greedy duplicate rule on Hamming distances with
+// HashThreshold alone (FiftyOne Brain's rule: a hash distance is too
+// coarse for the neighbourhood test).
 func Rank(ctx context.Context, s *Space) (*Ranking, error) {
 	if s.Hashes == nil {
 		u, err := brain.Uniqueness(ctx, s.Vectors, s.N, s.Dim, brain.UniquenessOptions{})
 		if err != nil {
 			return nil, err
 		}
-		d, err := brain.FindDuplicates(ctx, s.Vectors, s.N, s.Dim, brain.Cosine, brain.DefaultDuplicateThreshold)
+		d, err := brain.FindDuplicates(ctx, s.Vectors, s.N, s.Dim, brain.Cosine, brain.DefaultDuplicateRule())
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +103,7 @@ func Rank(ctx context.Context, s *Space) (*Ranking, error) {
 			v[i*64+b] = float32(int(h>>b&1)*2 - 1)
 		}
 	}
-	d, err := brain.FindDuplicates(ctx, v, s.N, 64, brain.Euclidean, 2*math.Sqrt(HashThreshold+0.5))
+	d, err := brain.FindDuplicates(ctx, v, s.N, 64, brain.Euclidean, brain.ThresholdRule(2*math.Sqrt(HashThreshold+0.5)))
 	if err != nil {
 		return nil, err
 	}
