@@ -12,6 +12,7 @@ import (
 	_ "image/png"  // PNG decoder
 	"io"
 	"io/fs"
+	"math"
 
 	_ "golang.org/x/image/bmp" // BMP decoder
 	"golang.org/x/image/draw"
@@ -211,7 +212,7 @@ type scratch struct {
 	src    *image.RGBA // a small source converted to RGBA
 	scaler draw.Scaler // BiLinear scaler for sources of sw x sh
 	sw, sh int
-	rgb    []uint8   // a small source as packed RGB over white
+	rgb    []uint8   // a small source as packed RGB, composited
 	rows   []float32 // horizontally interpolated rows, per channel
 	planes []float32 // the resized planes, when an orientation remaps them
 	tx     taps      // interpolation taps across, for sources tsw wide
@@ -220,6 +221,13 @@ type scratch struct {
 	tsh    int
 	data   []byte     // the last file read
 	png    pngDecoder // the fast path for small PNGs
+	alt    []float32  // the tensor over black, while it is tried
+}
+
+// setOverBlack makes the next decodes composite transparent pixels over
+// black (true) or white (false).
+func (sc *scratch) setOverBlack(black bool) {
+	sc.png.overBlack = black
 }
 
 // resize scales src (whole) into dst (whole), premultiplied. src is larger
@@ -263,7 +271,7 @@ func bilinearTaps(n, m int) taps {
 }
 
 // flatten returns img (whole) as packed 8-bit RGB in sc.rgb, transparent
-// pixels composited over white.
+// pixels composited over white (or black, see setOverBlack).
 func (sc *scratch) flatten(img image.Image) []uint8 {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -281,7 +289,7 @@ func (sc *scratch) flatten(img image.Image) []uint8 {
 		row := rgba.Pix[rgba.PixOffset(rgba.Rect.Min.X, rgba.Rect.Min.Y+y):]
 		for x := 0; x < w; x++ {
 			px := row[4*x : 4*x+4 : 4*x+4]
-			out[i], out[i+1], out[i+2] = overWhite(px[0], px[1], px[2], px[3])
+			out[i], out[i+1], out[i+2] = over(px[0], px[1], px[2], px[3], sc.png.overBlack)
 			i += 3
 		}
 	}
@@ -297,7 +305,7 @@ func grow[T any](buf *[]T, n int) []T {
 }
 
 // fillSmall writes the tensor of a source no larger than the (oriented)
-// model input: rgb holds sw x sh packed RGB pixels over white. Levels are
+// model input: rgb holds sw x sh packed RGB pixels, composited. Levels are
 // normalised first (the normalisation is affine, so it commutes with
 // interpolation), then the source is enlarged bilinearly in float32, rows
 // first, then columns.
@@ -439,7 +447,7 @@ func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient
 
 // fill resizes img (after EXIF orientation orient) to the model input and
 // writes the normalised tensor into dst (len p.size()). Transparent pixels
-// are composited over white; gray and paletted images become RGB, and RGB
+// are composited over white (or black, see setOverBlack); gray and paletted images become RGB, and RGB
 // becomes luma for a gray preprocessor. Images
 // no larger than the input are enlarged bilinearly (fillSmall); larger
 // ones are box-filtered (boxShrink) and then resampled with resizeKernel.
@@ -458,8 +466,8 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 		sc.scaler = nil
 	}
 	small := sc.rgba
-	// small holds premultiplied RGBA; transparency is composited over white
-	// below, while filling the tensor.
+	// small holds premultiplied RGBA; transparency is composited below,
+	// while filling the tensor.
 	sc.resize(small, img)
 
 	plane := w * h
@@ -475,7 +483,7 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 				sx, sy = orientedSource(orient, x, y, w, h)
 			}
 			o := sy*small.Stride + 4*sx
-			pr, pg, pb := overWhite(small.Pix[o], small.Pix[o+1], small.Pix[o+2], small.Pix[o+3])
+			pr, pg, pb := over(small.Pix[o], small.Pix[o+1], small.Pix[o+2], small.Pix[o+3], sc.png.overBlack)
 			if p.gray {
 				dst[y*w+x] = lr[luma(pr, pg, pb)]
 				continue
@@ -492,10 +500,10 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 	}
 }
 
-// overWhite composites a premultiplied RGBA pixel over white: the colour
-// plus (1 - alpha).
-func overWhite(r, g, b, a uint8) (uint8, uint8, uint8) {
-	if a == 0xff {
+// over composites a premultiplied RGBA pixel over white, the colour plus
+// (1 - alpha), or over black, the colour itself.
+func over(r, g, b, a uint8, black bool) (uint8, uint8, uint8) {
+	if a == 0xff || black {
 		return r, g, b
 	}
 	t := 0xff - int(a)
@@ -508,7 +516,9 @@ func overWhite(r, g, b, a uint8) (uint8, uint8, uint8) {
 // sc; a PNG that the image package would need more than lim.maxDecode
 // bytes to decode whole is decoded straight into a reduced image
 // (decodeShrunk); everything else goes through the image package's
-// decoders. The
+// decoders. Transparent pixels are composited over white, unless that
+// leaves the picture blank: it is then decoded again over black, so that
+// white ink on transparency (logos, overlay wallpapers) shows. The
 // memory of decoding is bounded per image (lim.maxDecode, checked from the
 // header) and in total (lim.budget, which the file being read and its
 // decoding draw on, waiting for their share).
@@ -558,6 +568,29 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	if held, err = lim.budget.acquire(ctx, need); err != nil {
 		return err
 	}
+	sc.setOverBlack(false)
+	if err := p.decode(dst, data, w, h, small, shrink, format, lim, sc); err != nil {
+		return err
+	}
+	if !p.blank(dst) {
+		return nil
+	}
+	// A picture left blank over white may be white ink on transparency (a
+	// logo, an overlay wallpaper): over black, its ink shows.
+	alt := grow(&sc.alt, len(dst))
+	sc.setOverBlack(true)
+	err = p.decode(alt, data, w, h, small, shrink, format, lim, sc)
+	sc.setOverBlack(false)
+	if err == nil && !p.blank(alt) {
+		copy(dst, alt)
+	}
+	return nil
+}
+
+// decode decodes the file data (w x h when it is a PNG; small, shrink and
+// format as loadTensor found them) into dst.
+func (p *preprocessor) decode(dst []float32, data []byte, w, h int, small bool, shrink int, format string, lim limits, sc *scratch) error {
+	var err error
 	if shrink > 0 {
 		w, h, rgb, err := sc.png.decodeShrunk(data, lim.maxPixels, shrink)
 		if err != nil {
@@ -600,6 +633,34 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	}
 	p.fill(dst, img, orient, sc)
 	return nil
+}
+
+// blankLevels is how many 8-bit levels a blank picture's pixels may
+// differ by: the rounding of resampling premultiplied colours.
+const blankLevels = 2
+
+// blank reports whether every pixel of the tensor t holds the same colour,
+// to within blankLevels in each channel.
+func (p *preprocessor) blank(t []float32) bool {
+	ch, plane := p.channels(), p.width*p.height
+	for c := range ch {
+		step := p.lut[c][1] - p.lut[c][0]
+		if p.bgr && !p.gray {
+			step = p.lut[2-c][1] - p.lut[2-c][0]
+		}
+		tol := float32(math.Abs(float64(step))) * (blankLevels + 0.5)
+		at, stride := c*plane, 1 // NCHW
+		if p.layout == NHWC {
+			at, stride = c, ch
+		}
+		first := t[at]
+		for i := range plane {
+			if d := t[at+i*stride] - first; d > tol || d < -tol {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // keepBuffer is the largest read buffer a worker keeps for its next image.

@@ -111,13 +111,17 @@ type pngDecoder struct {
 	kind          pngKind
 	hasKey        bool
 	key           [6]byte // tRNS colour key, as stored
-	pal           [256 * 3]uint8
+	// overBlack composites transparent pixels over black instead of
+	// white (see loadTensor).
+	overBlack bool
+	pal       [256 * 3]uint8
 }
 
 // decodeRGB decodes data, a whole PNG file, when it is a kind the fast path
 // handles. It returns width, height and rgb: 3 bytes per pixel, rows packed
 // (len 3*w*h), transparent pixels composited over white as
-// (c*a + 255*(255-a) + 127) / 255. rgb is valid until the next call.
+// (c*a + 255*(255-a) + 127) / 255 (over black, c*a/255 rounded, when
+// d.overBlack is set). rgb is valid until the next call.
 //
 // handled == false with err == nil means: not a PNG, or a PNG kind the fast
 // path leaves to image/png (interlaced); the caller falls back. A non-nil
@@ -384,19 +388,28 @@ func (d *pngDecoder) parseChunks(data []byte, pos int) (io.Reader, error) {
 }
 
 // compositePalette fills d.pal with the palette colours composited over
-// white with their tRNS alpha.
+// the background with their tRNS alpha.
 func (d *pngDecoder) compositePalette(alpha *[256]uint8) {
 	for i, a := range alpha {
 		if a != 0xff {
 			p := d.pal[3*i : 3*i+3]
-			p[0], p[1], p[2] = compositeOverWhite(p[0], a), compositeOverWhite(p[1], a), compositeOverWhite(p[2], a)
+			bg := d.background()
+			p[0], p[1], p[2] = composite(p[0], a, bg), composite(p[1], a, bg), composite(p[2], a, bg)
 		}
 	}
 }
 
-// compositeOverWhite composites colour c with alpha a over white, rounding.
-func compositeOverWhite(c, a uint8) uint8 {
-	return uint8((uint32(c)*uint32(a) + 255*(255-uint32(a)) + 127) / 255)
+// background is the level transparent pixels are composited over.
+func (d *pngDecoder) background() uint8 {
+	if d.overBlack {
+		return 0
+	}
+	return 0xff
+}
+
+// composite composites colour c with alpha a over level bg, rounding.
+func composite(c, a, bg uint8) uint8 {
+	return uint8((uint32(c)*uint32(a) + uint32(bg)*(255-uint32(a)) + 127) / 255)
 }
 
 // channels is the number of samples per pixel.
@@ -642,14 +655,14 @@ func paethAbs(x int) int {
 
 // convertRow writes one unfiltered scanline as RGB into out (3*width bytes).
 func (d *pngDecoder) convertRow(out, row []byte) {
-	w := d.width
+	w, bg := d.width, d.background()
 	switch d.kind {
 	case pngKindGray:
 		if d.depth == 8 {
 			key, hasKey := d.key[1], d.hasKey
 			for x, v := range row[:w] {
 				if hasKey && v == key {
-					v = 0xff
+					v = bg
 				}
 				o := out[3*x : 3*x+3]
 				o[0], o[1], o[2] = v, v, v
@@ -664,7 +677,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			bit := uint(x) * depth
 			v := (row[bit/8] >> (8 - depth - bit%8) & mask) * scale
 			if hasKey && v == key {
-				v = 0xff
+				v = bg
 			}
 			o := out[3*x : 3*x+3]
 			o[0], o[1], o[2] = v, v, v
@@ -675,7 +688,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			s := row[2*x : 2*x+2]
 			v := s[0]
 			if hasKey && binary.BigEndian.Uint16(s) == key {
-				v = 0xff
+				v = bg
 			}
 			o := out[3*x : 3*x+3]
 			o[0], o[1], o[2] = v, v, v
@@ -685,7 +698,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			s := row[2*x : 2*x+2]
 			v := s[0]
 			if a := s[1]; a != 0xff {
-				v = compositeOverWhite(v, a)
+				v = composite(v, a, bg)
 			}
 			o := out[3*x : 3*x+3]
 			o[0], o[1], o[2] = v, v, v
@@ -695,7 +708,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			s := row[4*x : 4*x+4]
 			v := s[0]
 			if a := s[2]; a != 0xff {
-				v = compositeOverWhite(v, a)
+				v = composite(v, a, bg)
 			}
 			o := out[3*x : 3*x+3]
 			o[0], o[1], o[2] = v, v, v
@@ -707,7 +720,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			for x := 0; x < w; x++ {
 				o := out[3*x : 3*x+3]
 				if o[0] == kr && o[1] == kg && o[2] == kb {
-					o[0], o[1], o[2] = 0xff, 0xff, 0xff
+					o[0], o[1], o[2] = bg, bg, bg
 				}
 			}
 		}
@@ -717,7 +730,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			s := row[6*x : 6*x+6]
 			o := out[3*x : 3*x+3]
 			if d.hasKey && [6]byte(s) == key {
-				o[0], o[1], o[2] = 0xff, 0xff, 0xff
+				o[0], o[1], o[2] = bg, bg, bg
 			} else {
 				o[0], o[1], o[2] = s[0], s[2], s[4]
 			}
@@ -729,7 +742,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			if a := s[3]; a == 0xff {
 				o[0], o[1], o[2] = s[0], s[1], s[2]
 			} else {
-				o[0], o[1], o[2] = compositeOverWhite(s[0], a), compositeOverWhite(s[1], a), compositeOverWhite(s[2], a)
+				o[0], o[1], o[2] = composite(s[0], a, bg), composite(s[1], a, bg), composite(s[2], a, bg)
 			}
 		}
 	case pngKindRGBA16:
@@ -739,7 +752,7 @@ func (d *pngDecoder) convertRow(out, row []byte) {
 			if a := s[6]; a == 0xff {
 				o[0], o[1], o[2] = s[0], s[2], s[4]
 			} else {
-				o[0], o[1], o[2] = compositeOverWhite(s[0], a), compositeOverWhite(s[2], a), compositeOverWhite(s[4], a)
+				o[0], o[1], o[2] = composite(s[0], a, bg), composite(s[2], a, bg), composite(s[4], a, bg)
 			}
 		}
 	case pngKindPalette:

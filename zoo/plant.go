@@ -68,8 +68,8 @@ type PlantedCopy struct {
 //   - mirror: a horizontal flip;
 //   - exact: the original file's bytes (Image is nil).
 //
-// src is first composited over white, as the brain sees transparent
-// pixels, so every copy is opaque.
+// src is first composited as the brain sees transparent pixels (Opaque),
+// so every copy is opaque.
 func Plant(r *rand.Rand, kind string, src image.Image) (PlantedCopy, error) {
 	img := Opaque(src)
 	w, h := img.Rect.Dx(), img.Rect.Dy()
@@ -143,13 +143,38 @@ func signed(r *rand.Rand, lo, hi float64) float64 {
 }
 
 // Opaque returns a copy of img composited over white, with bounds starting
-// at (0, 0).
+// at (0, 0), or over black when white leaves it blank (white ink on
+// transparency), as the brain composites pictures.
 func Opaque(img image.Image) *image.RGBA {
+	white := over(img, image.White)
+	if blank(white) {
+		if black := over(img, image.Black); !blank(black) {
+			return black
+		}
+	}
+	return white
+}
+
+// over returns img composited over bg, with bounds starting at (0, 0).
+func over(img image.Image, bg image.Image) *image.RGBA {
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Rect, image.White, image.Point{}, draw.Src)
+	draw.Draw(out, out.Rect, bg, image.Point{}, draw.Src)
 	draw.Draw(out, out.Rect, img, b.Min, draw.Over)
 	return out
+}
+
+// blank reports whether every pixel of img has one colour, to within 2
+// levels per channel.
+func blank(img *image.RGBA) bool {
+	for i := 0; i < len(img.Pix); i += 4 {
+		for c := range 3 {
+			if d := int(img.Pix[i+c]) - int(img.Pix[c]); d > 2 || d < -2 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // applyLUT maps the colour channels of img through lut; alpha is kept.

@@ -236,8 +236,8 @@ func (m *modelMethod) Embed(ctx context.Context, paths []string) (*Space, error)
 	return &Space{N: len(paths), Dim: emb.Dim, Vectors: emb.Vectors}, nil
 }
 
-// hashMethod hashes each picture, composited over white as the brain sees
-// it, with a 64-bit goimagehash function.
+// hashMethod hashes each picture, composited as the brain sees it
+// (zoo.Opaque), with a 64-bit goimagehash function.
 type hashMethod struct {
 	name string
 	hash func(image.Image) (*goimagehash.ImageHash, error)

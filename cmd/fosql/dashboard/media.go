@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	_ "image/gif" // decoders for the thumbnails
 	"image/jpeg"
 	_ "image/png"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/fosql/fosql/brain"
 	"github.com/fosql/fosql/db"
+	"github.com/fosql/fosql/zoo"
 )
 
 const (
@@ -171,7 +171,8 @@ func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request) {
 
 // makeThumb decodes an image (refusing one that declares more than
 // maxMediaPixels before decoding it) and encodes it as a JPEG whose
-// longest side is at most ThumbSize, transparent parts over white.
+// longest side is at most ThumbSize, transparent parts composited as the
+// brain sees them (zoo.Opaque: over white, or over black for white ink).
 func makeThumb(data []byte) ([]byte, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -193,9 +194,9 @@ func makeThumb(data []byte) ([]byte, error) {
 			tw, th = max(1, tw*ThumbSize/th), ThumbSize
 		}
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
-	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	draw.BiLinear.Scale(dst, dst.Bounds(), src, b, draw.Over, nil)
+	scaled := image.NewRGBA(image.Rect(0, 0, tw, th))
+	draw.BiLinear.Scale(scaled, scaled.Bounds(), src, b, draw.Src, nil)
+	dst := zoo.Opaque(scaled)
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 85}); err != nil {
 		return nil, err
