@@ -58,7 +58,9 @@ type Collection struct {
 var rasterExt = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 
 // LoadTuxpaint lists the PNG stamps under dir (SVG stamps are left out:
-// nothing here renders SVG), one per distinct file content, labelled by
+// nothing here renders SVG), one per distinct file content and per
+// distinct picture (a stamp's mirror copy, name_mirror.png, and twins such
+// as b and d, see leaveOutTwins, count as natural duplicates), labelled by
 // their top-level category folder (animals, town, vehicles, …).
 func LoadTuxpaint(dir string) (*Collection, error) {
 	files, links, err := rasterFiles([]string{dir})
@@ -89,7 +91,7 @@ func LoadTuxpaint(dir string) (*Collection, error) {
 		label, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
 		c.Originals = append(c.Originals, Original{Path: f, Label: label})
 	}
-	return c, nil
+	return c, leaveOutTwins(c)
 }
 
 // LoadWallpapers lists one file per distinct wallpaper under dirs, by its

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -282,7 +283,7 @@ func TestLoadTuxpaint(t *testing.T) {
 			t.Fatal(err)
 		}
 		img := image.NewGray(image.Rect(0, 0, 8, 8))
-		img.Pix[0] = uint8(i)
+		img.SetGray(i, i, color.Gray{Y: 255}) // four different pictures
 		var b bytes.Buffer
 		if err := png.Encode(&b, img); err != nil {
 			t.Fatal(err)
@@ -303,6 +304,60 @@ func TestLoadTuxpaint(t *testing.T) {
 	want := []string{"animals:animals/cat.png", "town:town/sign_mirror.png", "vehicles:vehicles/bus.png"}
 	if !slices.Equal(got, want) || c.Natural != 1 {
 		t.Fatalf("originals %v (natural %d), want %v (natural 1)", got, c.Natural, want)
+	}
+}
+
+// TestLeaveOutTwins checks that a picture that is another's mirror image,
+// or the same picture at another size, is left out and counted, while its
+// upside-down image (not one of the benchmark's transforms) is kept.
+func TestLeaveOutTwins(t *testing.T) {
+	dir := t.TempDir()
+	// A "b": a bar down the left side and a ring at the bottom right.
+	glyph := func(w, h int, mirror, flip bool) image.Image {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for i := range img.Pix {
+			img.Pix[i] = 255
+		}
+		for y := range h {
+			for x := range w {
+				u, v := (float64(x)+0.5)/float64(w), (float64(y)+0.5)/float64(h)
+				if mirror {
+					u = 1 - u
+				}
+				if flip {
+					v = 1 - v
+				}
+				dx, dy := u-0.55, v-0.72
+				r := dx*dx + dy*dy
+				if (u > 0.1 && u < 0.25) || (r < 0.09 && r > 0.03) {
+					img.SetGray(x, y, color.Gray{})
+				}
+			}
+		}
+		return img
+	}
+	for name, img := range map[string]image.Image{
+		"b.png": glyph(40, 52, false, false), "d.png": glyph(40, 52, true, false),
+		"p.png": glyph(40, 52, false, true), "zz_big_b.png": glyph(80, 104, false, false),
+	} {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := LoadTuxpaint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range c.Originals {
+		got = append(got, filepath.Base(o.Path))
+	}
+	if want := []string{"b.png", "p.png"}; !slices.Equal(got, want) || c.Natural != 2 {
+		t.Fatalf("originals %v (natural %d), want %v (natural 2)", got, c.Natural, want)
 	}
 }
 

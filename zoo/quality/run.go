@@ -235,7 +235,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\n### %s: %d originals, %d planted copies", c.Name, figs[0].Originals, figs[0].Copies)
 		if c.Natural > 0 {
-			fmt.Fprintf(w, "; natural duplicates counted apart, not in the set: %d (other sizes, links or byte copies of a picture taken)", c.Natural)
+			fmt.Fprintf(w, "; natural duplicates counted apart, not in the set: %d (other sizes, links, byte copies, mirror copies or mirror twins of a picture taken)", c.Natural)
 		}
 		fmt.Fprintln(w)
 		if c.Name == Wallpapers && figs[0].Originals < 300 {
