@@ -24,7 +24,8 @@ const (
 
 // Models lists the fosql models the benchmark scores, by name; each is
 // resolved by Open. AvailableModels is the part of it this machine has.
-var Models = []string{brain.DescriptorV2Name, brain.DescriptorName, MobileNetV2, MobileNetV2Int8, Combined, CombinedInt8}
+var Models = append([]string{brain.DescriptorV2Name, brain.DescriptorName, MobileNetV2, MobileNetV2Int8},
+	append(combinations(brain.DescriptorV2Name, MobileNetV2, CombinedWeights), CombinedInt8)...)
 
 // MobileNetV2 is the zoo's pretrained CNN (set up by `make setup`).
 const MobileNetV2 = "mobilenet-v2"
@@ -32,12 +33,23 @@ const MobileNetV2 = "mobilenet-v2"
 // MobileNetV2Int8 is the CNN's int8 form (set up by `make setup`).
 const MobileNetV2Int8 = "mobilenet-v2-int8"
 
-// Combined is the default built-in descriptor and the CNN together: each
-// embedding L2-normalised, concatenated with the CNN at weight 0.6.
-const Combined = brain.DescriptorV2Name + "+" + MobileNetV2 + "@0.6"
+// CombinedWeights are the CNN's weights at which the benchmark scores the
+// default built-in descriptor and the CNN together (each embedding
+// L2-normalised, then concatenated with weights 1-w and w), so that the
+// weight is chosen by the figures.
+var CombinedWeights = []float64{0.15, 0.3, 0.45, 0.6}
 
-// CombinedInt8 is Combined with the CNN's int8 form.
+// CombinedInt8 is the descriptor with the CNN's int8 form at weight 0.6.
 const CombinedInt8 = brain.DescriptorV2Name + "+" + MobileNetV2Int8 + "@0.6"
+
+// combinations names the combinations of a and b at each weight of b.
+func combinations(a, b string, weights []float64) []string {
+	var out []string
+	for _, w := range weights {
+		out = append(out, fmt.Sprintf("%s+%s@%g", a, b, w))
+	}
+	return out
+}
 
 // AvailableModels returns the names of Models whose files are in place
 // here (the built-in descriptor always is), so that a machine without the
@@ -272,9 +284,10 @@ func (h *hashMethod) Embed(ctx context.Context, paths []string) (*Space, error) 
 
 // combined concatenates two models' L2-normalised embeddings, weighted.
 type combined struct {
-	name   string
-	a, b   Method
-	weight float64 // of b; a gets 1 - weight
+	name         string
+	aName, bName string
+	a, b         Method
+	weight       float64 // of b; a gets 1 - weight
 }
 
 // openCombined opens the two models of a combination.
@@ -288,7 +301,7 @@ func openCombined(name, a, b string, weight float64) (Method, error) {
 		ma.Close()
 		return nil, err
 	}
-	return &combined{name: name, a: ma, b: mb, weight: weight}, nil
+	return &combined{name: name, aName: a, bName: b, a: ma, b: mb, weight: weight}, nil
 }
 
 // Name implements Method.
@@ -344,3 +357,42 @@ func scaleUnit(dst, src []float32, w float64) {
 
 // hamming is the number of differing bits.
 func hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
+
+// embedder embeds one list of files with a run's methods, once per
+// method name: a combination joins the spaces of its two models, embedded
+// once and shared with the models' own rows.
+type embedder struct {
+	paths  []string
+	spaces map[string]*Space
+}
+
+// newEmbedder embeds paths.
+func newEmbedder(paths []string) *embedder {
+	return &embedder{paths: paths, spaces: map[string]*Space{}}
+}
+
+// space is m's space of the files (m opened by name).
+func (e *embedder) space(ctx context.Context, name string, m Method) (*Space, error) {
+	if s, ok := e.spaces[name]; ok {
+		return s, nil
+	}
+	var s *Space
+	var err error
+	if c, ok := m.(*combined); ok {
+		var sa, sb *Space
+		if sa, err = e.space(ctx, c.aName, c.a); err != nil {
+			return nil, err
+		}
+		if sb, err = e.space(ctx, c.bName, c.b); err != nil {
+			return nil, err
+		}
+		s, err = Concat(sa, sb, 1-c.weight, c.weight)
+	} else {
+		s, err = m.Embed(ctx, e.paths)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.spaces[name] = s
+	return s, nil
+}

@@ -490,3 +490,41 @@ func TestSizedModel(t *testing.T) {
 		}
 	}
 }
+
+// countingMethod embeds every file as one value, counting its calls.
+type countingMethod struct {
+	name  string
+	calls int
+}
+
+func (m *countingMethod) Name() string { return m.name }
+func (m *countingMethod) Close()       {}
+func (m *countingMethod) Embed(ctx context.Context, paths []string) (*Space, error) {
+	m.calls++
+	s := &Space{N: len(paths), Dim: 1, Vectors: make([]float32, len(paths))}
+	for i := range s.Vectors {
+		s.Vectors[i] = float32(i + 1)
+	}
+	return s, nil
+}
+
+// TestEmbedderSharesModels: the models of combinations are embedded once
+// per list of files, whichever row asks first.
+func TestEmbedderSharesModels(t *testing.T) {
+	a, b := &countingMethod{name: "a"}, &countingMethod{name: "b"}
+	c1 := &combined{name: "a+b@0.3", aName: "a", bName: "b", a: a, b: b, weight: 0.3}
+	c2 := &combined{name: "a+b@0.6", aName: "a", bName: "b", a: a, b: b, weight: 0.6}
+	e := newEmbedder([]string{"x", "y"})
+	for _, m := range []Method{c1, a, c2, b, c1} {
+		s, err := e.space(context.Background(), m.Name(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, joined := m.(*combined); joined && s.Dim != 2 {
+			t.Errorf("%s: %d values per file, want 2", m.Name(), s.Dim)
+		}
+	}
+	if a.calls != 1 || b.calls != 1 {
+		t.Errorf("a embedded %d times, b %d times; want once each", a.calls, b.calls)
+	}
+}

@@ -112,9 +112,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for i, s := range set.Samples {
 			paths[i] = s.Path
 		}
+		emb := newEmbedder(paths)
 		for i, name := range methods {
 			t0 := time.Now()
-			space, err := opened[name].Embed(ctx, paths)
+			space, err := emb.space(ctx, name, opened[name])
 			if err != nil {
 				return nil, err
 			}
@@ -191,8 +192,9 @@ func runRare(ctx context.Context, o Options, rep *Report, methods []string, open
 			pools[i].Odd = at[pools[i].Odd]
 		}
 		rep.RareTrials = append(rep.RareTrials, tr.name)
+		emb := newEmbedder(paths)
 		for _, name := range methods {
-			space, err := opened[name].Embed(ctx, paths)
+			space, err := emb.space(ctx, name, opened[name])
 			if err != nil {
 				return err
 			}
