@@ -45,7 +45,8 @@ type DuplicateRule struct {
 	// row's distance to its nearest neighbour beyond j that is not
 	// another copy of j (one lying farther than 2d from j), looked for
 	// among its next 16 neighbours. Pictures that merely look alike sit
-	// among others as close and fail it. Rows within a fifteenth of the
+	// among others as close and fail it; in a set too small to have 16
+	// more neighbours, a row without such a neighbour passes. Rows within a fifteenth of the
 	// threshold of each other (0.02 at the default cosine threshold) are
 	// duplicates without the test. 1 (or 0, meaning 1) leaves the
 	// threshold alone: FiftyOne Brain's rule.
@@ -157,7 +158,7 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 				break
 			}
 			if kept[j] { // kept rows all come before i
-				if apart == nil || dist[t] <= nearShare*threshold || standsOut(idx, dist, t, rule.Ratio, apart) {
+				if apart == nil || dist[t] <= nearShare*threshold || standsOut(idx, dist, t, nb.K == n-1, rule.Ratio, apart) {
 					out.Of[i], out.Dist[i] = j, dist[t]
 				}
 				break
@@ -183,16 +184,19 @@ const (
 // idx at distances dist, against its candidate idx[t] at distance d: the
 // reference is the first of the next referenceWindow neighbours that lies
 // farther than groupSpan·d from the candidate, and d must be at most
-// ratio times the row's distance to it. A row with no such neighbour sits
-// in a crowd of look-alikes and fails.
-func standsOut(idx []int, dist []float64, t int, ratio float64, apart func(u, j int, beyond float64) bool) bool {
+// ratio times the row's distance to it. A row whose whole window is that
+// near the candidate sits in a crowd of look-alikes and fails; one whose
+// list holds every other row (all) and is shorter than the window, in a
+// small set, has no crowd to stand out from, and passes.
+func standsOut(idx []int, dist []float64, t int, all bool, ratio float64, apart func(u, j int, beyond float64) bool) bool {
 	d, j := dist[t], idx[t]
-	for s := t + 1; s < min(len(idx), t+1+referenceWindow); s++ {
+	end := t + 1 + referenceWindow
+	for s := t + 1; s < min(len(idx), end); s++ {
 		if apart(idx[s], j, groupSpan*d) {
 			return d <= ratio*dist[s]
 		}
 	}
-	return false
+	return all && len(idx) < end
 }
 
 // farApart returns a test of whether rows u and j of vectors lie farther

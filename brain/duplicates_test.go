@@ -181,3 +181,24 @@ func TestDuplicateRatioRule(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateRatioRuleSmallSet: with too few rows for a neighbourhood,
+// the threshold alone decides.
+func TestDuplicateRatioRuleSmallSet(t *testing.T) {
+	needRuntime(t)
+	v := []float32{0, 0, 0.3, 0, 10, 10}
+	got, err := FindDuplicates(context.Background(), v, 3, 2, Euclidean, DuplicateRule{Threshold: 0.5, Ratio: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Of[1] != 0 || got.Of[0] != -1 || got.Of[2] != -1 {
+		t.Fatalf("Of = %v, want [-1 0 -1]", got.Of)
+	}
+	two, err := FindDuplicates(context.Background(), v[:4], 2, 2, Euclidean, DuplicateRule{Threshold: 0.5, Ratio: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if two.Of[1] != 0 {
+		t.Fatalf("two rows 0.3 apart: Of = %v, want [-1 0]", two.Of)
+	}
+}
