@@ -222,12 +222,14 @@ type scratch struct {
 	data   []byte     // the last file read
 	png    pngDecoder // the fast path for small PNGs
 	alt    []float32  // the tensor over black, while it is tried
+	// overBlack composites transparent pixels over black, not white.
+	overBlack bool
 }
 
 // setOverBlack makes the next decodes composite transparent pixels over
 // black (true) or white (false).
 func (sc *scratch) setOverBlack(black bool) {
-	sc.png.overBlack = black
+	sc.overBlack, sc.png.overBlack = black, black
 }
 
 // resize scales src (whole) into dst (whole), premultiplied. src is larger
@@ -289,7 +291,7 @@ func (sc *scratch) flatten(img image.Image) []uint8 {
 		row := rgba.Pix[rgba.PixOffset(rgba.Rect.Min.X, rgba.Rect.Min.Y+y):]
 		for x := 0; x < w; x++ {
 			px := row[4*x : 4*x+4 : 4*x+4]
-			out[i], out[i+1], out[i+2] = over(px[0], px[1], px[2], px[3], sc.png.overBlack)
+			out[i], out[i+1], out[i+2] = over(px[0], px[1], px[2], px[3], sc.overBlack)
 			i += 3
 		}
 	}
@@ -447,10 +449,11 @@ func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient
 
 // fill resizes img (after EXIF orientation orient) to the model input and
 // writes the normalised tensor into dst (len p.size()). Transparent pixels
-// are composited over white (or black, see setOverBlack); gray and paletted images become RGB, and RGB
-// becomes luma for a gray preprocessor. Images
-// no larger than the input are enlarged bilinearly (fillSmall); larger
-// ones are box-filtered (boxShrink) and then resampled with resizeKernel.
+// are composited over white (or black, see setOverBlack); gray and
+// paletted images become RGB, and RGB becomes luma for a gray
+// preprocessor. Images no larger than the input are enlarged bilinearly
+// (fillSmall); larger ones are box-filtered (boxShrink) and then resampled
+// with resizeKernel.
 func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scratch) {
 	w, h := p.width, p.height
 	rw, rh := w, h
@@ -483,7 +486,7 @@ func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scra
 				sx, sy = orientedSource(orient, x, y, w, h)
 			}
 			o := sy*small.Stride + 4*sx
-			pr, pg, pb := over(small.Pix[o], small.Pix[o+1], small.Pix[o+2], small.Pix[o+3], sc.png.overBlack)
+			pr, pg, pb := over(small.Pix[o], small.Pix[o+1], small.Pix[o+2], small.Pix[o+3], sc.overBlack)
 			if p.gray {
 				dst[y*w+x] = lr[luma(pr, pg, pb)]
 				continue
@@ -569,7 +572,8 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 		return err
 	}
 	sc.setOverBlack(false)
-	if err := p.decode(dst, data, w, h, small, shrink, format, lim, sc); err != nil {
+	how := decodePlan{small: small, shrink: shrink, format: format}
+	if err := p.decode(dst, data, how, lim, sc); err != nil {
 		return err
 	}
 	if !p.blank(dst) {
@@ -579,7 +583,7 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	// logo, an overlay wallpaper): over black, its ink shows.
 	alt := grow(&sc.alt, len(dst))
 	sc.setOverBlack(true)
-	err = p.decode(alt, data, w, h, small, shrink, format, lim, sc)
+	err = p.decode(alt, data, how, lim, sc)
 	sc.setOverBlack(false)
 	if err == nil && !p.blank(alt) {
 		copy(dst, alt)
@@ -587,12 +591,21 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	return nil
 }
 
-// decode decodes the file data (w x h when it is a PNG; small, shrink and
-// format as loadTensor found them) into dst.
-func (p *preprocessor) decode(dst []float32, data []byte, w, h int, small bool, shrink int, format string, lim limits, sc *scratch) error {
-	var err error
-	if shrink > 0 {
-		w, h, rgb, err := sc.png.decodeShrunk(data, lim.maxPixels, shrink)
+// decodePlan is how loadTensor found a file is to be decoded: a PNG no
+// larger than the input (small), a PNG decoded reduced by shrink (> 0), or
+// by the image package, its format read from the header ("" for a small
+// PNG).
+type decodePlan struct {
+	small  bool
+	shrink int
+	format string
+}
+
+// decode decodes the file data into dst as how says.
+func (p *preprocessor) decode(dst []float32, data []byte, how decodePlan, lim limits, sc *scratch) error {
+	format := how.format
+	if how.shrink > 0 {
+		w, h, rgb, err := sc.png.decodeShrunk(data, lim.maxPixels, how.shrink)
 		if err != nil {
 			return err
 		}
@@ -604,7 +617,7 @@ func (p *preprocessor) decode(dst []float32, data []byte, w, h int, small bool, 
 		p.fill(dst, img, 1, sc)
 		return nil
 	}
-	if small {
+	if how.small {
 		w, h, rgb, handled, err := sc.png.decodeRGB(data, lim.maxPixels)
 		if err != nil {
 			return err
