@@ -2,6 +2,7 @@ package brain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -108,30 +109,43 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 	if err := rule.check(); err != nil {
 		return nil, err
 	}
-	threshold := rule.Threshold
-	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
-	for i := range out.Of {
-		out.Of[i] = -1
-	}
 	if n < 2 {
-		return out, nil
-	}
-	k := min(n-1, 16)
-	var nb *Neighbors
-	for {
-		var err error
-		if nb, err = KNNWith(ctx, vectors, n, d, k, metric, ko); err != nil {
-			return nil, err
-		}
-		if k == n-1 || !saturated(nb, threshold) {
-			break
-		}
-		k = min(n-1, 4*k)
+		return group(&Neighbors{N: n}, rule, same, nil)
 	}
 	var apart func(u, j int, beyond float64) bool
 	if rule.neighbourly() {
 		apart = farApart(vectors, n, d, metric)
 	}
+	for k := min(n-1, 16); ; k = min(n-1, 4*k) {
+		nb, err := KNNWith(ctx, vectors, n, d, k, metric, ko)
+		if err != nil {
+			return nil, err
+		}
+		out, err := group(nb, rule, same, apart)
+		if err != errShortList || k == n-1 {
+			return out, err
+		}
+	}
+}
+
+// errShortList is group's report that some row's list is too short to
+// decide it: its neighbours all lie within the threshold and none of them
+// is kept (its nearest kept row, if any, is beyond the list), or the
+// neighbourhood test's window runs past the list's end.
+var errShortList = errors.New("brain: duplicates: a neighbour list too short")
+
+// group is findDuplicates' greedy pass over nb's lists (apart is nil for
+// the threshold alone). It returns errShortList, with a partial answer,
+// when a list was too short to decide a row; with every other row listed
+// (nb.K == nb.N-1) it never does.
+func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int, beyond float64) bool) (*Duplicates, error) {
+	n, threshold := nb.N, rule.Threshold
+	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
+	for i := range out.Of {
+		out.Of[i] = -1
+	}
+	all := nb.K == n-1
+	var err error
 	kept := make([]bool, n)
 	firstWith := map[string]int{} // content key -> first row with it
 	for i := 0; i < n; i++ {
@@ -153,20 +167,30 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 			}
 			firstWith[same[i]] = i
 		}
+		decided := all
 		for t, j := range idx {
 			if dist[t] > threshold {
+				decided = true
 				break
 			}
 			if kept[j] { // kept rows all come before i
-				if apart == nil || dist[t] <= nearShare*threshold || standsOut(idx, dist, t, nb.K == n-1, rule.Ratio, apart) {
+				pass, known := true, true
+				if apart != nil && dist[t] > nearShare*threshold {
+					pass, known = standsOut(idx, dist, t, all, rule.Ratio, apart)
+				}
+				if pass {
 					out.Of[i], out.Dist[i] = j, dist[t]
 				}
+				decided = known
 				break
 			}
 		}
+		if !decided {
+			err = errShortList
+		}
 		kept[i] = out.Of[i] < 0
 	}
-	return out, nil
+	return out, err
 }
 
 // The neighbourhood test's constants: a row within nearShare of the
@@ -187,16 +211,21 @@ const (
 // ratio times the row's distance to it. A row whose whole window is that
 // near the candidate sits in a crowd of look-alikes and fails; one whose
 // list holds every other row (all) and is shorter than the window, in a
-// small set, has no crowd to stand out from, and passes.
-func standsOut(idx []int, dist []float64, t int, all bool, ratio float64, apart func(u, j int, beyond float64) bool) bool {
+// small set, has no crowd to stand out from, and passes. known is false
+// when the list ends inside the window without holding every row: the
+// test needs a longer list.
+func standsOut(idx []int, dist []float64, t int, all bool, ratio float64, apart func(u, j int, beyond float64) bool) (pass, known bool) {
 	d, j := dist[t], idx[t]
 	end := t + 1 + referenceWindow
 	for s := t + 1; s < min(len(idx), end); s++ {
 		if apart(idx[s], j, groupSpan*d) {
-			return d <= ratio*dist[s]
+			return d <= ratio*dist[s], true
 		}
 	}
-	return all && len(idx) < end
+	if len(idx) >= end {
+		return false, true
+	}
+	return all, all
 }
 
 // farApart returns a test of whether rows u and j of vectors lie farther
@@ -222,17 +251,6 @@ func farApart(vectors []float32, n, d int, metric Metric) func(u, j int, beyond 
 		}
 		return cosineFromSums(ab, aa, bb) > beyond
 	}
-}
-
-// saturated reports whether some row's farthest neighbour is within
-// threshold, so that more neighbours may be.
-func saturated(nb *Neighbors, threshold float64) bool {
-	for i := 0; i < nb.N; i++ {
-		if nb.K > 0 && nb.Distances[(i+1)*nb.K-1] <= threshold {
-			return true
-		}
-	}
-	return false
 }
 
 // DuplicatesOptions configure ComputeDuplicates: the embeddings as for

@@ -202,3 +202,54 @@ func TestDuplicateRatioRuleSmallSet(t *testing.T) {
 		t.Fatalf("two rows 0.3 apart: Of = %v, want [-1 0]", two.Of)
 	}
 }
+
+// TestDuplicateRuleIndependentOfListLength: findDuplicates, which starts
+// from short neighbour lists and lengthens them only when a row needs it,
+// answers as the greedy pass over every row's complete list does.
+func TestDuplicateRuleIndependentOfListLength(t *testing.T) {
+	needRuntime(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	const d = 6
+	var v []float32
+	// Clusters of look-alikes, some with tight groups of copies, among
+	// scattered rows.
+	for range 12 {
+		centre := make([]float32, d)
+		for c := range centre {
+			centre[c] = float32(rng.NormFloat64())
+		}
+		for range 1 + rng.IntN(40) {
+			spread := []float64{0.01, 0.1, 0.3}[rng.IntN(3)]
+			for c := range d {
+				v = append(v, centre[c]+float32(rng.NormFloat64()*spread))
+			}
+		}
+	}
+	n := len(v) / d
+	rule := DuplicateRule{Threshold: 0.25, Ratio: 0.4}
+	got, err := FindDuplicates(context.Background(), v, n, d, Cosine, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := KNN(context.Background(), v, n, d, n-1, Cosine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := group(nb, rule, nil, farApart(v, n, d, Cosine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dups := 0
+	for i := range n {
+		if got.Of[i] != want.Of[i] {
+			t.Fatalf("row %d: duplicates %d, want %d", i, got.Of[i], want.Of[i])
+		}
+		if got.Of[i] >= 0 {
+			dups++
+		}
+	}
+	if dups == 0 || dups == n-12 {
+		t.Fatalf("%d duplicates among %d rows: the set does not test the rule", dups, n)
+	}
+	t.Logf("%d rows, %d duplicates", n, dups)
+}
