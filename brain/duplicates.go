@@ -45,9 +45,10 @@ type DuplicateRule struct {
 	// kept row j duplicates it only when d <= Ratio·r, where r is the
 	// row's distance to its nearest neighbour beyond j that is not
 	// another copy of j (one lying farther than 2d from j), looked for
-	// among its next 16 neighbours. Pictures that merely look alike sit
-	// among others as close and fail it; in a set too small to have 16
-	// more neighbours, a row without such a neighbour passes. Rows within a fifteenth of the
+	// among its next 16 neighbours; j itself must be among the row's 16
+	// nearest rows. Pictures that merely look alike sit among others as
+	// close and fail it; in a set too small to have 16 more neighbours, a
+	// row without such a neighbour passes. Rows within a fifteenth of the
 	// threshold of each other (0.02 at the default cosine threshold) are
 	// duplicates without the test. 1 (or 0, meaning 1) leaves the
 	// threshold alone: FiftyOne Brain's rule.
@@ -116,7 +117,7 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 	if rule.neighbourly() {
 		apart = farApart(vectors, n, d, metric)
 	}
-	for k := min(n-1, 16); ; k = min(n-1, 4*k) {
+	for k := min(n-1, 2*referenceWindow); ; k = min(n-1, 4*k) {
 		nb, err := KNNWith(ctx, vectors, n, d, k, metric, ko)
 		if err != nil {
 			return nil, err
@@ -169,7 +170,10 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 		}
 		decided := all
 		for t, j := range idx {
-			if dist[t] > threshold {
+			if dist[t] > threshold || (apart != nil && t >= referenceWindow && dist[t] > nearShare*threshold) {
+				// Beyond the threshold, or, under the neighbourhood test,
+				// beyond the row's referenceWindow nearest rows: only
+				// near-identical rows are duplicates that far down.
 				decided = true
 				break
 			}
@@ -194,10 +198,11 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 }
 
 // The neighbourhood test's constants: a row within nearShare of the
-// threshold of its candidate always duplicates it; the test looks for the
-// reference among the first referenceWindow neighbours beyond the
-// candidate, passing over those within groupSpan times the row's distance
-// of the candidate (other copies of it).
+// threshold of its candidate always duplicates it; otherwise the candidate
+// must be among the row's referenceWindow nearest rows, and the test looks
+// for the reference among the next referenceWindow neighbours, passing over
+// those within groupSpan times the row's distance of the candidate (other
+// copies of it).
 const (
 	nearShare       = 1.0 / 15
 	referenceWindow = 16
