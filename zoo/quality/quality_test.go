@@ -224,14 +224,7 @@ func TestLoadWallpapers(t *testing.T) {
 		for i := range img.Pix {
 			img.Pix[i] = shade
 		}
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
+		writePNG(t, p, img)
 	}
 	write("Kite/contents/images/640x480.png", 64, 48, 10)
 	write("Kite/contents/images/1920x1080.png", 192, 108, 10)
@@ -284,13 +277,7 @@ func TestLoadTuxpaint(t *testing.T) {
 		}
 		img := image.NewGray(image.Rect(0, 0, 8, 8))
 		img.SetGray(i, i, color.Gray{Y: 255}) // four different pictures
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writePNG(t, p, img)
 	}
 	c, err := LoadTuxpaint(dir)
 	if err != nil {
@@ -340,13 +327,7 @@ func TestLeaveOutTwins(t *testing.T) {
 		"b.png": glyph(40, 52, false, false), "d.png": glyph(40, 52, true, false),
 		"p.png": glyph(40, 52, false, true), "zz_big_b.png": glyph(80, 104, false, false),
 	} {
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writePNG(t, filepath.Join(dir, name), img)
 	}
 	c, err := LoadTuxpaint(dir)
 	if err != nil {
@@ -372,13 +353,7 @@ func TestBuild(t *testing.T) {
 		for j := range img.Pix {
 			img.Pix[j] = uint8(j*(i+1)) | 3
 		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writePNG(t, p, img)
 		c.Originals = append(c.Originals, Original{Path: p, Label: "x"})
 	}
 	out := t.TempDir()
@@ -456,13 +431,7 @@ func TestOpen(t *testing.T) {
 	defer m.Close()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.png")
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 16, 16))); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writePNG(t, p, image.NewGray(image.Rect(0, 0, 16, 16)))
 	if _, err := m.Embed(context.Background(), []string{p}); err == nil {
 		t.Error("two hashes were joined")
 	}
@@ -526,5 +495,17 @@ func TestEmbedderSharesModels(t *testing.T) {
 	}
 	if a.calls != 1 || b.calls != 1 {
 		t.Errorf("a embedded %d times, b %d times; want once each", a.calls, b.calls)
+	}
+}
+
+// writePNG writes img to path as a PNG.
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
