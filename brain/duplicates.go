@@ -94,9 +94,9 @@ type Duplicates struct {
 // taken in order, and a row whose nearest kept row (kept rows all come
 // before it) is within rule.Threshold, and passes rule.Ratio's test,
 // becomes a duplicate of it; every other row is kept. Distances are KNN's
-// (exact, in float64). Every pair within threshold is considered: the
-// neighbour search widens until no row's farthest neighbour is within
-// threshold.
+// (exact, in float64). The answer is the one complete neighbour lists
+// would give: the search starts short and lengthens every list only while
+// some row cannot be decided from its own.
 func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule) (*Duplicates, error) {
 	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{})
 }
@@ -141,6 +141,7 @@ var errShortList = errors.New("brain: duplicates: a neighbour list too short")
 // (nb.K == nb.N-1) it never does.
 func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int, beyond float64) bool) (*Duplicates, error) {
 	n, threshold := nb.N, rule.Threshold
+	near := nearShare * threshold
 	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
 	for i := range out.Of {
 		out.Of[i] = -1
@@ -170,7 +171,7 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 		}
 		decided := all
 		for t, j := range idx {
-			if dist[t] > threshold || (apart != nil && t >= referenceWindow && dist[t] > nearShare*threshold) {
+			if dist[t] > threshold || (apart != nil && t >= referenceWindow && dist[t] > near) {
 				// Beyond the threshold, or, under the neighbourhood test,
 				// beyond the row's referenceWindow nearest rows: only
 				// near-identical rows are duplicates that far down.
@@ -179,7 +180,7 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 			}
 			if kept[j] { // kept rows all come before i
 				pass, known := true, true
-				if apart != nil && dist[t] > nearShare*threshold {
+				if apart != nil && dist[t] > near {
 					pass, known = standsOut(idx, dist, t, all, rule.Ratio, apart)
 				}
 				if pass {
@@ -288,8 +289,6 @@ func (o DuplicatesOptions) rule() (DuplicateRule, error) {
 		r.Ratio = DefaultDuplicateRatio
 	}
 	switch {
-	case o.Threshold < 0 || math.IsNaN(o.Threshold) || math.IsInf(o.Threshold, 0):
-		return r, fmt.Errorf("%w: threshold must be a finite distance (>= 0), not %v", ErrOption, o.Threshold)
 	case o.Threshold == 0 && o.Metric != Cosine:
 		return r, fmt.Errorf("%w: give a threshold for %s distances (the default, %v, is a cosine distance)", ErrOption, o.Metric, DefaultDuplicateThreshold)
 	case o.Threshold == 0:
