@@ -20,8 +20,11 @@ const (
 	// blocks on the picture with its plain bars trimmed off and on the
 	// whole picture, luminance as BT.601 luma, weaker colour blocks,
 	// whole-image pools weighted to the middle, gradient energy over
-	// rings around the middle, and signed square roots of every block's
-	// values before the block is normalised. QUALITY.md measures both on real images.
+	// rings around the middle, signed square roots of every block's
+	// values before the block is normalised, and the wedges a small
+	// rotation leaves at the corners painted over before the graph
+	// (ModelSpec.FillRotationCorners). QUALITY.md measures both on real
+	// images.
 	DescriptorV2Name = "fosql-descriptor-v2"
 	// DescriptorV2ShortName is descriptor-v2's short name.
 	DescriptorV2ShortName = "descriptor-v2"
@@ -33,6 +36,9 @@ type builtinDescriptor struct {
 	name, short string
 	cfg         descConfig
 	dim         int
+	// wedges: rotation wedges are painted over before the graph
+	// (ModelSpec.FillRotationCorners).
+	wedges bool
 	// identity is specIdentity of the descriptor's spec and graph, written
 	// down so that a freshness check, which needs only the identity, does
 	// not build and hash the graph (most of a short query's time);
@@ -51,8 +57,8 @@ var (
 		identity: "sha256:b6d6bb1594621e310b762e715ba60e7d7093c0ca732e757f6bb5e09edf98841a",
 	}
 	descriptorV2 = &builtinDescriptor{
-		name: DescriptorV2Name, short: DescriptorV2ShortName, cfg: descV2Config, dim: DescriptorV2Dim,
-		identity: "sha256:0354f20dcf66f1e95b19795a9c00c773e0e4ed92ba3e42956b843475900a4363",
+		name: DescriptorV2Name, short: DescriptorV2ShortName, cfg: descV2Config, dim: DescriptorV2Dim, wedges: true,
+		identity: "sha256:331da4b550a3410d5c2ad7625cc6182cec8558f475bd9df56a01bd0261cf4f4e",
 	}
 	builtins = []*builtinDescriptor{descriptorV1, descriptorV2}
 )
@@ -149,6 +155,8 @@ func (b *builtinDescriptor) spec() ModelSpec {
 		Std:      [3]float32{1, 1, 1},
 		Input:    "image",
 		Output:   "embedding",
+
+		FillRotationCorners: b.wedges,
 	}
 }
 

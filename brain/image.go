@@ -156,10 +156,12 @@ type preprocessor struct {
 	// lut[c][v] is the normalised value of 8-bit level v in RGB channel c;
 	// a gray preprocessor uses lut[0] for luma levels.
 	lut [3][256]float32
+	// wedges: rotation wedges are painted over (see fillWedges).
+	wedges bool
 }
 
 func newPreprocessor(s *ModelSpec) *preprocessor {
-	p := &preprocessor{width: s.Width, height: s.Height, layout: s.Layout, bgr: s.Channels == BGR, gray: s.Channels == GRAY}
+	p := &preprocessor{width: s.Width, height: s.Height, layout: s.Layout, bgr: s.Channels == BGR, gray: s.Channels == GRAY, wedges: s.FillRotationCorners}
 	scale := s.Scale
 	if scale == 0 {
 		scale = 1.0 / 255
@@ -576,17 +578,19 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 	if err := p.decode(dst, data, how, lim, sc); err != nil {
 		return err
 	}
-	if !p.blank(dst) {
-		return nil
+	if p.blank(dst) {
+		// A picture left blank over white may be white ink on transparency
+		// (a logo, an overlay wallpaper): over black, its ink shows.
+		alt := grow(&sc.alt, len(dst))
+		sc.setOverBlack(true)
+		err = p.decode(alt, data, how, lim, sc)
+		sc.setOverBlack(false)
+		if err == nil && !p.blank(alt) {
+			copy(dst, alt)
+		}
 	}
-	// A picture left blank over white may be white ink on transparency (a
-	// logo, an overlay wallpaper): over black, its ink shows.
-	alt := grow(&sc.alt, len(dst))
-	sc.setOverBlack(true)
-	err = p.decode(alt, data, how, lim, sc)
-	sc.setOverBlack(false)
-	if err == nil && !p.blank(alt) {
-		copy(dst, alt)
+	if p.wedges {
+		p.fillWedges(dst)
 	}
 	return nil
 }

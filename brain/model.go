@@ -118,6 +118,11 @@ type ModelSpec struct {
 	// fixed, a symbolic one dynamic). A fixed-batch model's last batch is
 	// padded; a batch of 1 is fed one image at a time.
 	FixedBatch int `json:"fixed_batch"`
+	// FillRotationCorners paints over the wedges a small rotation leaves
+	// at a picture's corners (filled white or black) with the picture's
+	// own pixels beside them, before the model sees it, so that a turned
+	// copy is judged by its picture rather than its corners.
+	FillRotationCorners bool `json:"fill_rotation_corners,omitempty"`
 }
 
 // normalise fills defaults and validates the fields that need no model.
