@@ -12,9 +12,11 @@ package brain
 // A wedge is recognised by its shape, one per corner, the four turning the
 // same way (a pinwheel): from the corner, along one edge, every line across
 // that edge starts with a run of the corner's colour no longer than the
-// first one, and the runs end before three quarters of the edge. A plain
-// background (runs across the whole picture), a border (runs along the
-// whole edge) and a picture touching its corners (no run) are not wedges.
+// first one, the runs end before three quarters of the edge, and the
+// wedge is several times longer than deep. A plain background (runs
+// across the whole picture), a border (runs along the whole edge), a
+// rounded corner (as long as deep) and a picture touching its corners (no
+// run) are not wedges.
 
 // Wedge shape limits, as shares of the picture's sides.
 const (
@@ -23,6 +25,9 @@ const (
 	wedgeLevels = 20
 	// wedgeMinCorners is how many of the four corners must hold a wedge.
 	wedgeMinCorners = 3
+	// wedgeLength is how many times longer than deep a wedge is at
+	// least: tan(90° − θ) for a turn by θ, 3 up to about 18 degrees.
+	wedgeLength = 3
 	// wedgeBlur is how many pixels beyond a wedge's run are painted over
 	// too, and where the paint is taken from: the run's edge is blended
 	// with the fill by the turn's interpolation.
@@ -173,7 +178,9 @@ func (p *preprocessor) findWedge(t []float32, corner, orient int, tol *[3]float3
 		}
 		runs = append(runs, r)
 	}
-	if len(runs) < along/8 || len(runs) > along*3/4 {
+	// A turn of a few degrees leaves a wedge several times longer than
+	// deep; a rounded corner is as long as it is deep.
+	if len(runs) < along/8 || len(runs) > along*3/4 || len(runs) < wedgeLength*runs[0] {
 		return wedge{}, false
 	}
 	return wedge{corner: corner, orient: orient, runs: runs}, true

@@ -146,9 +146,9 @@ func TestRotationWedgesPainted(t *testing.T) {
 }
 
 // TestWedgesLeaveOtherPicturesAlone: pictures without rotation wedges —
-// a drawing on a plain background, a letterbox, a border, a shape in a
-// corner, a gradient, a blank picture, a picture turned with corners of
-// its own background — reach the model unchanged.
+// a drawing on a plain background, a letterbox, a border, rounded
+// corners, a shape in a corner, a gradient, a blank picture, a picture
+// turned with corners of its own background — reach the model unchanged.
 func TestWedgesLeaveOtherPicturesAlone(t *testing.T) {
 	gradient := image.NewRGBA(image.Rect(0, 0, 160, 120))
 	for y := range 120 {
@@ -168,7 +168,20 @@ func TestWedgesLeaveOtherPicturesAlone(t *testing.T) {
 			}
 		}
 	}
+	rounded := scene(96, 96, inkWhite, inkGrey, 0.5, 0.5, 0.5, 0.5)
+	for y := range 96 {
+		for x := range 96 {
+			// a grey square with corners rounded to a radius of 15 pixels
+			dx, dy := max(15-x, x-80, 0), max(15-y, y-80, 0)
+			c := inkGrey
+			if dx*dx+dy*dy > 15*15 {
+				c = inkWhite
+			}
+			rounded.SetRGBA(x, y, c)
+		}
+	}
 	for name, img := range map[string]image.Image{
+		"rounded corners":       rounded,
 		"drawing on inkWhite":   scene(120, 120, inkWhite, inkGrey, 0.5, 0.5, 0.3, 0.4),
 		"small garment":         scene(28, 28, inkBlack, inkGrey, 0.5, 0.5, 0.45, 0.48),
 		"letterbox":             letterbox,

@@ -20,9 +20,10 @@ import (
 
 // fashionNNFloor is the least share of planted copies whose nearest
 // neighbour must be their original in TestFashionMNISTQuality: the
-// default model, descriptor-v2, measured 91% on these 100 originals
-// (seed 1; descriptor-v1 89%), and the floor leaves room for three copies.
-const fashionNNFloor = 88
+// default model, descriptor-v2, measured 99% on these 100 originals
+// (seed 1; 91% before it painted over rotation wedges, descriptor-v1
+// 89%), and the floor leaves room for three copies.
+const fashionNNFloor = 96
 
 // TestFashionMNISTQuality is the short version of make quality: 100
 // Fashion-MNIST originals with a planted copy each, embedded by the
