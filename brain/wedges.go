@@ -18,7 +18,7 @@ package brain
 // rounded corner (as long as deep) and a picture touching its corners (no
 // run) are not wedges.
 
-// Wedge shape limits, as shares of the picture's sides.
+// How wedges are recognised and painted.
 const (
 	// wedgeLevels is how far, in 8-bit levels, a wedge's pixels may lie
 	// from its corner's colour in every channel.
@@ -180,7 +180,7 @@ func (p *preprocessor) findWedge(t []float32, corner, orient int, tol *[3]float3
 	}
 	// A turn of a few degrees leaves a wedge several times longer than
 	// deep; a rounded corner is as long as it is deep.
-	if len(runs) < along/8 || len(runs) > along*3/4 || len(runs) < wedgeLength*runs[0] {
+	if len(runs) == 0 || len(runs) < along/8 || len(runs) > along*3/4 || len(runs) < wedgeLength*runs[0] {
 		return wedge{}, false
 	}
 	return wedge{corner: corner, orient: orient, runs: runs}, true

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -266,5 +267,31 @@ func TestTurnedCopiesFindTheirOriginals(t *testing.T) {
 	}
 	if got := misses(false); got == 0 {
 		t.Errorf("with the corners left, every turned copy still finds its original: the test no longer shows the failure")
+	}
+}
+
+// TestWedgesAnySize: pictures of any size and content, down to a pixel,
+// in any layout, are tested for wedges without fault.
+func TestWedgesAnySize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, layout := range []Layout{NCHW, NHWC} {
+		for _, channels := range []ChannelOrder{RGB, BGR, GRAY} {
+			for _, size := range [][2]int{{1, 1}, {2, 7}, {5, 3}, {8, 8}, {9, 40}, {33, 17}} {
+				spec := ModelSpec{Width: size[0], Height: size[1], Layout: layout, Channels: channels, FillRotationCorners: true}
+				p := newPreprocessor(&spec)
+				for range 20 {
+					v := make([]float32, p.size())
+					level := float32(rng.IntN(2))
+					for i := range v {
+						if rng.IntN(3) == 0 {
+							v[i] = rng.Float32()
+						} else {
+							v[i] = level
+						}
+					}
+					p.fillWedges(v)
+				}
+			}
+		}
 	}
 }
