@@ -11,13 +11,15 @@
 //  1. Load a model. DefaultModel is the built-in descriptor-v2: a
 //     training-free image descriptor (colour thumbnails and histograms,
 //     oriented-gradient energy, all made mirror-symmetric, of the picture
-//     with its plain bars trimmed off and of the whole picture) that this
-//     package writes as an ONNX graph in Go, so it needs no download;
+//     with its plain bars trimmed off and of the whole picture, after the
+//     wedges a small rotation leaves at the corners are painted over) that
+//     this package writes as an ONNX graph in Go, so it needs no download;
 //     BuiltinSpec names descriptor-v1 too. LoadModel loads any ONNX
 //     image model from a file, given a ModelSpec: input size, layout (NCHW
 //     or NHWC), channels (RGB, BGR, or GRAY: one channel of BT.601 luma),
 //     scale/mean/std, a fixed batch (read from the model; batch 1 is fed
-//     one image at a time), and the embedding tensor —
+//     one image at a time), whether rotation wedges are painted over, and
+//     the embedding tensor —
 //     a graph output or an intermediate tensor, which the loader exposes as
 //     an extra output by editing the graph. (*Model).Identity hashes the
 //     model bytes and the spec, so stored embeddings can be checked for

@@ -226,6 +226,10 @@ type scratch struct {
 	alt    []float32  // the tensor over black, while it is tried
 	// overBlack composites transparent pixels over black, not white.
 	overBlack bool
+	// enlarged is how many times the last small source was enlarged to
+	// the input (1 for a source scaled down): how wide its blended edges
+	// are.
+	enlarged float64
 }
 
 // setOverBlack makes the next decodes composite transparent pixels over
@@ -314,6 +318,10 @@ func grow[T any](buf *[]T, n int) []T {
 // interpolation), then the source is enlarged bilinearly in float32, rows
 // first, then columns.
 func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int, sc *scratch) {
+	sc.enlarged = max(float64(p.width)/float64(sw), float64(p.height)/float64(sh))
+	if swapsAxes(orient) {
+		sc.enlarged = max(float64(p.width)/float64(sh), float64(p.height)/float64(sw))
+	}
 	if p.gray {
 		p.fillSmallGray(dst, lumaInPlace(rgb, sw*sh), sw, sh, orient, sc)
 		return
@@ -574,6 +582,7 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 		return err
 	}
 	sc.setOverBlack(false)
+	sc.enlarged = 1
 	how := decodePlan{small: small, shrink: shrink, format: format}
 	if err := p.decode(dst, data, how, lim, sc); err != nil {
 		return err
@@ -590,7 +599,7 @@ func (p *preprocessor) loadTensor(ctx context.Context, r io.Reader, lim limits, 
 		}
 	}
 	if p.wedges {
-		p.fillWedges(dst)
+		p.fillWedges(dst, max(wedgeBlur, int(sc.enlarged+0.5)))
 	}
 	return nil
 }

@@ -30,7 +30,8 @@ const (
 	wedgeLength = 3
 	// wedgeBlur is how many pixels beyond a wedge's run are painted over
 	// too, and where the paint is taken from: the run's edge is blended
-	// with the fill by the turn's interpolation.
+	// with the fill by the turn's interpolation (more pixels in a small
+	// picture enlarged to the input).
 	wedgeBlur = 2
 )
 
@@ -79,8 +80,9 @@ func (p *preprocessor) edges(orient int) (along, inward int) {
 
 // fillWedges paints over the rotation wedges of tensor t, when at least
 // wedgeMinCorners corners hold one of a pinwheel, and reports whether it
-// did.
-func (p *preprocessor) fillWedges(t []float32) bool {
+// did. blur is how wide, in pixels of t, an edge blended with the fill
+// may be: wedgeBlur, or more for a small picture enlarged to the input.
+func (p *preprocessor) fillWedges(t []float32, blur int) bool {
 	var tol [3]float32
 	for c := range p.channels() {
 		src := c
@@ -97,7 +99,7 @@ func (p *preprocessor) fillWedges(t []float32) bool {
 			// Turned one way, the wedges lie along the left edge at the top
 			// left, the top edge at the top right, and so round.
 			orient := (corner & 1) ^ (corner >> 1) ^ turn
-			if w, ok := p.findWedge(t, corner, orient, &tol); ok {
+			if w, ok := p.findWedge(t, corner, orient, &tol, blur); ok {
 				ws = append(ws, w)
 			}
 		}
@@ -109,13 +111,13 @@ func (p *preprocessor) fillWedges(t []float32) bool {
 		return false
 	}
 	for _, w := range found {
-		p.paintWedge(t, w)
+		p.paintWedge(t, w, blur)
 	}
 	return true
 }
 
 // findWedge looks for a wedge at corner along the edge orient names.
-func (p *preprocessor) findWedge(t []float32, corner, orient int, tol *[3]float32) (wedge, bool) {
+func (p *preprocessor) findWedge(t []float32, corner, orient int, tol *[3]float32, blur int) (wedge, bool) {
 	along, inward := p.edges(orient)
 	ch := p.channels()
 	maxRun := inward / 5
@@ -165,7 +167,7 @@ func (p *preprocessor) findWedge(t []float32, corner, orient int, tol *[3]float3
 		}
 		// A blended edge is a pixel or two wide; a longer ramp is a
 		// gradient of the picture.
-		if blended > wedgeBlur+1 {
+		if blended > blur+1 {
 			return wedge{}, false
 		}
 		if r == 0 {
@@ -188,11 +190,11 @@ func (p *preprocessor) findWedge(t []float32, corner, orient int, tol *[3]float3
 
 // paintWedge paints each line of w, its run and the blended pixels after
 // it, with the first pixel beyond them.
-func (p *preprocessor) paintWedge(t []float32, w wedge) {
+func (p *preprocessor) paintWedge(t []float32, w wedge, blur int) {
 	_, inward := p.edges(w.orient)
 	ch := p.channels()
 	for i, r := range w.runs {
-		src := min(r+wedgeBlur, inward-1)
+		src := min(r+blur, inward-1)
 		sx, sy := p.cornerPixel(w.corner, w.orient, i, src)
 		for j := range src {
 			x, y := p.cornerPixel(w.corner, w.orient, i, j)

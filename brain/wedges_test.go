@@ -105,6 +105,8 @@ func TestRotationWedgesPainted(t *testing.T) {
 	}
 	greyNHWC := ModelSpec{Name: "grey", Width: 40, Height: 56, Layout: NHWC, Channels: GRAY,
 		Mean: [3]float32{0.5}, Std: [3]float32{0.25}}
+	cnn224 := ModelSpec{Name: "cnn", Width: 224, Height: 224, Layout: NHWC,
+		Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}}
 	for _, tc := range []struct {
 		spec    ModelSpec
 		w, h    int
@@ -119,6 +121,10 @@ func TestRotationWedgesPainted(t *testing.T) {
 		{DefaultModelSpec(), 240, 180, inkBlack, inkGrey, inkWhite, -5, true},
 		{DefaultModelSpec(), 500, 500, inkWhite, inkGrey, inkBlack, -8, true},
 		{greyNHWC, 300, 200, inkBlack, inkGrey, inkWhite, 7, true},
+		// a small picture enlarged eight times: its blended edges are
+		// eight pixels wide
+		{cnn224, 28, 28, inkBlack, inkGrey, inkWhite, 6, false},
+		{cnn224, 28, 28, inkBlack, inkGrey, inkWhite, -7, true},
 	} {
 		name := fmt.Sprintf("%s %dx%d turned %.1f", tc.spec.Name, tc.w, tc.h, tc.deg)
 		data := encodePNG(t, turned(scene(tc.w, tc.h, tc.bg, tc.ink, 0.5, 0.5, 0.3, 0.35), tc.deg, tc.fill, tc.graded), png.DefaultCompression)
@@ -289,7 +295,7 @@ func TestWedgesAnySize(t *testing.T) {
 							v[i] = level
 						}
 					}
-					p.fillWedges(v)
+					p.fillWedges(v, 1+rng.IntN(8))
 				}
 			}
 		}

@@ -80,7 +80,7 @@ func builtinModel(name string, dim int, description string) ModelInfo {
 // registry lists the models, built-in first.
 var registry = []ModelInfo{
 	builtinModel(brain.DescriptorV2Name, brain.DescriptorV2Dim,
-		"built-in descriptor v2: descriptor-v1's features on the picture with its plain bars trimmed off and on the whole picture (the default)"),
+		"built-in descriptor v2: descriptor-v1's features on the picture with its plain bars trimmed off and on the whole picture, rotation wedges painted over (the default)"),
 	builtinModel(brain.DescriptorName, brain.DescriptorDim,
 		"built-in descriptor v1: training-free colour, layout and gradient features"),
 	mobilenetV2,
