@@ -21,7 +21,7 @@ import (
 // fashionNNFloor is the least share of planted copies whose nearest
 // neighbour must be their original in TestFashionMNISTQuality: the
 // default model, descriptor-v2, measured 99% on these 100 originals
-// (seed 1; 91% before it painted over rotation wedges, descriptor-v1
+// (seed 1; 91% with the rotation wedges left unpainted; descriptor-v1
 // 89%), and the floor leaves room for three copies.
 const fashionNNFloor = 96
 
