@@ -98,7 +98,8 @@ func tensorOf(t *testing.T, spec ModelSpec, data []byte, wedges bool) (*preproce
 // TestRotationWedgesPainted: a picture turned by a few degrees, its
 // corners filled with a colour its own background is not, reaches the
 // model without those corners, on the small-PNG path and image/png's,
-// either way round, at either fill, and in any layout and normalisation.
+// either way round, turned 2 to 15 degrees, at either fill, and in any
+// layout and normalisation.
 func TestRotationWedgesPainted(t *testing.T) {
 	if !DefaultModelSpec().FillRotationCorners {
 		t.Fatal("the default model does not paint rotation wedges")
@@ -120,6 +121,8 @@ func TestRotationWedgesPainted(t *testing.T) {
 		{DefaultModelSpec(), 240, 180, inkWhite, inkGrey, inkBlack, 6.5, false},
 		{DefaultModelSpec(), 240, 180, inkBlack, inkGrey, inkWhite, -5, true},
 		{DefaultModelSpec(), 500, 500, inkWhite, inkGrey, inkBlack, -8, true},
+		{DefaultModelSpec(), 200, 200, inkBlack, inkGrey, inkWhite, 2, true},
+		{DefaultModelSpec(), 200, 200, inkBlack, inkGrey, inkWhite, -15, false},
 		{greyNHWC, 300, 200, inkBlack, inkGrey, inkWhite, 7, true},
 		// a small picture enlarged eight times: its blended edges are
 		// eight pixels wide
