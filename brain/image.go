@@ -12,7 +12,6 @@ import (
 	_ "image/png"  // PNG decoder
 	"io"
 	"io/fs"
-	"math"
 
 	_ "golang.org/x/image/bmp" // BMP decoder
 	"golang.org/x/image/draw"
@@ -665,16 +664,22 @@ func (p *preprocessor) decode(dst []float32, data []byte, how decodePlan, lim li
 // differ by: the rounding of resampling premultiplied colours.
 const blankLevels = 2
 
+// levels returns how far apart, in tensor channel c, values n 8-bit
+// levels apart (and half a level more, for rounding) may lie.
+func (p *preprocessor) levels(c int, n float32) float32 {
+	if p.bgr && !p.gray {
+		c = 2 - c
+	}
+	step := p.lut[c][1] - p.lut[c][0]
+	return max(step, -step) * (n + 0.5)
+}
+
 // blank reports whether every pixel of the tensor t holds the same colour,
 // to within blankLevels in each channel.
 func (p *preprocessor) blank(t []float32) bool {
 	ch, plane := p.channels(), p.width*p.height
 	for c := range ch {
-		step := p.lut[c][1] - p.lut[c][0]
-		if p.bgr && !p.gray {
-			step = p.lut[2-c][1] - p.lut[2-c][0]
-		}
-		tol := float32(math.Abs(float64(step))) * (blankLevels + 0.5)
+		tol := p.levels(c, blankLevels)
 		at, stride := c*plane, 1 // NCHW
 		if p.layout == NHWC {
 			at, stride = c, ch

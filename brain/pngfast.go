@@ -390,10 +390,10 @@ func (d *pngDecoder) parseChunks(data []byte, pos int) (io.Reader, error) {
 // compositePalette fills d.pal with the palette colours composited over
 // the background with their tRNS alpha.
 func (d *pngDecoder) compositePalette(alpha *[256]uint8) {
+	bg := d.background()
 	for i, a := range alpha {
 		if a != 0xff {
 			p := d.pal[3*i : 3*i+3]
-			bg := d.background()
 			p[0], p[1], p[2] = composite(p[0], a, bg), composite(p[1], a, bg), composite(p[2], a, bg)
 		}
 	}

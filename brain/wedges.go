@@ -87,12 +87,7 @@ func (p *preprocessor) edges(orient int) (along, inward int) {
 func (p *preprocessor) fillWedges(t []float32, blur int) bool {
 	var tol [3]float32
 	for c := range p.channels() {
-		src := c
-		if p.bgr && !p.gray {
-			src = 2 - c
-		}
-		step := p.lut[src][1] - p.lut[src][0]
-		tol[c] = max(step, -step) * (wedgeLevels + 0.5)
+		tol[c] = p.levels(c, wedgeLevels)
 	}
 	var found []wedge
 	for turn := range 2 {
