@@ -98,23 +98,58 @@ type Duplicates struct {
 // would give: the search starts short and lengthens every list only while
 // some row cannot be decided from its own.
 func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule) (*Duplicates, error) {
-	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{})
+	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, nil)
 }
+
+// Pixel check defaults: a candidate pair passes when its score is at most
+// DefaultPixelBound and at most DefaultPixelShare times the row's score
+// against its best other neighbour.
+const (
+	DefaultPixelBound = 0.05
+	DefaultPixelShare = 0.4
+)
+
+// FindDuplicatesWithPixels is FindDuplicates with the neighbourhood test
+// made on pixels: below rule.Threshold, a row duplicates the kept row,
+// among its first pixelCandidates kept neighbours within its pixelWindow
+// nearest, whose picture check scores lowest against its own, when that
+// score is at most bound and at most share times its score against every
+// other of those neighbours that is not another copy of the candidate (a
+// row grouped with it, or one that matches it as a copy does). Rows within
+// a fifteenth of the threshold of their nearest kept row are duplicates
+// without the check, as under rule.Ratio; rule.Ratio is not used.
+func FindDuplicatesWithPixels(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, check *PixelCheck, bound, share float64) (*Duplicates, error) {
+	pc := &pairCheck{score: func(i, j int) (float64, error) { return check.Score(ctx, i, j) }, bound: bound, share: share}
+	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, pc)
+}
+
+// pairCheck is a pixel check as group uses it.
+type pairCheck struct {
+	score        func(i, j int) (float64, error)
+	bound, share float64
+}
+
+// The pixel check's windows: candidates are the first pixelCandidates
+// kept rows among a row's pixelWindow nearest.
+const (
+	pixelWindow     = 8
+	pixelCandidates = 4
+)
 
 // findDuplicates is FindDuplicates where rows with the same non-empty
 // content key (same[i], a file's SHA-256) are always duplicates: a row
 // whose key an earlier row has duplicates that row's group (the earlier
 // row if it was kept, else the row it duplicates), whatever their vectors.
 // same may be nil.
-func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, same []string, ko KNNOptions) (*Duplicates, error) {
+func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, same []string, ko KNNOptions, check *pairCheck) (*Duplicates, error) {
 	if err := rule.check(); err != nil {
 		return nil, err
 	}
 	if n < 2 {
-		return group(&Neighbors{N: n}, rule, same, nil)
+		return group(&Neighbors{N: n}, rule, same, nil, nil)
 	}
 	var apart func(u, j int, beyond float64) bool
-	if rule.neighbourly() {
+	if rule.neighbourly() && check == nil {
 		apart = farApart(vectors, n, d, metric)
 	}
 	for k := min(n-1, 2*referenceWindow); ; k = min(n-1, 4*k) {
@@ -122,7 +157,7 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 		if err != nil {
 			return nil, err
 		}
-		out, err := group(nb, rule, same, apart)
+		out, err := group(nb, rule, same, apart, check)
 		if err != errShortList || k == n-1 {
 			return out, err
 		}
@@ -139,7 +174,7 @@ var errShortList = errors.New("brain: duplicates: a neighbour list too short")
 // the threshold alone). It returns errShortList, with a partial answer,
 // when a list was too short to decide a row; with every other row listed
 // (nb.K == nb.N-1) it never does.
-func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int, beyond float64) bool) (*Duplicates, error) {
+func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int, beyond float64) bool, check *pairCheck) (*Duplicates, error) {
 	n, threshold := nb.N, rule.Threshold
 	near := nearShare * threshold
 	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
@@ -169,6 +204,20 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 			}
 			firstWith[same[i]] = i
 		}
+		if check != nil {
+			of, dist, known, cerr := checkRow(nb, i, kept, out.Of, all, threshold, near, check)
+			if cerr != nil {
+				return nil, cerr
+			}
+			if of >= 0 {
+				out.Of[i], out.Dist[i] = of, dist
+			}
+			if !known {
+				err = errShortList
+			}
+			kept[i] = out.Of[i] < 0
+			continue
+		}
 		decided := all
 		for t, j := range idx {
 			if dist[t] > threshold || (apart != nil && t >= referenceWindow && dist[t] > near) {
@@ -196,6 +245,97 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 		kept[i] = out.Of[i] < 0
 	}
 	return out, err
+}
+
+// checkRow is group's decision for row i under the pixel check: the kept
+// row it duplicates (-1 for none) at its distance. known is false when
+// i's list is too short to decide.
+func checkRow(nb *Neighbors, i int, kept []bool, of []int, all bool, threshold, near float64, check *pairCheck) (dupOf int, d float64, known bool, err error) {
+	idx, dist := nb.Row(i)
+	var cands []int // positions in idx of kept rows, nearest first
+	reach := 0      // how many of idx lie within the window and the threshold
+	for t, j := range idx {
+		if t >= pixelWindow || dist[t] > threshold {
+			break
+		}
+		reach++
+		if kept[j] && len(cands) < pixelCandidates {
+			cands = append(cands, t)
+		}
+	}
+	known = all || len(idx) > reach
+	if len(cands) == 0 {
+		return -1, 0, known, nil
+	}
+	if first := cands[0]; dist[first] <= near {
+		return idx[first], dist[first], true, nil
+	}
+	if !known {
+		return -1, 0, false, nil
+	}
+	best, bestScore := -1, math.Inf(1)
+	for _, t := range cands {
+		sc, err := check.score(i, idx[t])
+		if err != nil {
+			return -1, 0, true, err
+		}
+		if sc < bestScore {
+			best, bestScore = t, sc
+		}
+	}
+	if bestScore > check.bound {
+		return -1, 0, true, nil
+	}
+	j := idx[best]
+	for t, k := range idx[:reach] {
+		if t == best {
+			continue
+		}
+		sc, err := check.score(i, k)
+		if err != nil {
+			return -1, 0, true, err
+		}
+		if bestScore <= check.share*sc || of[k] == j {
+			continue // no rival, or a copy already grouped with j
+		}
+		copyOfJ, err := check.standsOut(nb, k, j, i, threshold)
+		if err != nil {
+			return -1, 0, true, err
+		}
+		if !copyOfJ {
+			return -1, 0, true, nil
+		}
+	}
+	return j, dist[best], true, nil
+}
+
+// standsOut reports whether row k matches row j by the pixel check as a
+// copy does: within the bound, and within the share of its score against
+// each of its other neighbours (its pixelWindow nearest within threshold,
+// row i left out). A neighbour of row i that does is another copy of j,
+// not a rival of j.
+func (c *pairCheck) standsOut(nb *Neighbors, k, j, i int, threshold float64) (bool, error) {
+	kj, err := c.score(k, j)
+	if err != nil || kj > c.bound {
+		return false, err
+	}
+	idx, dist := nb.Row(k)
+	for t, u := range idx {
+		if t >= pixelWindow || dist[t] > threshold {
+			break
+		}
+		if u == i || u == j {
+			continue
+		}
+		ku, err := c.score(k, u)
+		if err != nil {
+			return false, err
+		}
+		if kj > c.share*ku {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // The neighbourhood test's constants: a row within nearShare of the
@@ -337,7 +477,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	for r, i := range vs.keep {
 		same[r] = vs.hashes[i]
 	}
-	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim))
+	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim), nil)
 	if err != nil {
 		return nil, err
 	}
