@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
@@ -119,14 +124,72 @@ const (
 // a fifteenth of the threshold of their nearest kept row are duplicates
 // without the check, as under rule.Ratio; rule.Ratio is not used.
 func FindDuplicatesWithPixels(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, check *PixelCheck, bound, share float64) (*Duplicates, error) {
-	pc := &pairCheck{score: func(i, j int) (float64, error) { return check.Score(ctx, i, j) }, bound: bound, share: share}
+	pc := &pairCheck{raw: func(i, j int) (float64, error) { return check.Score(ctx, i, j) }, bound: bound, share: share}
 	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, pc)
 }
 
 // pairCheck is a pixel check as group uses it.
 type pairCheck struct {
-	score        func(i, j int) (float64, error)
+	raw          func(i, j int) (float64, error)
 	bound, share float64
+	memo         map[[2]int]float64 // scores warm computed
+}
+
+// score is row i's pixel score against row j.
+func (c *pairCheck) score(i, j int) (float64, error) {
+	if sc, ok := c.memo[[2]int{i, j}]; ok {
+		return sc, nil
+	}
+	return c.raw(i, j)
+}
+
+// warm scores, on every core, each row against the neighbours group may
+// check it against: its pixelWindow nearest within threshold, beyond the
+// near band.
+func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near float64) error {
+	scores := make([][]float64, nb.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < nb.N; i = int(next.Add(1) - 1) {
+				if errs[w] = ctx.Err(); errs[w] != nil {
+					return
+				}
+				idx, dist := nb.Row(i)
+				for t, j := range idx {
+					if t >= pixelWindow || dist[t] > threshold {
+						break
+					}
+					sc := math.NaN()
+					if dist[t] > near {
+						if sc, errs[w] = c.raw(i, j); errs[w] != nil {
+							next.Store(int64(nb.N)) // the others stop too
+							return
+						}
+					}
+					scores[i] = append(scores[i], sc)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c.memo = map[[2]int]float64{}
+	for i, row := range scores {
+		idx, _ := nb.Row(i)
+		for t, sc := range row {
+			if !math.IsNaN(sc) {
+				c.memo[[2]int{i, idx[t]}] = sc
+			}
+		}
+	}
+	return nil
 }
 
 // The pixel check's windows: candidates are the first pixelCandidates
@@ -156,6 +219,11 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 		nb, err := KNNWith(ctx, vectors, n, d, k, metric, ko)
 		if err != nil {
 			return nil, err
+		}
+		if check != nil {
+			if err := check.warm(ctx, nb, rule.Threshold, nearShare*rule.Threshold); err != nil {
+				return nil, err
+			}
 		}
 		out, err := group(nb, rule, same, apart, check)
 		if err != errShortList || k == n-1 {
@@ -408,8 +476,19 @@ type DuplicatesOptions struct {
 	// 0 means DefaultDuplicateThreshold, which suits cosine distances only:
 	// with Euclidean distances it must be given.
 	Threshold float64
-	// Ratio is DuplicateRule.Ratio; 0 means DefaultDuplicateRatio.
+	// Ratio is DuplicateRule.Ratio; 0 means DefaultDuplicateRatio. A
+	// ratio given turns the pixel check off: the neighbourhood is then
+	// tested on the embeddings.
 	Ratio float64
+	// NoPixels turns the pixel check off (see FindDuplicatesWithPixels):
+	// the neighbourhood is tested on the embeddings, by Ratio. The check
+	// is also off for embeddings read from a field (EmbeddingsField).
+	NoPixels bool
+}
+
+// pixels reports whether the run checks candidate pairs' pixels.
+func (o DuplicatesOptions) pixels() bool {
+	return !o.NoPixels && o.Ratio == 0 && o.EmbeddingsField == ""
 }
 
 // DuplicatesResult summarises a finished duplicates run.
@@ -446,6 +525,9 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 	if err := o.ComputeOptions.validate(); err != nil {
 		return insights.Want{}, ModelSpec{}, nil, err
 	}
+	if o.pixels() {
+		return o.identity(map[string]any{"threshold": r.Threshold, "pixels": []float64{DefaultPixelBound, DefaultPixelShare}})
+	}
 	return o.identity(map[string]any{"threshold": r.Threshold, "ratio": r.Ratio})
 }
 
@@ -477,7 +559,13 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	for r, i := range vs.keep {
 		same[r] = vs.hashes[i]
 	}
-	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim), nil)
+	var check *pairCheck
+	if o.pixels() {
+		if check, err = datasetPixelCheck(ctx, ds, vs); err != nil {
+			return nil, err
+		}
+	}
+	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim), check)
 	if err != nil {
 		return nil, err
 	}
@@ -519,6 +607,35 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	return res, nil
 }
 
+// datasetPixelCheck is the pixel check of a run over vs: row r's picture
+// is its sample's file, looked up by id when first needed. A pair whose
+// picture cannot be read is no match (pixelNoMatch): the run goes on, as
+// it would without the check for rows within the near band.
+func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet) (*pairCheck, error) {
+	endpoint, err := ds.MediaEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	pc := NewPixelCheck(func(ctx context.Context, row int) (io.ReadCloser, error) {
+		s, err := ds.Get(vs.ids[vs.keep[row]])
+		if err != nil {
+			return nil, err
+		}
+		return Stored{Path: s.Filepath(), Endpoint: endpoint}.Open(ctx)
+	})
+	score := func(i, j int) (float64, error) {
+		sc, err := pc.Score(ctx, i, j)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return 0, cerr
+			}
+			return pixelNoMatch, nil
+		}
+		return sc, nil
+	}
+	return &pairCheck{raw: score, bound: DefaultPixelBound, share: DefaultPixelShare}, nil
+}
+
 // DuplicatesProvider computes the duplicates group for the insights
 // registry. Its options are uniqueness's model, metric, embeddings and
 // batch_size, and threshold.
@@ -554,8 +671,18 @@ func (p *DuplicatesProvider) options(req insights.Request) (DuplicatesOptions, e
 				return o, fmt.Errorf("%w: ratio is a number in (0, 1] (1: the threshold alone), not %v", ErrOption, v)
 			}
 			o.Ratio = f
+		case "pixels":
+			on, ok := asBool(v)
+			if w, isWord := v.(string); isWord && !ok {
+				w = strings.ToLower(strings.TrimSpace(w))
+				on, ok = w == "on", w == "on" || w == "off"
+			}
+			if !ok {
+				return o, fmt.Errorf("%w: pixels is on or off, not %v", ErrOption, v)
+			}
+			o.NoPixels = !on
 		case "k", "weights":
-			return o, fmt.Errorf("%w: %s is an option of uniqueness, not of duplicates (known: threshold, ratio, model, metric, embeddings, batch_size)", ErrOption, k)
+			return o, fmt.Errorf("%w: %s is an option of uniqueness, not of duplicates (known: threshold, ratio, pixels, model, metric, embeddings, batch_size)", ErrOption, k)
 		default:
 			rest[k] = v
 		}

@@ -258,49 +258,70 @@ func smallestFirst(r []float64, m int) {
 }
 
 // PixelCheck scores candidate pairs of rows by their pictures' pixels
-// for FindDuplicates. Its thumbnails are made from each row's media when
-// first needed and kept.
+// for FindDuplicatesWithPixels. Its thumbnails are made from each row's
+// media when first needed and kept; it may be used from several
+// goroutines at once.
 type PixelCheck struct {
-	open   func(ctx context.Context, row int) (io.ReadCloser, error)
-	pre    *preprocessor
-	lim    limits
-	mu     sync.Mutex
-	thumbs map[int]*pixelThumb
-	sc     scratch
-	scorer pixelScorer
+	open    func(ctx context.Context, row int) (io.ReadCloser, error)
+	pre     *preprocessor
+	lim     limits
+	mu      sync.Mutex
+	thumbs  map[int]*pixelThumb
+	failed  map[int]error // rows whose picture could not be made a thumbnail
+	scratch sync.Pool     // *scratch
+	scorers sync.Pool     // *pixelScorer
 }
 
 // NewPixelCheck returns a check whose row i's picture is read from
 // open(ctx, i).
 func NewPixelCheck(open func(ctx context.Context, row int) (io.ReadCloser, error)) *PixelCheck {
 	spec := ModelSpec{Width: pixelSide, Height: pixelSide, Layout: NCHW, Channels: GRAY, Scale: 1}
-	return &PixelCheck{open: open, pre: newPreprocessor(&spec), lim: limits{}.orDefault(), thumbs: map[int]*pixelThumb{}}
+	return &PixelCheck{open: open, pre: newPreprocessor(&spec), lim: limits{}.orDefault(),
+		thumbs: map[int]*pixelThumb{}, failed: map[int]error{},
+		scratch: sync.Pool{New: func() any { return new(scratch) }},
+		scorers: sync.Pool{New: func() any { return new(pixelScorer) }}}
 }
 
 // thumb returns row's thumbnail, made on first use.
 func (pc *PixelCheck) thumb(ctx context.Context, row int) (*pixelThumb, error) {
-	if t, ok := pc.thumbs[row]; ok {
-		return t, nil
+	pc.mu.Lock()
+	t, ok := pc.thumbs[row]
+	err := pc.failed[row]
+	pc.mu.Unlock()
+	if ok || err != nil {
+		return t, err
 	}
-	rc, err := pc.open(ctx, row)
+	v, err := pc.load(ctx, row)
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("brain: pixel check: %w", err)
+		err = fmt.Errorf("brain: pixel check: %w", err)
+		if ctx.Err() == nil {
+			pc.failed[row] = err
+		}
+		return nil, err
 	}
-	defer rc.Close()
-	v := make([]float32, pixelSide*pixelSide)
-	if err := pc.pre.loadTensor(ctx, rc, pc.lim, v, &pc.sc); err != nil {
-		return nil, fmt.Errorf("brain: pixel check: %w", err)
-	}
-	t := newPixelThumb(v)
+	t = newPixelThumb(v)
 	pc.thumbs[row] = t
 	return t, nil
+}
+
+// load reads row's picture into thumbnail levels.
+func (pc *PixelCheck) load(ctx context.Context, row int) ([]float32, error) {
+	rc, err := pc.open(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	sc := pc.scratch.Get().(*scratch)
+	defer pc.scratch.Put(sc)
+	v := make([]float32, pixelSide*pixelSide)
+	return v, pc.pre.loadTensor(ctx, rc, pc.lim, v, sc)
 }
 
 // Score is the pixel check's score of row i against candidate j: about 0
 // for a copy, higher for distinct pictures.
 func (pc *PixelCheck) Score(ctx context.Context, i, j int) (float64, error) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
 	a, err := pc.thumb(ctx, i)
 	if err != nil {
 		return 0, err
@@ -309,5 +330,7 @@ func (pc *PixelCheck) Score(ctx context.Context, i, j int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return pc.scorer.score(a, b), nil
+	s := pc.scorers.Get().(*pixelScorer)
+	defer pc.scorers.Put(s)
+	return s.score(a, b), nil
 }

@@ -192,7 +192,7 @@ func groupWithScores(t *testing.T, n int, dist map[[2]int]float64, scores map[[2
 			nb.Distances = append(nb.Distances, p.d)
 		}
 	}
-	check := &pairCheck{bound: DefaultPixelBound, share: DefaultPixelShare, score: func(i, j int) (float64, error) {
+	check := &pairCheck{bound: DefaultPixelBound, share: DefaultPixelShare, raw: func(i, j int) (float64, error) {
 		if s, ok := scores[[2]int{min(i, j), max(i, j)}]; ok {
 			return s, nil
 		}
