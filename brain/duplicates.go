@@ -31,9 +31,10 @@ const (
 )
 
 // DefaultDuplicateThreshold is the default cosine distance under which a
-// sample can duplicate another; DefaultDuplicateRatio then decides whether
-// it does. The pair (0.3, 0.4) was chosen by `make quality` on real
-// collections (QUALITY.md).
+// sample can duplicate another; the pixel check (ComputeDuplicates'
+// default) or DefaultDuplicateRatio then decides whether it does. The
+// threshold, the ratio and the pixel check's bounds were chosen by `make
+// quality` on real collections (QUALITY.md).
 const DefaultDuplicateThreshold = 0.3
 
 // DefaultDuplicateRatio is the default neighbourhood test of a duplicate
@@ -106,9 +107,10 @@ func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, nil)
 }
 
-// Pixel check defaults: a candidate pair passes when its score is at most
-// DefaultPixelBound and at most DefaultPixelShare times the row's score
-// against its best other neighbour.
+// The pixel check's defaults: a candidate pair passes when its score is
+// at most DefaultPixelBound and at most DefaultPixelShare times the row's
+// score against each of its other near neighbours that is not a copy of
+// the candidate.
 const (
 	DefaultPixelBound = 0.05
 	DefaultPixelShare = 0.4
@@ -638,7 +640,7 @@ func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet) (*pai
 
 // DuplicatesProvider computes the duplicates group for the insights
 // registry. Its options are uniqueness's model, metric, embeddings and
-// batch_size, and threshold.
+// batch_size, and threshold, ratio and pixels (on or off).
 type DuplicatesProvider struct {
 	// Models resolves the model option, as Provider does.
 	Models Provider
