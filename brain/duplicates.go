@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
@@ -135,6 +136,8 @@ type pairCheck struct {
 	raw          func(i, j int) (float64, error)
 	bound, share float64
 	memo         map[[2]int]float64 // scores warm computed
+	// progress, when set, hears of warm's rows done, about every second.
+	progress func(done, total int)
 }
 
 // score is row i's pixel score against row j.
@@ -178,10 +181,28 @@ func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near flo
 			}
 		}()
 	}
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	report := func(done int) {
+		if c.progress != nil {
+			c.progress(min(done, nb.N), nb.N)
+		}
+	}
+	report(0)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-finished:
+			waiting = false
+		case <-tick.C:
+			report(int(next.Load()))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	report(nb.N)
 	c.memo = map[[2]int]float64{}
 	for i, row := range scores {
 		idx, _ := nb.Row(i)
@@ -528,7 +549,7 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 		return insights.Want{}, ModelSpec{}, nil, err
 	}
 	if o.pixels() {
-		return o.identity(map[string]any{"threshold": r.Threshold, "pixels": []float64{DefaultPixelBound, DefaultPixelShare}})
+		return o.identity(map[string]any{"threshold": r.Threshold, "pixels": "on"})
 	}
 	return o.identity(map[string]any{"threshold": r.Threshold, "ratio": r.Ratio})
 }
@@ -563,7 +584,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	}
 	var check *pairCheck
 	if o.pixels() {
-		if check, err = datasetPixelCheck(ctx, ds, vs); err != nil {
+		if check, err = datasetPixelCheck(ctx, ds, vs, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -613,7 +634,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 // is its sample's file, looked up by id when first needed. A pair whose
 // picture cannot be read is no match (pixelNoMatch): the run goes on, as
 // it would without the check for rows within the near band.
-func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet) (*pairCheck, error) {
+func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet, progress func(insights.Progress)) (*pairCheck, error) {
 	endpoint, err := ds.MediaEndpoint()
 	if err != nil {
 		return nil, err
@@ -635,7 +656,9 @@ func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet) (*pai
 		}
 		return sc, nil
 	}
-	return &pairCheck{raw: score, bound: DefaultPixelBound, share: DefaultPixelShare}, nil
+	return &pairCheck{raw: score, bound: DefaultPixelBound, share: DefaultPixelShare, progress: func(done, total int) {
+		progress(insights.Progress{Group: DuplicatesGroup, Phase: "pixels", Done: done, Total: total})
+	}}, nil
 }
 
 // DuplicatesProvider computes the duplicates group for the insights
