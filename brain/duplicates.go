@@ -135,15 +135,21 @@ func FindDuplicatesWithPixels(ctx context.Context, vectors []float32, n, d int, 
 type pairCheck struct {
 	raw          func(i, j int) (float64, error)
 	bound, share float64
-	memo         map[[2]int]float64 // scores warm computed
+	nb           *Neighbors  // the lists warm scored
+	memo         [][]float32 // memo[i][t]: row i against nb's t-th neighbour (NaN: not scored)
 	// progress, when set, hears of warm's rows done, about every second.
 	progress func(done, total int)
 }
 
 // score is row i's pixel score against row j.
 func (c *pairCheck) score(i, j int) (float64, error) {
-	if sc, ok := c.memo[[2]int{i, j}]; ok {
-		return sc, nil
+	if c.memo != nil {
+		idx, _ := c.nb.Row(i)
+		for t, sc := range c.memo[i] {
+			if idx[t] == j && !math.IsNaN(float64(sc)) {
+				return float64(sc), nil
+			}
+		}
 	}
 	return c.raw(i, j)
 }
@@ -152,7 +158,7 @@ func (c *pairCheck) score(i, j int) (float64, error) {
 // check it against: its pixelWindow nearest within threshold, beyond the
 // near band.
 func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near float64) error {
-	scores := make([][]float64, nb.N)
+	scores := make([][]float32, nb.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make([]error, runtime.GOMAXPROCS(0))
@@ -176,7 +182,7 @@ func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near flo
 							return
 						}
 					}
-					scores[i] = append(scores[i], sc)
+					scores[i] = append(scores[i], float32(sc))
 				}
 			}
 		}()
@@ -203,15 +209,7 @@ func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near flo
 		return err
 	}
 	report(nb.N)
-	c.memo = map[[2]int]float64{}
-	for i, row := range scores {
-		idx, _ := nb.Row(i)
-		for t, sc := range row {
-			if !math.IsNaN(sc) {
-				c.memo[[2]int{i, idx[t]}] = sc
-			}
-		}
-	}
+	c.nb, c.memo = nb, scores
 	return nil
 }
 

@@ -25,19 +25,27 @@ const (
 	pixelMaxScale = 1.3
 	pixelFlat     = 1.0 // a thumbnail whose levels spread less than this (sd, of 255) is flat
 	pixelNoMatch  = 9.0 // the score of a pair that cannot be aligned
+	// pixelCacheRows is how many thumbnails (about 1.1 KiB each) a check
+	// keeps; a larger collection has some of its pictures read again.
+	pixelCacheRows = 1 << 18
 )
 
 // pixelThumb is one picture's thumbnail: pixelSide x pixelSide luma
-// levels (0–255), row-major, with the centroid and spread of its gradient
+// levels, row-major, with the centroid and spread of its gradient
 // energy in coordinates from -1 to 1 (the alignment's first guess).
 type pixelThumb struct {
-	v              []float32
+	v              [pixelSide * pixelSide]uint8
 	cx, cy, sx, sy float64
 }
 
-// newPixelThumb wraps levels and measures their gradient energy.
-func newPixelThumb(v []float32) *pixelThumb {
-	t := &pixelThumb{v: v, sx: 1, sy: 1}
+// newPixelThumb keeps levels (rounded to 8 bits: a thumbnail is 1 KiB)
+// and measures their gradient energy.
+func newPixelThumb(levels []float32) *pixelThumb {
+	t := &pixelThumb{sx: 1, sy: 1}
+	for i, l := range levels {
+		t.v[i] = uint8(math.Round(math.Max(0, math.Min(255, float64(l)))))
+	}
+	v := t.v[:]
 	at := func(x, y int) float64 {
 		x = max(0, min(pixelSide-1, x))
 		y = max(0, min(pixelSide-1, y))
@@ -302,6 +310,9 @@ func (pc *PixelCheck) thumb(ctx context.Context, row int) (*pixelThumb, error) {
 		return nil, err
 	}
 	t = newPixelThumb(v)
+	if len(pc.thumbs) >= pixelCacheRows {
+		clear(pc.thumbs) // bounded memory: pictures beyond are read again
+	}
 	pc.thumbs[row] = t
 	return t, nil
 }
