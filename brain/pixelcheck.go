@@ -115,10 +115,19 @@ func (s *pixelScorer) score(c, o *pixelThumb) float64 {
 		}
 	}
 	step := alignment{turn: 3 * math.Pi / 180, sx: 0.03, sy: 0.03, tx: 0.04, ty: 0.04}
-	best, _ = s.refine(c, o, best, step, 2, 2)
+	best, coarse := s.refine(c, o, best, step, 2, 2)
+	if coarse > pixelHopeless {
+		return coarse // no copy: the fine search would not change that
+	}
 	_, cst := s.refine(c, o, best, step.scaled(0.25), 1, 1)
 	return cst
 }
+
+// pixelHopeless is the coarse score above which a pair is scored no
+// further: twice the largest score that can still matter to the rule
+// (DefaultPixelBound / DefaultPixelShare, a rival's score that can make
+// a candidate fail).
+const pixelHopeless = 2 * DefaultPixelBound / DefaultPixelShare
 
 // scaled returns a's parameters times f (a step of the search).
 func (a alignment) scaled(f float64) alignment {
