@@ -3,6 +3,7 @@ package brain_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/fosql/fosql/brain"
@@ -91,5 +92,46 @@ func TestDuplicatesOptions(t *testing.T) {
 		if _, err := brain.ComputeDuplicates(ctx, ds, opts); !errors.Is(err, brain.ErrOption) {
 			t.Errorf("%+v: %v", opts, err)
 		}
+	}
+}
+
+// TestComputeDuplicatesPixelCheck: the pixel check is on by default and
+// off with NoPixels or a ratio given, each a run of its own; a picture
+// removed after it was embedded leaves the run to finish, its pairs
+// unchecked.
+func TestComputeDuplicatesPixelCheck(t *testing.T) {
+	needRuntime(t)
+	ctx := context.Background()
+	ds, set := ingestSynthetic(t, 120)
+	if _, err := brain.ComputeUniqueness(ctx, ds, brain.ComputeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	copies := set.Copies()
+	if len(copies) == 0 {
+		t.Fatal("no planted copies")
+	}
+	if err := os.Remove(copies[0].Path); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]int{}
+	for name, o := range map[string]brain.DuplicatesOptions{
+		"pixels":    {},
+		"no pixels": {NoPixels: true},
+		"ratio":     {Ratio: 0.4},
+	} {
+		res, err := brain.ComputeDuplicates(ctx, ds, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.Embedded != 0 {
+			t.Errorf("%s: embedded %d images again", name, res.Embedded)
+		}
+		found[name] = res.Duplicates
+	}
+	if found["pixels"] < len(copies)*7/10 {
+		t.Errorf("with the pixel check, %d duplicates of %d planted copies", found["pixels"], len(copies))
+	}
+	if found["no pixels"] != found["ratio"] {
+		t.Errorf("NoPixels found %d, ratio 0.4 found %d: both are the embedding rule", found["no pixels"], found["ratio"])
 	}
 }

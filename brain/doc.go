@@ -61,6 +61,14 @@
 //     the samples cannot be told apart and every score is 0. Uniqueness
 //     runs steps 3 and 4 and also reports each sample's nearest neighbour.
 //
+// Near-duplicates are grouped from the same neighbour lists
+// (FindDuplicates: greedy, as FiftyOne Brain's find_duplicates, with a
+// neighbourhood test on the embeddings). ComputeDuplicates decides each
+// candidate pair on the pictures themselves by default
+// (FindDuplicatesWithPixels, PixelCheck): 32 x 32 luma thumbnails made
+// through the same decoding, one aligned onto the other, must match as a
+// copy does and better than either matches its other near neighbours.
+//
 // # Bad input
 //
 // Every vector that enters a run — an embeddings field, a model's output,

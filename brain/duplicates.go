@@ -4,7 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
@@ -26,9 +32,10 @@ const (
 )
 
 // DefaultDuplicateThreshold is the default cosine distance under which a
-// sample can duplicate another; DefaultDuplicateRatio then decides whether
-// it does. The pair (0.3, 0.4) was chosen by `make quality` on real
-// collections (QUALITY.md).
+// sample can duplicate another; the pixel check (ComputeDuplicates'
+// default) or DefaultDuplicateRatio then decides whether it does. The
+// threshold, the ratio and the pixel check's bounds were chosen by `make
+// quality` on real collections (QUALITY.md).
 const DefaultDuplicateThreshold = 0.3
 
 // DefaultDuplicateRatio is the default neighbourhood test of a duplicate
@@ -98,23 +105,135 @@ type Duplicates struct {
 // would give: the search starts short and lengthens every list only while
 // some row cannot be decided from its own.
 func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule) (*Duplicates, error) {
-	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{})
+	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, nil)
 }
+
+// The pixel check's defaults: a candidate pair passes when its score is
+// at most DefaultPixelBound and at most DefaultPixelShare times the row's
+// score against each of its other near neighbours that is not a copy of
+// the candidate.
+const (
+	DefaultPixelBound = 0.05
+	DefaultPixelShare = 0.4
+)
+
+// FindDuplicatesWithPixels is FindDuplicates with the neighbourhood test
+// made on pixels: below rule.Threshold, a row duplicates the kept row,
+// among its first pixelCandidates kept neighbours within its pixelWindow
+// nearest, whose picture check scores lowest against its own, when that
+// score is at most bound and at most share times its score against every
+// other of those neighbours that is not another copy of the candidate (a
+// row grouped with it, or one that matches it as a copy does). Rows within
+// a fifteenth of the threshold of their nearest kept row are duplicates
+// without the check, as under rule.Ratio; rule.Ratio is not used.
+func FindDuplicatesWithPixels(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, check *PixelCheck, bound, share float64) (*Duplicates, error) {
+	pc := &pairCheck{raw: func(i, j int) (float64, error) { return check.Score(ctx, i, j) }, bound: bound, share: share}
+	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, pc)
+}
+
+// pairCheck is a pixel check as group uses it.
+type pairCheck struct {
+	raw          func(i, j int) (float64, error)
+	bound, share float64
+	nb           *Neighbors  // the lists warm scored
+	memo         [][]float32 // memo[i][t]: row i against nb's t-th neighbour (NaN: not scored)
+	// progress, when set, hears of warm's rows done, about every second.
+	progress func(done, total int)
+}
+
+// score is row i's pixel score against row j.
+func (c *pairCheck) score(i, j int) (float64, error) {
+	if c.memo != nil {
+		idx, _ := c.nb.Row(i)
+		for t, sc := range c.memo[i] {
+			if idx[t] == j && !math.IsNaN(float64(sc)) {
+				return float64(sc), nil
+			}
+		}
+	}
+	return c.raw(i, j)
+}
+
+// warm scores, on every core, each row against the neighbours group may
+// check it against: its pixelWindow nearest within threshold, beyond the
+// near band.
+func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near float64) error {
+	scores := make([][]float32, nb.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < nb.N; i = int(next.Add(1) - 1) {
+				if errs[w] = ctx.Err(); errs[w] != nil {
+					return
+				}
+				idx, dist := nb.Row(i)
+				for t, j := range idx {
+					if t >= pixelWindow || dist[t] > threshold {
+						break
+					}
+					sc := math.NaN()
+					if dist[t] > near {
+						if sc, errs[w] = c.raw(i, j); errs[w] != nil {
+							next.Store(int64(nb.N)) // the others stop too
+							return
+						}
+					}
+					scores[i] = append(scores[i], float32(sc))
+				}
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	report := func(done int) {
+		if c.progress != nil {
+			c.progress(min(done, nb.N), nb.N)
+		}
+	}
+	report(0)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-finished:
+			waiting = false
+		case <-tick.C:
+			report(int(next.Load()))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	report(nb.N)
+	c.nb, c.memo = nb, scores
+	return nil
+}
+
+// The pixel check's windows: candidates are the first pixelCandidates
+// kept rows among a row's pixelWindow nearest.
+const (
+	pixelWindow     = 8
+	pixelCandidates = 4
+)
 
 // findDuplicates is FindDuplicates where rows with the same non-empty
 // content key (same[i], a file's SHA-256) are always duplicates: a row
 // whose key an earlier row has duplicates that row's group (the earlier
 // row if it was kept, else the row it duplicates), whatever their vectors.
 // same may be nil.
-func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, same []string, ko KNNOptions) (*Duplicates, error) {
+func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, same []string, ko KNNOptions, check *pairCheck) (*Duplicates, error) {
 	if err := rule.check(); err != nil {
 		return nil, err
 	}
 	if n < 2 {
-		return group(&Neighbors{N: n}, rule, same, nil)
+		return group(&Neighbors{N: n}, rule, same, nil, nil)
 	}
 	var apart func(u, j int, beyond float64) bool
-	if rule.neighbourly() {
+	if rule.neighbourly() && check == nil {
 		apart = farApart(vectors, n, d, metric)
 	}
 	for k := min(n-1, 2*referenceWindow); ; k = min(n-1, 4*k) {
@@ -122,7 +241,12 @@ func findDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 		if err != nil {
 			return nil, err
 		}
-		out, err := group(nb, rule, same, apart)
+		if check != nil {
+			if err := check.warm(ctx, nb, rule.Threshold, nearShare*rule.Threshold); err != nil {
+				return nil, err
+			}
+		}
+		out, err := group(nb, rule, same, apart, check)
 		if err != errShortList || k == n-1 {
 			return out, err
 		}
@@ -139,7 +263,7 @@ var errShortList = errors.New("brain: duplicates: a neighbour list too short")
 // the threshold alone). It returns errShortList, with a partial answer,
 // when a list was too short to decide a row; with every other row listed
 // (nb.K == nb.N-1) it never does.
-func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int, beyond float64) bool) (*Duplicates, error) {
+func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int, beyond float64) bool, check *pairCheck) (*Duplicates, error) {
 	n, threshold := nb.N, rule.Threshold
 	near := nearShare * threshold
 	out := &Duplicates{Of: make([]int, n), Dist: make([]float64, n)}
@@ -169,6 +293,20 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 			}
 			firstWith[same[i]] = i
 		}
+		if check != nil {
+			of, dist, known, cerr := checkRow(nb, i, kept, out.Of, all, threshold, near, check)
+			if cerr != nil {
+				return nil, cerr
+			}
+			if of >= 0 {
+				out.Of[i], out.Dist[i] = of, dist
+			}
+			if !known {
+				err = errShortList
+			}
+			kept[i] = out.Of[i] < 0
+			continue
+		}
 		decided := all
 		for t, j := range idx {
 			if dist[t] > threshold || (apart != nil && t >= referenceWindow && dist[t] > near) {
@@ -196,6 +334,97 @@ func group(nb *Neighbors, rule DuplicateRule, same []string, apart func(u, j int
 		kept[i] = out.Of[i] < 0
 	}
 	return out, err
+}
+
+// checkRow is group's decision for row i under the pixel check: the kept
+// row it duplicates (-1 for none) at its distance. known is false when
+// i's list is too short to decide.
+func checkRow(nb *Neighbors, i int, kept []bool, of []int, all bool, threshold, near float64, check *pairCheck) (dupOf int, d float64, known bool, err error) {
+	idx, dist := nb.Row(i)
+	var cands []int // positions in idx of kept rows, nearest first
+	reach := 0      // how many of idx lie within the window and the threshold
+	for t, j := range idx {
+		if t >= pixelWindow || dist[t] > threshold {
+			break
+		}
+		reach++
+		if kept[j] && len(cands) < pixelCandidates {
+			cands = append(cands, t)
+		}
+	}
+	known = all || len(idx) > reach
+	if len(cands) == 0 {
+		return -1, 0, known, nil
+	}
+	if first := cands[0]; dist[first] <= near {
+		return idx[first], dist[first], true, nil
+	}
+	if !known {
+		return -1, 0, false, nil
+	}
+	best, bestScore := -1, math.Inf(1)
+	for _, t := range cands {
+		sc, err := check.score(i, idx[t])
+		if err != nil {
+			return -1, 0, true, err
+		}
+		if sc < bestScore {
+			best, bestScore = t, sc
+		}
+	}
+	if bestScore > check.bound {
+		return -1, 0, true, nil
+	}
+	j := idx[best]
+	for t, k := range idx[:reach] {
+		if t == best {
+			continue
+		}
+		sc, err := check.score(i, k)
+		if err != nil {
+			return -1, 0, true, err
+		}
+		if bestScore <= check.share*sc || of[k] == j {
+			continue // no rival, or a copy already grouped with j
+		}
+		copyOfJ, err := check.standsOut(nb, k, j, i, threshold)
+		if err != nil {
+			return -1, 0, true, err
+		}
+		if !copyOfJ {
+			return -1, 0, true, nil
+		}
+	}
+	return j, dist[best], true, nil
+}
+
+// standsOut reports whether row k matches row j by the pixel check as a
+// copy does: within the bound, and within the share of its score against
+// each of its other neighbours (its pixelWindow nearest within threshold,
+// row i left out). A neighbour of row i that does is another copy of j,
+// not a rival of j.
+func (c *pairCheck) standsOut(nb *Neighbors, k, j, i int, threshold float64) (bool, error) {
+	kj, err := c.score(k, j)
+	if err != nil || kj > c.bound {
+		return false, err
+	}
+	idx, dist := nb.Row(k)
+	for t, u := range idx {
+		if t >= pixelWindow || dist[t] > threshold {
+			break
+		}
+		if u == i || u == j {
+			continue
+		}
+		ku, err := c.score(k, u)
+		if err != nil {
+			return false, err
+		}
+		if kj > c.share*ku {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // The neighbourhood test's constants: a row within nearShare of the
@@ -268,8 +497,19 @@ type DuplicatesOptions struct {
 	// 0 means DefaultDuplicateThreshold, which suits cosine distances only:
 	// with Euclidean distances it must be given.
 	Threshold float64
-	// Ratio is DuplicateRule.Ratio; 0 means DefaultDuplicateRatio.
+	// Ratio is DuplicateRule.Ratio; 0 means DefaultDuplicateRatio. A
+	// ratio given turns the pixel check off: the neighbourhood is then
+	// tested on the embeddings.
 	Ratio float64
+	// NoPixels turns the pixel check off (see FindDuplicatesWithPixels):
+	// the neighbourhood is tested on the embeddings, by Ratio. The check
+	// is also off for embeddings read from a field (EmbeddingsField).
+	NoPixels bool
+}
+
+// pixels reports whether the run checks candidate pairs' pixels.
+func (o DuplicatesOptions) pixels() bool {
+	return !o.NoPixels && o.Ratio == 0 && o.EmbeddingsField == ""
 }
 
 // DuplicatesResult summarises a finished duplicates run.
@@ -306,6 +546,9 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 	if err := o.ComputeOptions.validate(); err != nil {
 		return insights.Want{}, ModelSpec{}, nil, err
 	}
+	if o.pixels() {
+		return o.identity(map[string]any{"threshold": r.Threshold, "pixels": "on"})
+	}
 	return o.identity(map[string]any{"threshold": r.Threshold, "ratio": r.Ratio})
 }
 
@@ -337,7 +580,13 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	for r, i := range vs.keep {
 		same[r] = vs.hashes[i]
 	}
-	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim))
+	var check *pairCheck
+	if o.pixels() {
+		if check, err = datasetPixelCheck(ctx, ds, vs, progress); err != nil {
+			return nil, err
+		}
+	}
+	dups, err := findDuplicates(ctx, vs.vectors, n, vs.dim, o.Metric, rule, same, o.knnOptions(DuplicatesGroup, len(vs.ids), vs.dim), check)
 	if err != nil {
 		return nil, err
 	}
@@ -379,9 +628,40 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 	return res, nil
 }
 
+// datasetPixelCheck is the pixel check of a run over vs: row r's picture
+// is its sample's file, looked up by id when first needed. A pair whose
+// picture cannot be read is no match (pixelNoMatch): the run goes on, as
+// it would without the check for rows within the near band.
+func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet, progress func(insights.Progress)) (*pairCheck, error) {
+	endpoint, err := ds.MediaEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	pc := NewPixelCheck(func(ctx context.Context, row int) (io.ReadCloser, error) {
+		s, err := ds.Get(vs.ids[vs.keep[row]])
+		if err != nil {
+			return nil, err
+		}
+		return Stored{Path: s.Filepath(), Endpoint: endpoint}.Open(ctx)
+	})
+	score := func(i, j int) (float64, error) {
+		sc, err := pc.Score(ctx, i, j)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return 0, cerr
+			}
+			return pixelNoMatch, nil
+		}
+		return sc, nil
+	}
+	return &pairCheck{raw: score, bound: DefaultPixelBound, share: DefaultPixelShare, progress: func(done, total int) {
+		progress(insights.Progress{Group: DuplicatesGroup, Phase: "pixels", Done: done, Total: total})
+	}}, nil
+}
+
 // DuplicatesProvider computes the duplicates group for the insights
 // registry. Its options are uniqueness's model, metric, embeddings and
-// batch_size, and threshold.
+// batch_size, and threshold, ratio and pixels (on or off).
 type DuplicatesProvider struct {
 	// Models resolves the model option, as Provider does.
 	Models Provider
@@ -414,8 +694,18 @@ func (p *DuplicatesProvider) options(req insights.Request) (DuplicatesOptions, e
 				return o, fmt.Errorf("%w: ratio is a number in (0, 1] (1: the threshold alone), not %v", ErrOption, v)
 			}
 			o.Ratio = f
+		case "pixels":
+			on, ok := asBool(v)
+			if w, isWord := v.(string); isWord && !ok {
+				w = strings.ToLower(strings.TrimSpace(w))
+				on, ok = w == "on", w == "on" || w == "off"
+			}
+			if !ok {
+				return o, fmt.Errorf("%w: pixels is on or off, not %v", ErrOption, v)
+			}
+			o.NoPixels = !on
 		case "k", "weights":
-			return o, fmt.Errorf("%w: %s is an option of uniqueness, not of duplicates (known: threshold, ratio, model, metric, embeddings, batch_size)", ErrOption, k)
+			return o, fmt.Errorf("%w: %s is an option of uniqueness, not of duplicates (known: threshold, ratio, pixels, model, metric, embeddings, batch_size)", ErrOption, k)
 		default:
 			rest[k] = v
 		}

@@ -235,7 +235,7 @@ func TestDuplicateRuleIndependentOfListLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := group(nb, rule, nil, farApart(v, n, d, Cosine))
+	want, err := group(nb, rule, nil, farApart(v, n, d, Cosine), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

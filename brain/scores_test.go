@@ -47,7 +47,7 @@ func TestDuplicatesGroupSameContent(t *testing.T) {
 	// of row 0; row 4 is the same file as row 1.
 	v := []float32{0, 1, 0.01, 1, 5, -3, 9, 9, -7, 2}
 	same := []string{"a", "b", "", "a", "b"}
-	dups, err := findDuplicates(context.Background(), v, 5, 2, Euclidean, ThresholdRule(0.1), same, KNNOptions{})
+	dups, err := findDuplicates(context.Background(), v, 5, 2, Euclidean, ThresholdRule(0.1), same, KNNOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

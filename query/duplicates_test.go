@@ -48,6 +48,7 @@ func TestDuplicatesFromSQL(t *testing.T) {
 		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', threshold = -1)",
 		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', ratio = 0)",
 		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', ratio = 1.5)",
+		"COMPUTE DUPLICATES ON vecs WITH (embeddings = 'emb', pixels = 'maybe')",
 	} {
 		if _, err := d.Exec(ctx, bad); err == nil {
 			t.Errorf("%s: accepted", bad)

@@ -100,6 +100,10 @@ type Space struct {
 	Vectors []float32
 	// Hashes hold one hash per image when the method is a hash.
 	Hashes []uint64
+	// Paths, when set, are the images, in row order: Rank then groups
+	// duplicates as COMPUTE DUPLICATES does by default, with the pixel
+	// check (brain.FindDuplicatesWithPixels).
+	Paths []string
 }
 
 // Method turns image files into a Space.

@@ -2,7 +2,9 @@ package quality
 
 import (
 	"context"
+	"io"
 	"math"
+	"os"
 	"sort"
 
 	"github.com/fosql/fosql/brain"
@@ -67,7 +69,9 @@ type Ranking struct {
 // Rank runs the brain's uniqueness and duplicate search on s as COMPUTE
 // UNIQUENESS and COMPUTE DUPLICATES run them with their defaults: for
 // embeddings, cosine distance on mean-centred vectors, K = 3 with weights
-// 0.6, 0.3, 0.1, and brain.DefaultDuplicateRule; for hashes, the same
+// 0.6, 0.3, 0.1, and brain.DefaultDuplicateRule with the pixel check
+// when s has the images' Paths (the embedding rule alone without); for
+// hashes, the same
 // scores, and the greedy duplicate rule on Hamming distances with
 // HashThreshold alone (FiftyOne Brain's rule: a hash distance is too
 // coarse for the neighbourhood test).
@@ -77,7 +81,14 @@ func Rank(ctx context.Context, s *Space) (*Ranking, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := brain.FindDuplicates(ctx, s.Vectors, s.N, s.Dim, brain.Cosine, brain.DefaultDuplicateRule())
+		var d *brain.Duplicates
+		if s.Paths != nil {
+			check := brain.NewPixelCheck(func(ctx context.Context, row int) (io.ReadCloser, error) { return os.Open(s.Paths[row]) })
+			d, err = brain.FindDuplicatesWithPixels(ctx, s.Vectors, s.N, s.Dim, brain.Cosine, brain.DefaultDuplicateRule(), check,
+				brain.DefaultPixelBound, brain.DefaultPixelShare)
+		} else {
+			d, err = brain.FindDuplicates(ctx, s.Vectors, s.N, s.Dim, brain.Cosine, brain.DefaultDuplicateRule())
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +187,13 @@ func EvaluateRounds(ctx context.Context, method string, set *Set, s *Space) (*Fi
 	total := &Figures{Method: method, PerKind: map[string]*Counts{}}
 	for r := range Rounds {
 		part, rows := set.Round(r, Rounds)
-		rk, err := Rank(ctx, subspace(s, rows))
+		sub := subspace(s, rows)
+		if s.Hashes == nil {
+			for _, smp := range part.Samples {
+				sub.Paths = append(sub.Paths, smp.Path)
+			}
+		}
+		rk, err := Rank(ctx, sub)
 		if err != nil {
 			return nil, err
 		}

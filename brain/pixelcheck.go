@@ -1,0 +1,356 @@
+package brain
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+)
+
+// The pixel check compares a candidate pair of near-duplicates on small
+// luma thumbnails: the row's thumbnail is aligned onto the candidate's
+// (mirrored or not, turned, scaled along each axis and shifted, within
+// the bounds below), and the pair scores the mean squared difference of
+// the two standardised thumbnails over the best-matching pixelTrim share
+// of the pixels they then share. A copy scores near 0 against its
+// original; two distinct pictures that an embedding puts close score
+// higher, since their pixels differ where the copy's do not.
+const (
+	pixelSide     = 32                 // a thumbnail's side
+	pixelTrim     = 0.95               // share of shared pixels scored
+	pixelOverlap  = 0.6                // least share of the row's pixels the candidate must cover
+	pixelMaxTurn  = 12 * math.Pi / 180 // largest turn tried
+	pixelMinScale = 0.7                // scale bounds along each axis
+	pixelMaxScale = 1.3
+	pixelFlat     = 1.0 // a thumbnail whose levels spread less than this (sd, of 255) is flat
+	pixelNoMatch  = 9.0 // the score of a pair that cannot be aligned
+	// pixelCacheRows is how many thumbnails (about 1.1 KiB each) a check
+	// keeps; a larger collection has some of its pictures read again.
+	pixelCacheRows = 1 << 18
+)
+
+// pixelThumb is one picture's thumbnail: pixelSide x pixelSide luma
+// levels, row-major, with the centroid and spread of its gradient
+// energy in coordinates from -1 to 1 (the alignment's first guess).
+type pixelThumb struct {
+	v              [pixelSide * pixelSide]uint8
+	cx, cy, sx, sy float64
+}
+
+// newPixelThumb keeps levels (rounded to 8 bits: a thumbnail is 1 KiB)
+// and measures their gradient energy.
+func newPixelThumb(levels []float32) *pixelThumb {
+	t := &pixelThumb{sx: 1, sy: 1}
+	for i, l := range levels {
+		t.v[i] = uint8(math.Round(math.Max(0, math.Min(255, float64(l)))))
+	}
+	v := t.v[:]
+	at := func(x, y int) float64 {
+		x = max(0, min(pixelSide-1, x))
+		y = max(0, min(pixelSide-1, y))
+		return float64(v[y*pixelSide+x])
+	}
+	var w, mx, my, mxx, myy float64
+	for y := range pixelSide {
+		for x := range pixelSide {
+			gx, gy := at(x+1, y)-at(x-1, y), at(x, y+1)-at(x, y-1)
+			g := math.Sqrt(gx*gx + gy*gy)
+			u, q := unitCoord(x), unitCoord(y)
+			w += g
+			mx += g * u
+			my += g * q
+			mxx += g * u * u
+			myy += g * q * q
+		}
+	}
+	if w > 0 {
+		t.cx, t.cy = mx/w, my/w
+		t.sx = math.Sqrt(math.Max(mxx/w-t.cx*t.cx, 1e-4))
+		t.sy = math.Sqrt(math.Max(myy/w-t.cy*t.cy, 1e-4))
+	}
+	return t
+}
+
+// unitCoord is the centre of pixel i of a thumbnail in coordinates from
+// -1 to 1.
+func unitCoord(i int) float64 { return (float64(i)+0.5)*2/pixelSide - 1 }
+
+// alignment maps a row's thumbnail coordinates (u, v), mirrored first
+// when mirror is set, to the candidate's: turn·(sx·u, sy·v) + (tx, ty).
+type alignment struct {
+	mirror               bool
+	turn, sx, sy, tx, ty float64
+}
+
+// pixelScorer scores pairs; its buffers make it one goroutine's.
+type pixelScorer struct {
+	a, b, r []float64
+}
+
+// score is the pixel check's score of row c against candidate o: the
+// best alignment's cost, found from the identity and from the gradient
+// moments (as they are and mirrored) by a coordinate search, coarse on
+// every other pixel first.
+func (s *pixelScorer) score(c, o *pixelThumb) float64 {
+	var starts []alignment
+	for _, mirror := range []bool{false, true} {
+		starts = append(starts, alignment{mirror: mirror, sx: 1, sy: 1})
+		for _, k := range []float64{0.9, 1.1} {
+			starts = append(starts, alignment{mirror: mirror, sx: k, sy: k})
+		}
+		kx, ky := o.sx/c.sx, o.sy/c.sy
+		if kx > pixelMinScale && kx < pixelMaxScale && ky > pixelMinScale && ky < pixelMaxScale {
+			ux := c.cx
+			if mirror {
+				ux = -ux
+			}
+			starts = append(starts, alignment{mirror: mirror, sx: kx, sy: ky, tx: o.cx - kx*ux, ty: o.cy - ky*c.cy})
+		}
+	}
+	best, bestCost := starts[0], pixelNoMatch
+	for _, a := range starts {
+		if cst := s.cost(c, o, a, 2); cst < bestCost {
+			best, bestCost = a, cst
+		}
+	}
+	step := alignment{turn: 3 * math.Pi / 180, sx: 0.03, sy: 0.03, tx: 0.04, ty: 0.04}
+	best, coarse := s.refine(c, o, best, step, 2, 2)
+	if coarse > pixelHopeless {
+		return coarse // no copy: the fine search would not change that
+	}
+	_, cst := s.refine(c, o, best, step.scaled(0.25), 1, 1)
+	return cst
+}
+
+// pixelHopeless is the coarse score above which a pair is scored no
+// further: twice the largest score that can still matter to the rule
+// (DefaultPixelBound / DefaultPixelShare, a rival's score that can make
+// a candidate fail).
+const pixelHopeless = 2 * DefaultPixelBound / DefaultPixelShare
+
+// scaled returns a's parameters times f (a step of the search).
+func (a alignment) scaled(f float64) alignment {
+	return alignment{turn: a.turn * f, sx: a.sx * f, sy: a.sy * f, tx: a.tx * f, ty: a.ty * f}
+}
+
+// refine improves a by moving one parameter at a time by its step while
+// the cost falls, halving the steps halvings-1 times.
+func (s *pixelScorer) refine(c, o *pixelThumb, a, step alignment, halvings, stride int) (alignment, float64) {
+	cur := s.cost(c, o, a, stride)
+	for range halvings {
+		for moved, rounds := true, 0; moved && rounds < 8; rounds++ {
+			moved = false
+			for k := range 5 {
+				for _, sign := range [2]float64{-1, 1} {
+					b := a
+					switch k {
+					case 0:
+						b.turn += sign * step.turn
+					case 1:
+						b.sx += sign * step.sx
+					case 2:
+						b.sy += sign * step.sy
+					case 3:
+						b.tx += sign * step.tx
+					default:
+						b.ty += sign * step.ty
+					}
+					if math.Abs(b.turn) > pixelMaxTurn || b.sx < pixelMinScale || b.sx > pixelMaxScale || b.sy < pixelMinScale || b.sy > pixelMaxScale {
+						continue
+					}
+					if cst := s.cost(c, o, b, stride); cst < cur {
+						a, cur, moved = b, cst, true
+						break
+					}
+				}
+			}
+		}
+		step = step.scaled(0.5)
+	}
+	return a, cur
+}
+
+// cost is the trimmed mean squared difference of the standardised
+// thumbnails under a, over every stride-th pixel of the row;
+// pixelNoMatch when the candidate covers too little of the row or one
+// side is flat and the other is not.
+func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
+	cs, sn := math.Cos(a.turn), math.Sin(a.turn)
+	as, bs := s.a[:0], s.b[:0]
+	const edge = pixelSide - 1
+	for j := stride / 2; j < pixelSide; j += stride {
+		y := a.sy * unitCoord(j)
+		for i := stride / 2; i < pixelSide; i += stride {
+			u := unitCoord(i)
+			if a.mirror {
+				u = -u
+			}
+			x := a.sx * u
+			// The candidate's pixel coordinates of the row's pixel (i, j).
+			fx := (cs*x-sn*y+a.tx+1)*pixelSide/2 - 0.5
+			fy := (sn*x+cs*y+a.ty+1)*pixelSide/2 - 0.5
+			if fx < -0.5 || fy < -0.5 || fx > edge+0.5 || fy > edge+0.5 {
+				continue
+			}
+			fx, fy = math.Max(0, math.Min(edge, fx)), math.Max(0, math.Min(edge, fy))
+			x0, y0 := int(fx), int(fy)
+			x1, y1 := min(x0+1, edge), min(y0+1, edge)
+			wx, wy := fx-float64(x0), fy-float64(y0)
+			top := float64(o.v[y0*pixelSide+x0])*(1-wx) + float64(o.v[y0*pixelSide+x1])*wx
+			bottom := float64(o.v[y1*pixelSide+x0])*(1-wx) + float64(o.v[y1*pixelSide+x1])*wx
+			as = append(as, float64(c.v[j*pixelSide+i]))
+			bs = append(bs, top*(1-wy)+bottom*wy)
+		}
+	}
+	s.a, s.b = as, bs
+	n := len(as)
+	side := (pixelSide + stride - 1) / stride
+	if float64(n) < pixelOverlap*float64(side*side) || n == 0 {
+		return pixelNoMatch
+	}
+	var ma, mb float64
+	for k := range as {
+		ma += as[k]
+		mb += bs[k]
+	}
+	ma /= float64(n)
+	mb /= float64(n)
+	var va, vb float64
+	for k := range as {
+		va += (as[k] - ma) * (as[k] - ma)
+		vb += (bs[k] - mb) * (bs[k] - mb)
+	}
+	sa, sb := math.Sqrt(va/float64(n)), math.Sqrt(vb/float64(n))
+	if sa < pixelFlat || sb < pixelFlat {
+		if sa < pixelFlat && sb < pixelFlat {
+			return 0
+		}
+		return pixelNoMatch
+	}
+	r := s.r[:0]
+	for k := range as {
+		e := (as[k]-ma)/sa - (bs[k]-mb)/sb
+		r = append(r, e*e)
+	}
+	s.r = r
+	m := max(1, int(pixelTrim*float64(n)))
+	smallestFirst(r, m)
+	var sum float64
+	for _, e := range r[:m] {
+		sum += e
+	}
+	return sum / float64(m)
+}
+
+// smallestFirst reorders r so that its m smallest values come first (a
+// quickselect).
+func smallestFirst(r []float64, m int) {
+	lo, hi := 0, len(r)-1
+	for lo < hi {
+		pivot := r[(lo+hi)/2]
+		i, j := lo, hi
+		for i <= j {
+			for r[i] < pivot {
+				i++
+			}
+			for r[j] > pivot {
+				j--
+			}
+			if i <= j {
+				r[i], r[j] = r[j], r[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case m-1 <= j:
+			hi = j
+		case m-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+}
+
+// PixelCheck scores candidate pairs of rows by their pictures' pixels
+// for FindDuplicatesWithPixels. Its thumbnails are made from each row's
+// media when first needed and kept; it may be used from several
+// goroutines at once.
+type PixelCheck struct {
+	open    func(ctx context.Context, row int) (io.ReadCloser, error)
+	pre     *preprocessor
+	lim     limits
+	mu      sync.Mutex
+	thumbs  map[int]*pixelThumb
+	failed  map[int]error // rows whose picture could not be made a thumbnail
+	scratch sync.Pool     // *scratch
+	scorers sync.Pool     // *pixelScorer
+}
+
+// NewPixelCheck returns a check whose row i's picture is read from
+// open(ctx, i).
+func NewPixelCheck(open func(ctx context.Context, row int) (io.ReadCloser, error)) *PixelCheck {
+	spec := ModelSpec{Width: pixelSide, Height: pixelSide, Layout: NCHW, Channels: GRAY, Scale: 1}
+	return &PixelCheck{open: open, pre: newPreprocessor(&spec), lim: limits{}.orDefault(),
+		thumbs: map[int]*pixelThumb{}, failed: map[int]error{},
+		scratch: sync.Pool{New: func() any { return new(scratch) }},
+		scorers: sync.Pool{New: func() any { return new(pixelScorer) }}}
+}
+
+// thumb returns row's thumbnail, made on first use.
+func (pc *PixelCheck) thumb(ctx context.Context, row int) (*pixelThumb, error) {
+	pc.mu.Lock()
+	t, ok := pc.thumbs[row]
+	err := pc.failed[row]
+	pc.mu.Unlock()
+	if ok || err != nil {
+		return t, err
+	}
+	v, err := pc.load(ctx, row)
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("brain: pixel check: %w", err)
+		if ctx.Err() == nil {
+			pc.failed[row] = err
+		}
+		return nil, err
+	}
+	t = newPixelThumb(v)
+	if len(pc.thumbs) >= pixelCacheRows {
+		clear(pc.thumbs) // bounded memory: pictures beyond are read again
+	}
+	pc.thumbs[row] = t
+	return t, nil
+}
+
+// load reads row's picture into thumbnail levels.
+func (pc *PixelCheck) load(ctx context.Context, row int) ([]float32, error) {
+	rc, err := pc.open(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	sc := pc.scratch.Get().(*scratch)
+	defer pc.scratch.Put(sc)
+	v := make([]float32, pixelSide*pixelSide)
+	return v, pc.pre.loadTensor(ctx, rc, pc.lim, v, sc)
+}
+
+// Score is the pixel check's score of row i against candidate j: about 0
+// for a copy, higher for distinct pictures.
+func (pc *PixelCheck) Score(ctx context.Context, i, j int) (float64, error) {
+	a, err := pc.thumb(ctx, i)
+	if err != nil {
+		return 0, err
+	}
+	b, err := pc.thumb(ctx, j)
+	if err != nil {
+		return 0, err
+	}
+	s := pc.scorers.Get().(*pixelScorer)
+	defer pc.scorers.Put(s)
+	return s.score(a, b), nil
+}
