@@ -89,9 +89,10 @@ type pixelScorer struct {
 }
 
 // score is the pixel check's score of row c against candidate o: the
-// best alignment's cost, found from the identity and from the gradient
-// moments (as they are and mirrored) by a coordinate search, coarse on
-// every other pixel first.
+// best alignment's cost, found by a coordinate search, coarse on every
+// other pixel first, from the best of these starts, as they are and
+// mirrored: the identity, a uniform scale of 0.9 or 1.1 (a border added
+// or cropped away), and the guess the gradient moments make.
 func (s *pixelScorer) score(c, o *pixelThumb) float64 {
 	var starts []alignment
 	for _, mirror := range []bool{false, true} {
