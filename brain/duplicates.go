@@ -553,11 +553,14 @@ func (o DuplicatesOptions) want() (insights.Want, ModelSpec, []byte, error) {
 }
 
 // ComputeDuplicates embeds every sample of ds (reusing embeddings stored
-// for the same model, as uniqueness runs do), groups near-duplicates with
-// FindDuplicates in id order (samples whose files have the same SHA-256,
-// metadata.sha256, are always grouped as exact duplicates), and stores insights.duplicates with a run
-// record. As with uniqueness, the new values become visible together when
-// the run completes, and a cancelled or failed run changes nothing.
+// for the same model, as uniqueness runs do), groups near-duplicates in id
+// order with FindDuplicatesWithPixels, reading the samples' pictures for
+// the pixel check (FindDuplicates' embedding rule when o turns the check
+// off), always grouping samples whose files have the same SHA-256
+// (metadata.sha256) as exact duplicates, and stores insights.duplicates
+// with a run record. As with uniqueness, the new values become visible
+// together when the run completes, and a cancelled or failed run changes
+// nothing.
 func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions) (*DuplicatesResult, error) {
 	progress := o.progress()
 	rule, err := o.rule()
