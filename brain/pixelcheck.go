@@ -116,11 +116,11 @@ func (s *pixelScorer) score(c, o *pixelThumb) float64 {
 		}
 	}
 	step := alignment{turn: 3 * math.Pi / 180, sx: 0.03, sy: 0.03, tx: 0.04, ty: 0.04}
-	best, coarse := s.refine(c, o, best, step, 2, 2)
+	best, coarse := s.refine(c, o, best, step, 2, 2, 8)
 	if coarse > pixelHopeless {
 		return coarse // no copy: the fine search would not change that
 	}
-	_, cst := s.refine(c, o, best, step.scaled(0.25), 1, 1)
+	_, cst := s.refine(c, o, best, step.scaled(0.25), 1, 1, 2)
 	return cst
 }
 
@@ -136,11 +136,13 @@ func (a alignment) scaled(f float64) alignment {
 }
 
 // refine improves a by moving one parameter at a time by its step while
-// the cost falls, halving the steps halvings-1 times.
-func (s *pixelScorer) refine(c, o *pixelThumb, a, step alignment, halvings, stride int) (alignment, float64) {
+// the cost falls, in at most rounds passes over the parameters per step
+// size, halving the steps halvings-1 times; the cost is taken over every
+// stride-th pixel.
+func (s *pixelScorer) refine(c, o *pixelThumb, a, step alignment, halvings, stride, rounds int) (alignment, float64) {
 	cur := s.cost(c, o, a, stride)
 	for range halvings {
-		for moved, rounds := true, 0; moved && rounds < 8; rounds++ {
+		for moved, round := true, 0; moved && round < rounds; round++ {
 			moved = false
 			for k := range 5 {
 				for _, sign := range [2]float64{-1, 1} {
@@ -194,7 +196,7 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 			if fx < -0.5 || fy < -0.5 || fx > edge+0.5 || fy > edge+0.5 {
 				continue
 			}
-			fx, fy = math.Max(0, math.Min(edge, fx)), math.Max(0, math.Min(edge, fy))
+			fx, fy = min(max(fx, 0), edge), min(max(fy, 0), edge)
 			x0, y0 := int(fx), int(fy)
 			x1, y1 := min(x0+1, edge), min(y0+1, edge)
 			wx, wy := fx-float64(x0), fy-float64(y0)
@@ -229,50 +231,42 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 		}
 		return pixelNoMatch
 	}
-	r := s.r[:0]
+	m := max(1, int(pixelTrim*float64(n)))
+	// The sum of the m smallest squared residuals: all of them less the
+	// n-m largest, kept in s.r in ascending order.
+	top := s.r[:0]
+	var sum float64
 	for k := range as {
 		e := (as[k]-ma)/sa - (bs[k]-mb)/sb
-		r = append(r, e*e)
-	}
-	s.r = r
-	m := max(1, int(pixelTrim*float64(n)))
-	smallestFirst(r, m)
-	var sum float64
-	for _, e := range r[:m] {
+		e *= e
 		sum += e
+		top = keepLargest(top, e, n-m)
 	}
-	return sum / float64(m)
+	s.r = top
+	for _, e := range top {
+		sum -= e
+	}
+	return max(sum, 0) / float64(m)
 }
 
-// smallestFirst reorders r so that its m smallest values come first (a
-// quickselect).
-func smallestFirst(r []float64, m int) {
-	lo, hi := 0, len(r)-1
-	for lo < hi {
-		pivot := r[(lo+hi)/2]
-		i, j := lo, hi
-		for i <= j {
-			for r[i] < pivot {
-				i++
-			}
-			for r[j] > pivot {
-				j--
-			}
-			if i <= j {
-				r[i], r[j] = r[j], r[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case m-1 <= j:
-			hi = j
-		case m-1 >= i:
-			lo = i
-		default:
-			return
-		}
+// keepLargest adds x to top, the k largest values seen so far in
+// ascending order, and returns it.
+func keepLargest(top []float64, x float64, k int) []float64 {
+	if k == 0 || (len(top) == k && x <= top[0]) {
+		return top
 	}
+	if len(top) < k {
+		top = append(top, x)
+	} else {
+		top[0] = x
+	}
+	for i := len(top) - 1; i > 0 && top[i] < top[i-1]; i-- { // from an append
+		top[i], top[i-1] = top[i-1], top[i]
+	}
+	for i := 0; i+1 < len(top) && top[i] > top[i+1]; i++ { // from a replacement
+		top[i], top[i+1] = top[i+1], top[i]
+	}
+	return top
 }
 
 // PixelCheck scores candidate pairs of rows by their pictures' pixels
