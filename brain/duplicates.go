@@ -125,10 +125,26 @@ const (
 // other of those neighbours that is not another copy of the candidate (a
 // row grouped with it, or one that matches it as a copy does). Rows within
 // a fifteenth of the threshold of their nearest kept row are duplicates
-// without the check, as under rule.Ratio; rule.Ratio is not used.
+// without the check, as under rule.Ratio; rule.Ratio is not used. A
+// picture that cannot be read matches nothing.
 func FindDuplicatesWithPixels(ctx context.Context, vectors []float32, n, d int, metric Metric, rule DuplicateRule, check *PixelCheck, bound, share float64) (*Duplicates, error) {
-	pc := &pairCheck{raw: func(i, j int) (float64, error) { return check.Score(ctx, i, j) }, bound: bound, share: share}
-	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, pc)
+	return findDuplicates(ctx, vectors, n, d, metric, rule, nil, KNNOptions{}, newPairCheck(ctx, check, bound, share))
+}
+
+// newPairCheck is check as group uses it: a pair whose picture cannot be
+// read is no match (pixelNoMatch), and only a cancelled ctx is an error.
+func newPairCheck(ctx context.Context, check *PixelCheck, bound, share float64) *pairCheck {
+	score := func(i, j int) (float64, error) {
+		sc, err := check.Score(ctx, i, j)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return 0, cerr
+			}
+			return pixelNoMatch, nil
+		}
+		return sc, nil
+	}
+	return &pairCheck{raw: score, bound: bound, share: share}
 }
 
 // pairCheck is a pixel check as group uses it.
@@ -633,8 +649,7 @@ func ComputeDuplicates(ctx context.Context, ds *db.Dataset, o DuplicatesOptions)
 
 // datasetPixelCheck is the pixel check of a run over vs: row r's picture
 // is its sample's file, looked up by id when first needed. A pair whose
-// picture cannot be read is no match (pixelNoMatch): the run goes on, as
-// it would without the check for rows within the near band.
+// picture cannot be read is no match (newPairCheck): the run goes on.
 func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet, progress func(insights.Progress)) (*pairCheck, error) {
 	endpoint, err := ds.MediaEndpoint()
 	if err != nil {
@@ -647,19 +662,11 @@ func datasetPixelCheck(ctx context.Context, ds *db.Dataset, vs *vectorSet, progr
 		}
 		return Stored{Path: s.Filepath(), Endpoint: endpoint}.Open(ctx)
 	})
-	score := func(i, j int) (float64, error) {
-		sc, err := pc.Score(ctx, i, j)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				return 0, cerr
-			}
-			return pixelNoMatch, nil
-		}
-		return sc, nil
-	}
-	return &pairCheck{raw: score, bound: DefaultPixelBound, share: DefaultPixelShare, progress: func(done, total int) {
+	check := newPairCheck(ctx, pc, DefaultPixelBound, DefaultPixelShare)
+	check.progress = func(done, total int) {
 		progress(insights.Progress{Group: DuplicatesGroup, Phase: "pixels", Done: done, Total: total})
-	}}, nil
+	}
+	return check, nil
 }
 
 // DuplicatesProvider computes the duplicates group for the insights
