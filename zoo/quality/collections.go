@@ -98,7 +98,8 @@ func LoadTuxpaint(dir string) (*Collection, error) {
 // largest resolution: a KDE wallpaper folder's images
 // (…/contents/images/WxH.jpg) and its preview (…/contents/screenshot.png)
 // are one wallpaper, as are files named alike but for a resolution
-// (Name.jpg, Name_3840x2160.jpg); a file whose bytes were seen already is
+// (Name.jpg, Name_3840x2160.jpg, and Name_768x1024_Portrait.jpg with
+// Name_1136x640_Portrait.jpg); a file whose bytes were seen already is
 // left out, as are symbolic links (a wallpaper's other sizes, in Debian's
 // packages). Every left-out file is counted in Natural.
 func LoadWallpapers(dirs []string) (*Collection, error) {
@@ -158,11 +159,12 @@ func wallpaperKey(f string) string {
 	case filepath.Base(filepath.Dir(dir)) == "contents":
 		return dir
 	}
-	return filepath.Join(dir, resolutionSuffix.ReplaceAllString(name, ""))
+	return filepath.Join(dir, resolutionInName.ReplaceAllString(name, "$1"))
 }
 
-// resolutionSuffix is a resolution at the end of a file name (_3840x2160).
-var resolutionSuffix = regexp.MustCompile(`[_-][0-9]+x[0-9]+$`)
+// resolutionInName is a resolution in a file name, at its end
+// (_3840x2160) or before a last word (_768x1024_Portrait).
+var resolutionInName = regexp.MustCompile(`[_-][0-9]+x[0-9]+([_-][A-Za-z]+)?$`)
 
 // LoadFashion converts the first n pictures of Fashion-MNIST's test split
 // to PNG files in cacheDir ("" for the zoo's cache) and lists them with

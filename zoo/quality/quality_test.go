@@ -234,6 +234,9 @@ func TestLoadWallpapers(t *testing.T) {
 	write("mate/Elephants.png", 30, 20, 40)
 	write("mate/Elephants_3840x2160.png", 60, 40, 41)
 	write("mate/Elephants_640x480.png", 20, 15, 42)
+	write("sway/Blue_768x1024_Portrait.png", 15, 20, 60)
+	write("sway/Blue_1536x2048_Portrait.png", 30, 40, 61)
+	write("sway/Blue_1920x1080.png", 40, 22, 62) // another picture
 	write("gnome/blobs.png", 50, 50, 90)
 	write("other/blobs-again.png", 50, 50, 90) // the same bytes
 	write("notes.txt.png", 10, 10, 1)
@@ -252,9 +255,9 @@ func TestLoadWallpapers(t *testing.T) {
 		rel, _ := filepath.Rel(dir, o.Path)
 		got = append(got, rel)
 	}
-	want := []string{"Kite/contents/images/1920x1080.png", "Kite/contents/images_dark/1920x1080.png", "gnome/blobs.png", "mate/Elephants_3840x2160.png", "notes.txt.png"}
-	if len(got) != len(want) || c.Natural != 6 {
-		t.Fatalf("originals %v (natural %d), want %v (natural 6)", got, c.Natural, want)
+	want := []string{"Kite/contents/images/1920x1080.png", "Kite/contents/images_dark/1920x1080.png", "gnome/blobs.png", "mate/Elephants_3840x2160.png", "notes.txt.png", "sway/Blue_1536x2048_Portrait.png", "sway/Blue_1920x1080.png"}
+	if len(got) != len(want) || c.Natural != 7 {
+		t.Fatalf("originals %v (natural %d), want %v (natural 7)", got, c.Natural, want)
 	}
 	for i := range want {
 		if got[i] != want[i] {
