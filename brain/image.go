@@ -229,6 +229,8 @@ type scratch struct {
 	// the input (1 for a source scaled down): how wide its blended edges
 	// are.
 	enlarged float64
+	// width and height are the last picture's size, as oriented.
+	width, height int
 }
 
 // setOverBlack makes the next decodes composite transparent pixels over
@@ -318,8 +320,10 @@ func grow[T any](buf *[]T, n int) []T {
 // first, then columns.
 func (p *preprocessor) fillSmall(dst []float32, rgb []uint8, sw, sh, orient int, sc *scratch) {
 	sc.enlarged = max(float64(p.width)/float64(sw), float64(p.height)/float64(sh))
+	sc.width, sc.height = sw, sh
 	if swapsAxes(orient) {
 		sc.enlarged = max(float64(p.width)/float64(sh), float64(p.height)/float64(sw))
+		sc.width, sc.height = sh, sw
 	}
 	if p.gray {
 		p.fillSmallGray(dst, lumaInPlace(rgb, sw*sh), sw, sh, orient, sc)
@@ -466,10 +470,13 @@ func (p *preprocessor) fillSmallGray(dst []float32, luma []uint8, sw, sh, orient
 func (p *preprocessor) fill(dst []float32, img image.Image, orient int, sc *scratch) {
 	w, h := p.width, p.height
 	rw, rh := w, h
+	b := img.Bounds()
+	sc.width, sc.height = b.Dx(), b.Dy()
 	if swapsAxes(orient) {
 		rw, rh = h, w
+		sc.width, sc.height = b.Dy(), b.Dx()
 	}
-	if b := img.Bounds(); b.Dx() <= rw && b.Dy() <= rh {
+	if b.Dx() <= rw && b.Dy() <= rh {
 		p.fillSmall(dst, sc.flatten(img), b.Dx(), b.Dy(), orient, sc)
 		return
 	}

@@ -9,39 +9,58 @@ import (
 )
 
 // The pixel check compares a candidate pair of near-duplicates on small
-// luma thumbnails: the row's thumbnail is aligned onto the candidate's
-// (mirrored or not, turned, scaled along each axis and shifted, within
-// the bounds below), and the pair scores the mean squared difference of
-// the two standardised thumbnails over the best-matching pixelTrim share
-// of the pixels they then share. A copy scores near 0 against its
-// original; two distinct pictures that an embedding puts close score
-// higher, since their pixels differ where the copy's do not.
+// luma thumbnails: the row's picture is aligned onto the candidate's in
+// their own proportions (mirrored or not, turned, scaled and shifted,
+// within the bounds below), the sharper thumbnail is softened to the
+// other's detail, and the pair scores the mean squared difference of the
+// two standardised thumbnails over the best-matching pixelTrim share of
+// the pixels they then share. A copy scores near 0 against its original;
+// two distinct pictures that an embedding puts close score higher, since
+// their pixels differ where the copy's do not. Keeping the proportions
+// keeps apart pictures of one outline but another shape (a letter's
+// capital and small forms); softening keeps a small copy, enlarged to
+// the thumbnail, as near its original as a full-size one.
 const (
 	pixelSide     = 32                 // a thumbnail's side
 	pixelTrim     = 0.95               // share of shared pixels scored
 	pixelOverlap  = 0.6                // least share of the row's pixels the candidate must cover
 	pixelMaxTurn  = 12 * math.Pi / 180 // largest turn tried
-	pixelMinScale = 0.7                // scale bounds along each axis
+	pixelMinScale = 0.7                // scale bounds
 	pixelMaxScale = 1.3
-	pixelFlat     = 1.0 // a thumbnail whose levels spread less than this (sd, of 255) is flat
-	pixelNoMatch  = 9.0 // the score of a pair that cannot be aligned
+	pixelMaxSkew  = 1.05 // how much more one axis may be scaled than the other
+	pixelFlat     = 1.0  // a thumbnail whose levels spread less than this (sd, of 255) is flat
+	pixelNoMatch  = 9.0  // the score of a pair that cannot be aligned
 	// pixelCacheRows is how many thumbnails (about 1.1 KiB each) a check
 	// keeps; a larger collection has some of its pictures read again.
 	pixelCacheRows = 1 << 18
 )
 
 // pixelThumb is one picture's thumbnail: pixelSide x pixelSide luma
-// levels, row-major, with the centroid and spread of its gradient
-// energy in coordinates from -1 to 1 (the alignment's first guess).
+// levels, row-major, stretched over the whole picture, with the
+// picture's shape and the centroid and spread of its gradient energy
+// (the alignment's first guess). Shape coordinates keep the picture's
+// proportions: its longer side spans -1 to 1 and the other side -ax to
+// ax or -ay to ay.
 type pixelThumb struct {
 	v              [pixelSide * pixelSide]uint8
+	ax, ay         float64
 	cx, cy, sx, sy float64
+	// rx and ry are how many pixels of detail the thumbnail holds
+	// across and down: fewer than pixelSide for a picture enlarged.
+	rx, ry int
 }
 
 // newPixelThumb keeps levels (rounded to 8 bits: a thumbnail is 1 KiB)
-// and measures their gradient energy.
-func newPixelThumb(levels []float32) *pixelThumb {
-	t := &pixelThumb{sx: 1, sy: 1}
+// of a picture width x height pixels, and measures their gradient
+// energy.
+func newPixelThumb(levels []float32, width, height int) *pixelThumb {
+	t := &pixelThumb{ax: 1, ay: 1, rx: pixelSide, ry: pixelSide}
+	if width > 0 && height > 0 {
+		aspect := float64(width) / float64(height)
+		t.ax, t.ay = min(1, aspect), min(1, 1/aspect)
+		t.rx, t.ry = min(width, pixelSide), min(height, pixelSide)
+	}
+	t.sx, t.sy = t.ax, t.ay
 	for i, l := range levels {
 		t.v[i] = uint8(math.Round(math.Max(0, math.Min(255, float64(l)))))
 	}
@@ -65,9 +84,10 @@ func newPixelThumb(levels []float32) *pixelThumb {
 		}
 	}
 	if w > 0 {
-		t.cx, t.cy = mx/w, my/w
-		t.sx = math.Sqrt(math.Max(mxx/w-t.cx*t.cx, 1e-4))
-		t.sy = math.Sqrt(math.Max(myy/w-t.cy*t.cy, 1e-4))
+		cx, cy := mx/w, my/w
+		t.cx, t.cy = cx*t.ax, cy*t.ay
+		t.sx = t.ax * math.Sqrt(math.Max(mxx/w-cx*cx, 1e-4))
+		t.sy = t.ay * math.Sqrt(math.Max(myy/w-cy*cy, 1e-4))
 	}
 	return t
 }
@@ -76,37 +96,42 @@ func newPixelThumb(levels []float32) *pixelThumb {
 // -1 to 1.
 func unitCoord(i int) float64 { return (float64(i)+0.5)*2/pixelSide - 1 }
 
-// alignment maps a row's thumbnail coordinates (u, v), mirrored first
-// when mirror is set, to the candidate's: turn·(sx·u, sy·v) + (tx, ty).
+// alignment maps a row's shape coordinates p, mirrored first when mirror
+// is set, to the candidate's: turn·(scale·skew·px, scale/skew·py) +
+// (tx, ty).
 type alignment struct {
-	mirror               bool
-	turn, sx, sy, tx, ty float64
+	mirror                    bool
+	turn, scale, skew, tx, ty float64
 }
 
 // pixelScorer scores pairs; its buffers make it one goroutine's.
 type pixelScorer struct {
 	a, b, r []float64
+	soft    pixelThumb // a thumbnail softened for the pair at hand
 }
 
 // score is the pixel check's score of row c against candidate o: the
 // best alignment's cost, found by a coordinate search, coarse on every
 // other pixel first, from the best of these starts, as they are and
-// mirrored: the identity, a uniform scale of 0.9 or 1.1 (a border added
-// or cropped away), and the guess the gradient moments make.
+// mirrored: the identity, a scale of 0.9 or 1.1 (a border added or
+// cropped away), and the guess the gradient moments make.
 func (s *pixelScorer) score(c, o *pixelThumb) float64 {
+	c, o = s.matchDetail(c, o)
 	var starts []alignment
 	for _, mirror := range []bool{false, true} {
-		starts = append(starts, alignment{mirror: mirror, sx: 1, sy: 1})
+		starts = append(starts, alignment{mirror: mirror, scale: 1, skew: 1})
 		for _, k := range []float64{0.9, 1.1} {
-			starts = append(starts, alignment{mirror: mirror, sx: k, sy: k})
+			starts = append(starts, alignment{mirror: mirror, scale: k, skew: 1})
 		}
 		kx, ky := o.sx/c.sx, o.sy/c.sy
-		if kx > pixelMinScale && kx < pixelMaxScale && ky > pixelMinScale && ky < pixelMaxScale {
+		a := alignment{mirror: mirror, scale: math.Sqrt(kx * ky), skew: math.Sqrt(kx / ky)}
+		if a.valid() {
 			ux := c.cx
 			if mirror {
 				ux = -ux
 			}
-			starts = append(starts, alignment{mirror: mirror, sx: kx, sy: ky, tx: o.cx - kx*ux, ty: o.cy - ky*c.cy})
+			a.tx, a.ty = o.cx-kx*ux, o.cy-ky*c.cy
+			starts = append(starts, a)
 		}
 	}
 	best, bestCost := starts[0], pixelNoMatch
@@ -115,13 +140,76 @@ func (s *pixelScorer) score(c, o *pixelThumb) float64 {
 			best, bestCost = a, cst
 		}
 	}
-	step := alignment{turn: 3 * math.Pi / 180, sx: 0.03, sy: 0.03, tx: 0.04, ty: 0.04}
+	// The coarse search keeps the proportions; the fine one may skew them.
+	step := alignment{turn: 3 * math.Pi / 180, scale: 0.03, tx: 0.04, ty: 0.04}
 	best, coarse := s.refine(c, o, best, step, 2, 2, 8)
 	if coarse > pixelHopeless {
 		return coarse // no copy: the fine search would not change that
 	}
-	_, cst := s.refine(c, o, best, step.scaled(0.25), 1, 1, 2)
+	step = step.scaled(0.25)
+	step.skew = 0.01
+	_, cst := s.refine(c, o, best, step, 1, 1, 2)
 	return cst
+}
+
+// matchDetail returns c and o with the one that holds more detail
+// softened to the other's: a picture enlarged to the thumbnail is
+// blurred by it, and its copy at full size would differ from it by that
+// blur alone.
+func (s *pixelScorer) matchDetail(c, o *pixelThumb) (*pixelThumb, *pixelThumb) {
+	lc, lo := min(c.rx, c.ry), min(o.rx, o.ry)
+	switch {
+	case 5*lc < 4*lo:
+		s.soft = *o
+		s.soft.soften(float64(lc) / float64(lo))
+		return c, &s.soft
+	case 5*lo < 4*lc:
+		s.soft = *c
+		s.soft.soften(float64(lo) / float64(lc))
+		return &s.soft, o
+	}
+	return c, o
+}
+
+// soften resamples t's levels down to f of their detail along each axis
+// and back up, as a picture that much smaller would be enlarged.
+func (t *pixelThumb) soften(f float64) {
+	nx, ny := max(2, int(math.Round(f*float64(t.rx)))), max(2, int(math.Round(f*float64(t.ry))))
+	var small [pixelSide * pixelSide]float64
+	// Down: each small pixel averages the thumbnail pixels it covers.
+	for y := range ny {
+		y0, y1 := y*pixelSide/ny, (y+1)*pixelSide/ny
+		for x := range nx {
+			x0, x1 := x*pixelSide/nx, (x+1)*pixelSide/nx
+			var sum float64
+			for yy := y0; yy < y1; yy++ {
+				for xx := x0; xx < x1; xx++ {
+					sum += float64(t.v[yy*pixelSide+xx])
+				}
+			}
+			small[y*nx+x] = sum / float64((y1-y0)*(x1-x0))
+		}
+	}
+	// Up: bilinear, pixel centres aligned.
+	for y := range pixelSide {
+		fy := min(max((float64(y)+0.5)*float64(ny)/pixelSide-0.5, 0), float64(ny-1))
+		y0 := int(fy)
+		y1, wy := min(y0+1, ny-1), fy-float64(y0)
+		for x := range pixelSide {
+			fx := min(max((float64(x)+0.5)*float64(nx)/pixelSide-0.5, 0), float64(nx-1))
+			x0 := int(fx)
+			x1, wx := min(x0+1, nx-1), fx-float64(x0)
+			top := small[y0*nx+x0]*(1-wx) + small[y0*nx+x1]*wx
+			bottom := small[y1*nx+x0]*(1-wx) + small[y1*nx+x1]*wx
+			t.v[y*pixelSide+x] = uint8(math.Round(top*(1-wy) + bottom*wy))
+		}
+	}
+}
+
+// valid reports whether a lies within the search's bounds.
+func (a alignment) valid() bool {
+	return math.Abs(a.turn) <= pixelMaxTurn && a.scale >= pixelMinScale && a.scale <= pixelMaxScale &&
+		a.skew >= 1/pixelMaxSkew-1e-9 && a.skew <= pixelMaxSkew+1e-9
 }
 
 // pixelHopeless is the coarse score above which a pair is scored no
@@ -132,7 +220,7 @@ const pixelHopeless = 2 * DefaultPixelBound / DefaultPixelShare
 
 // scaled returns a's parameters times f (a step of the search).
 func (a alignment) scaled(f float64) alignment {
-	return alignment{turn: a.turn * f, sx: a.sx * f, sy: a.sy * f, tx: a.tx * f, ty: a.ty * f}
+	return alignment{turn: a.turn * f, scale: a.scale * f, skew: a.skew * f, tx: a.tx * f, ty: a.ty * f}
 }
 
 // refine improves a by moving one parameter at a time by its step while
@@ -151,15 +239,18 @@ func (s *pixelScorer) refine(c, o *pixelThumb, a, step alignment, halvings, stri
 					case 0:
 						b.turn += sign * step.turn
 					case 1:
-						b.sx += sign * step.sx
+						b.scale += sign * step.scale
 					case 2:
-						b.sy += sign * step.sy
+						if step.skew == 0 {
+							continue
+						}
+						b.skew += sign * step.skew
 					case 3:
 						b.tx += sign * step.tx
 					default:
 						b.ty += sign * step.ty
 					}
-					if math.Abs(b.turn) > pixelMaxTurn || b.sx < pixelMinScale || b.sx > pixelMaxScale || b.sy < pixelMinScale || b.sy > pixelMaxScale {
+					if !b.valid() {
 						continue
 					}
 					if cst := s.cost(c, o, b, stride); cst < cur {
@@ -180,19 +271,24 @@ func (s *pixelScorer) refine(c, o *pixelThumb, a, step alignment, halvings, stri
 // side is flat and the other is not.
 func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 	cs, sn := math.Cos(a.turn), math.Sin(a.turn)
+	mu := 1.0
+	if a.mirror {
+		mu = -1
+	}
+	// The candidate's pixel coordinates of the row's pixel at unit
+	// coordinates (u, v): (fu·u + fv·v + f0, gu·u + gv·v + g0).
+	px, py := a.scale*a.skew*mu*c.ax, a.scale/a.skew*c.ay
+	hx, hy := pixelSide/2/o.ax, pixelSide/2/o.ay
+	fu, fv, f0 := hx*cs*px, -hx*sn*py, hx*a.tx+pixelSide/2-0.5
+	gu, gv, g0 := hy*sn*px, hy*cs*py, hy*a.ty+pixelSide/2-0.5
 	as, bs := s.a[:0], s.b[:0]
 	const edge = pixelSide - 1
 	for j := stride / 2; j < pixelSide; j += stride {
-		y := a.sy * unitCoord(j)
+		v := unitCoord(j)
 		for i := stride / 2; i < pixelSide; i += stride {
 			u := unitCoord(i)
-			if a.mirror {
-				u = -u
-			}
-			x := a.sx * u
-			// The candidate's pixel coordinates of the row's pixel (i, j).
-			fx := (cs*x-sn*y+a.tx+1)*pixelSide/2 - 0.5
-			fy := (sn*x+cs*y+a.ty+1)*pixelSide/2 - 0.5
+			fx := fu*u + fv*v + f0
+			fy := gu*u + gv*v + g0
 			if fx < -0.5 || fy < -0.5 || fx > edge+0.5 || fy > edge+0.5 {
 				continue
 			}
@@ -303,7 +399,7 @@ func (pc *PixelCheck) thumb(ctx context.Context, row int) (*pixelThumb, error) {
 	if ok || err != nil {
 		return t, err
 	}
-	v, err := pc.load(ctx, row)
+	v, w, h, err := pc.load(ctx, row)
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if err != nil {
@@ -313,7 +409,7 @@ func (pc *PixelCheck) thumb(ctx context.Context, row int) (*pixelThumb, error) {
 		}
 		return nil, err
 	}
-	t = newPixelThumb(v)
+	t = newPixelThumb(v, w, h)
 	if len(pc.thumbs) >= pixelCacheRows {
 		clear(pc.thumbs) // bounded memory: pictures beyond are read again
 	}
@@ -321,17 +417,20 @@ func (pc *PixelCheck) thumb(ctx context.Context, row int) (*pixelThumb, error) {
 	return t, nil
 }
 
-// load reads row's picture into thumbnail levels.
-func (pc *PixelCheck) load(ctx context.Context, row int) ([]float32, error) {
+// load reads row's picture into thumbnail levels and its size.
+func (pc *PixelCheck) load(ctx context.Context, row int) ([]float32, int, int, error) {
 	rc, err := pc.open(ctx, row)
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	defer rc.Close()
 	sc := pc.scratch.Get().(*scratch)
 	defer pc.scratch.Put(sc)
 	v := make([]float32, pixelSide*pixelSide)
-	return v, pc.pre.loadTensor(ctx, rc, pc.lim, v, sc)
+	if err := pc.pre.loadTensor(ctx, rc, pc.lim, v, sc); err != nil {
+		return nil, 0, 0, err
+	}
+	return v, sc.width, sc.height, nil
 }
 
 // Score is the pixel check's score of row i against candidate j: about 0
