@@ -113,7 +113,7 @@ func FindDuplicates(ctx context.Context, vectors []float32, n, d int, metric Met
 // score against each of its other near neighbours that is not a copy of
 // the candidate.
 const (
-	DefaultPixelBound = 0.035
+	DefaultPixelBound = 0.03
 	DefaultPixelShare = 0.4
 )
 
