@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that hold make quality's image collections,
-# when apt-get is there and they are missing; without apt-get it says which
-# are missing, and make quality skips those collections with a message.
+# Installs the Debian packages that hold make quality's image collections
+# (or the packages named as arguments), when apt-get is there and they are
+# missing; without apt-get it says which are missing, and make quality
+# skips those collections with a message.
 set -euo pipefail
 pkgs=(tuxpaint-stamps-default dataset-fashion-mnist plasma-workspace-wallpapers gnome-backgrounds
   mate-backgrounds ukui-wallpapers lomiri-wallpapers sway-backgrounds)
+[ $# -gt 0 ] && pkgs=("$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -24,6 +24,7 @@ func runQuality(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	methods := fs.String("methods", "", "comma-separated methods (default: every model, then phash and dhash)")
 	pools := fs.Int("pools", 40, "rare-content pools per trial")
 	poolSize := fs.Int("pool-size", 200, "samples of the majority class per pool")
+	collections := fs.String("collections", "", "comma-separated collections (default: "+strings.Join(quality.DefaultCollections, ",")+"; also "+quality.Openclipart+")")
 	dir := fs.String("dir", "", "work folder for the copies and their ground truth (default: a temporary folder, removed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -42,6 +43,9 @@ func runQuality(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		Log: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }}
 	if *methods != "" {
 		o.Methods = strings.Split(*methods, ",")
+	}
+	if *collections != "" {
+		o.Collections = strings.Split(*collections, ",")
 	}
 	rep, err := quality.Run(ctx, o)
 	if err != nil {

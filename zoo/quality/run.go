@@ -28,6 +28,9 @@ type Options struct {
 	// Methods are the method names to score (when empty: the models of
 	// Models this machine has, then Peers).
 	Methods []string
+	// Collections are the collections to score (when empty:
+	// DefaultCollections).
+	Collections []string
 	// CacheDir is the zoo's cache for Fashion-MNIST ("" for its default).
 	CacheDir string
 	// Pools is the number of rare-content pools per trial, PoolSize the
@@ -64,12 +67,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		methods = append(AvailableModels(), Peers...)
 	}
 	rep := &Report{Figures: map[string][]*Figures{}, Rare: map[string][]*RareFigures{}}
-	loaders := []func() (*Collection, error){
-		func() (*Collection, error) { return LoadTuxpaint(TuxpaintDir) },
-		func() (*Collection, error) { return LoadWallpapers(WallpaperDirs) },
-		func() (*Collection, error) { return LoadFashion(ctx, o.CacheDir, fashionCandidates) },
+	loaders := map[string]func() (*Collection, error){
+		Tuxpaint:    func() (*Collection, error) { return LoadTuxpaint(TuxpaintDir) },
+		Wallpapers:  func() (*Collection, error) { return LoadWallpapers(WallpaperDirs) },
+		Fashion:     func() (*Collection, error) { return LoadFashion(ctx, o.CacheDir, fashionCandidates) },
+		Openclipart: func() (*Collection, error) { return LoadOpenclipart(OpenclipartDir) },
 	}
-	for _, load := range loaders {
+	names := o.Collections
+	if len(names) == 0 {
+		names = DefaultCollections
+	}
+	for _, name := range names {
+		load, ok := loaders[name]
+		if !ok {
+			return nil, fmt.Errorf("quality: no collection %q (collections: %s, %s, %s, %s)", name, Tuxpaint, Wallpapers, Fashion, Openclipart)
+		}
 		t0 := time.Now()
 		c, err := load()
 		if errors.Is(err, ErrAbsent) {
