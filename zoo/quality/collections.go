@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/fosql/fosql/brain"
 	"github.com/fosql/fosql/zoo"
 )
 
@@ -61,6 +62,9 @@ type Collection struct {
 	// Natural counts the files left out as other resolutions, links or
 	// byte copies of a picture already taken (a wallpaper's other sizes).
 	Natural int
+	// TooLarge counts the files left out because they declare more
+	// pixels than the brain reads (brain.DefaultMaxPixels).
+	TooLarge int
 }
 
 // rasterExt are the file kinds both the brain and Go's decoders read.
@@ -96,6 +100,10 @@ func loadDrawings(name, dir, what, pkg string) (*Collection, error) {
 		return nil, err
 	}
 	c := &Collection{Name: name, Natural: links + repeats}
+	files, c.TooLarge, err = readableFiles(files)
+	if err != nil {
+		return nil, err
+	}
 	have := make(map[string]bool, len(files))
 	for _, f := range files {
 		have[f] = true
@@ -203,6 +211,23 @@ func LoadFashion(ctx context.Context, cacheDir string, n int) (*Collection, erro
 		c.Originals = append(c.Originals, Original{Path: p, Label: labels[i]})
 	}
 	return c, nil
+}
+
+// readableFiles keeps the files whose pictures the brain reads, those
+// within brain.DefaultMaxPixels, and counts the others.
+func readableFiles(files []string) (kept []string, tooLarge int, err error) {
+	for _, f := range files {
+		cfg, err := decodeConfig(f)
+		if err != nil {
+			return nil, 0, err
+		}
+		if int64(cfg.Width)*int64(cfg.Height) > brain.DefaultMaxPixels {
+			tooLarge++
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept, tooLarge, nil
 }
 
 // distinctFiles keeps the first of the files with the same bytes, in

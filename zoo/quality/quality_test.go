@@ -3,8 +3,10 @@ package quality
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -511,5 +513,40 @@ func writePNG(t *testing.T, path string, img image.Image) {
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadOpenclipartLeavesOutTooLarge checks that a drawing declaring
+// more pixels than the brain reads is left out and counted, so that a
+// run does not stop on it.
+func TestLoadOpenclipartLeavesOutTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "food"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, 20, 10))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	writePNG(t, filepath.Join(dir, "food", "pepper.png"), img)
+	// A PNG whose header declares 10000 x 10000 pixels: the header is all
+	// that is read of it.
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	huge := buf.Bytes()
+	binary.BigEndian.PutUint32(huge[16:], 10000)
+	binary.BigEndian.PutUint32(huge[20:], 10000)
+	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29]))
+	if err := os.WriteFile(filepath.Join(dir, "food", "poster.png"), huge, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadOpenclipart(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Originals) != 1 || filepath.Base(c.Originals[0].Path) != "pepper.png" || c.Originals[0].Label != "food" || c.TooLarge != 1 {
+		t.Fatalf("originals %+v, %d too large; want pepper.png (food) and 1", c.Originals, c.TooLarge)
 	}
 }

@@ -251,6 +251,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		if c.Natural > 0 {
 			fmt.Fprintf(w, "; natural duplicates counted apart, not in the set: %d (other sizes, links, byte copies, mirror copies or mirror twins of a picture taken)", c.Natural)
 		}
+		if c.TooLarge > 0 {
+			fmt.Fprintf(w, "; left out as larger than the brain reads: %d", c.TooLarge)
+		}
 		fmt.Fprintln(w)
 		if c.Name == Wallpapers && figs[0].Originals < 300 {
 			fmt.Fprintf(w, "\nThe photographs are only %d distinct wallpapers (fewer than 300): read their figures as indicative.\n", figs[0].Originals)
