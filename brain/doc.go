@@ -66,8 +66,10 @@
 // neighbourhood test on the embeddings). ComputeDuplicates decides each
 // candidate pair on the pictures themselves by default
 // (FindDuplicatesWithPixels, PixelCheck): 32 x 32 luma thumbnails made
-// through the same decoding, one aligned onto the other, must match as a
-// copy does and better than either matches its other near neighbours.
+// through the same decoding, one aligned onto the other in the pictures'
+// own proportions and the sharper softened to the other's detail, must
+// match as a copy does and better than either matches its other near
+// neighbours.
 //
 // # Bad input
 //

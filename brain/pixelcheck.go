@@ -14,7 +14,7 @@ import (
 // within the bounds below), the sharper thumbnail is softened to the
 // other's detail, and the pair scores the mean squared difference of the
 // two standardised thumbnails over the best-matching pixelTrim share of
-// the pixels they then share. A copy scores near 0 against its original;
+// the pixels they then share (more when few pixels stand out). A copy scores near 0 against its original;
 // two distinct pictures that an embedding puts close score higher, since
 // their pixels differ where the copy's do not. Keeping the proportions
 // keeps apart pictures of one outline but another shape (a letter's
@@ -327,22 +327,30 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 		}
 		return pixelNoMatch
 	}
-	m := max(1, int(pixelTrim*float64(n)))
-	// The sum of the m smallest squared residuals: all of them less the
-	// n-m largest, kept in s.r in ascending order.
+	// The sum of the squared residuals less the largest, set aside: up to
+	// 1-pixelTrim of them, and at most half as many as the pixels that
+	// stand out in either picture (by half a standard deviation from its
+	// mean), so that a small drawing on a blank page is not set aside
+	// whole. s.r keeps the largest in ascending order.
+	drop := n - max(1, int(pixelTrim*float64(n)))
 	top := s.r[:0]
 	var sum float64
+	stand := 0
 	for k := range as {
-		e := (as[k]-ma)/sa - (bs[k]-mb)/sb
-		e *= e
+		za, zb := (as[k]-ma)/sa, (bs[k]-mb)/sb
+		if math.Abs(za) > 0.5 || math.Abs(zb) > 0.5 {
+			stand++
+		}
+		e := (za - zb) * (za - zb)
 		sum += e
-		top = keepLargest(top, e, n-m)
+		top = keepLargest(top, e, drop)
 	}
 	s.r = top
-	for _, e := range top {
+	drop = min(drop, stand/2, len(top))
+	for _, e := range top[len(top)-drop:] {
 		sum -= e
 	}
-	return max(sum, 0) / float64(m)
+	return max(sum, 0) / float64(n-drop)
 }
 
 // keepLargest adds x to top, the k largest values seen so far in

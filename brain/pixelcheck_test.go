@@ -127,6 +127,37 @@ func TestPixelScoreTellsCopiesFromOthers(t *testing.T) {
 	}
 }
 
+// markOnPage returns a white page with black rectangles on it, given
+// as x0, y0, x1, y1 each.
+func markOnPage(rects ...[4]int) *image.RGBA {
+	page := image.NewRGBA(image.Rect(0, 0, 320, 320))
+	draw.Draw(page, page.Rect, image.White, image.Point{}, draw.Src)
+	for _, r := range rects {
+		draw.Draw(page, image.Rect(r[0], r[1], r[2], r[3]), image.Black, image.Point{}, draw.Src)
+	}
+	return page
+}
+
+// TestPixelScoreSmallMarks: on pages where a small mark is all that
+// stands out, a square and a cross do not match, though the marks
+// together cover fewer pixels than the check may set aside; a page
+// matches its resized copy.
+func TestPixelScoreSmallMarks(t *testing.T) {
+	square, cross := markOnPage([4]int{128, 128, 192, 192}), markOnPage([4]int{112, 152, 208, 168}, [4]int{152, 112, 168, 208})
+	pc := checkOf([][]byte{pngOf(t, square), pngOf(t, cross), pngOf(t, scaledTo(square, 160, 160))})
+	other, err := pc.Score(context.Background(), 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := pc.Score(context.Background(), 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other <= DefaultPixelBound || copied > DefaultPixelBound {
+		t.Fatalf("the cross scores %.4f against the square, the square's copy %.4f; want above and within %v", other, copied, DefaultPixelBound)
+	}
+}
+
 // TestPixelScoreFlatPictures: two flat pictures match, and a flat one does
 // not match a drawn one.
 func TestPixelScoreFlatPictures(t *testing.T) {
