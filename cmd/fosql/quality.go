@@ -53,8 +53,12 @@ func runQuality(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	host, _ := os.Hostname()
-	fmt.Fprintf(stdout, "## Ranking quality (make quality: up to %d originals per collection, seed %d; %s, %d cores; %v)\n",
-		*most, *seed, host, runtime.NumCPU(), rep.Took.Round(1e9))
+	run := "make quality"
+	if *collections != "" {
+		run = "fosql quality -collections " + *collections
+	}
+	fmt.Fprintf(stdout, "## Ranking quality (%s: up to %d originals per collection, seed %d; %s, %d cores; %v)\n",
+		run, *most, *seed, host, runtime.NumCPU(), rep.Took.Round(1e9))
 	rep.WriteMarkdown(stdout)
 	return 0
 }
