@@ -14,12 +14,13 @@ import (
 // within the bounds below), the sharper thumbnail is softened to the
 // other's detail, and the pair scores the mean squared difference of the
 // two standardised thumbnails over the best-matching pixelTrim share of
-// the pixels they then share (more when few pixels stand out). A copy scores near 0 against its original;
-// two distinct pictures that an embedding puts close score higher, since
-// their pixels differ where the copy's do not. Keeping the proportions
-// keeps apart pictures of one outline but another shape (a letter's
-// capital and small forms); softening keeps a small copy, enlarged to
-// the thumbnail, as near its original as a full-size one.
+// the pixels they then share (more when few pixels stand out). A copy
+// scores near 0 against its original; two distinct pictures that an
+// embedding puts close score higher, since their pixels differ where the
+// copy's do not. Keeping the proportions keeps apart pictures of one
+// outline but another shape (a letter's capital and small forms);
+// softening keeps a small copy, enlarged to the thumbnail, as near its
+// original as a full-size one.
 const (
 	pixelSide     = 32                 // a thumbnail's side
 	pixelTrim     = 0.95               // share of shared pixels scored
