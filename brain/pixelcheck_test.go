@@ -127,6 +127,46 @@ func TestPixelScoreTellsCopiesFromOthers(t *testing.T) {
 	}
 }
 
+// TestPixelScoreSmallCopies: a small picture's copy at half its size,
+// blurred further when both are enlarged to the thumbnail, scores as a
+// copy against it, not as another picture.
+func TestPixelScoreSmallCopies(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		orig := shapes(28, 28, seed)
+		files := [][]byte{pngOf(t, orig), pngOf(t, scaledTo(orig, 14, 14)), pngOf(t, shapes(28, 28, 50+seed))}
+		pc := checkOf(files)
+		copied, err := pc.Score(context.Background(), 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := pc.Score(context.Background(), 2, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if copied > DefaultPixelBound || other <= DefaultPixelBound {
+			t.Errorf("seed %d: the half-size copy scores %.4f, another picture %.4f; want within and above %v", seed, copied, other, DefaultPixelBound)
+		}
+		t.Logf("seed %d: copy %.4f, other %.4f", seed, copied, other)
+	}
+}
+
+// TestPixelScoreKeepsProportions: a picture squeezed to three quarters
+// of its height is another shape, as a letter's small form is beside its
+// capital, and does not score as a copy.
+func TestPixelScoreKeepsProportions(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		orig := shapes(100, 100, seed)
+		pc := checkOf([][]byte{pngOf(t, orig), pngOf(t, scaledTo(orig, 100, 75))})
+		score, err := pc.Score(context.Background(), 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if score <= DefaultPixelBound {
+			t.Errorf("seed %d: the squeezed picture scores %.4f, within %v", seed, score, DefaultPixelBound)
+		}
+	}
+}
+
 // markOnPage returns a white page with black rectangles on it, given
 // as x0, y0, x1, y1 each.
 func markOnPage(rects ...[4]int) *image.RGBA {
