@@ -107,8 +107,8 @@ quality: setup
 	$(GO) run ./cmd/fosql quality
 
 # quality-check: the same benchmark on openclipart-png's drawings, which no
-# method is built or tuned on: a check of make quality's figures on
-# pictures nothing here was fitted to.
+# model or bound is chosen on: a check of make quality's figures on
+# pictures they were not fitted to.
 quality-check: setup
 	./scripts/install-quality-collections.sh openclipart-png
 	$(GO) run ./cmd/fosql quality -collections openclipart

@@ -25,9 +25,9 @@ const (
 	Tuxpaint   = "tuxpaint-stamps"
 	Wallpapers = "wallpapers"
 	Fashion    = zoo.FashionMNIST
-	// Openclipart is kept out of the default run: no method is built or
-	// tuned on it, so it checks the figures on drawings nothing was fitted
-	// to (fosql quality -collections openclipart).
+	// Openclipart is kept out of the default run: no model or bound is
+	// chosen on it, so it checks the figures on drawings they were not
+	// fitted to (fosql quality -collections openclipart).
 	Openclipart = "openclipart"
 )
 
