@@ -550,3 +550,12 @@ func TestLoadOpenclipartLeavesOutTooLarge(t *testing.T) {
 		t.Fatalf("originals %+v, %d too large; want pepper.png (food) and 1", c.Originals, c.TooLarge)
 	}
 }
+
+// TestRunRefusesUnknownCollection checks that a collection name Run does
+// not know fails the run with the names it does know.
+func TestRunRefusesUnknownCollection(t *testing.T) {
+	_, err := Run(context.Background(), Options{Dir: t.TempDir(), Collections: []string{"clipart"}})
+	if err == nil || !strings.Contains(err.Error(), `"clipart"`) || !strings.Contains(err.Error(), Openclipart) {
+		t.Fatalf("Run with an unknown collection: %v", err)
+	}
+}
