@@ -283,6 +283,7 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 	fu, fv, f0 := hx*cs*px, -hx*sn*py, hx*a.tx+pixelSide/2-0.5
 	gu, gv, g0 := hy*sn*px, hy*cs*py, hy*a.ty+pixelSide/2-0.5
 	as, bs := s.a[:0], s.b[:0]
+	var ma, mb, qa, qb float64 // sums of the levels and of their squares
 	const edge = pixelSide - 1
 	for j := stride / 2; j < pixelSide; j += stride {
 		v := unitCoord(j)
@@ -299,8 +300,9 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 			wx, wy := fx-float64(x0), fy-float64(y0)
 			top := float64(o.v[y0*pixelSide+x0])*(1-wx) + float64(o.v[y0*pixelSide+x1])*wx
 			bottom := float64(o.v[y1*pixelSide+x0])*(1-wx) + float64(o.v[y1*pixelSide+x1])*wx
-			as = append(as, float64(c.v[j*pixelSide+i]))
-			bs = append(bs, top*(1-wy)+bottom*wy)
+			a, b := float64(c.v[j*pixelSide+i]), top*(1-wy)+bottom*wy
+			as, bs = append(as, a), append(bs, b)
+			ma, mb, qa, qb = ma+a, mb+b, qa+a*a, qb+b*b
 		}
 	}
 	s.a, s.b = as, bs
@@ -309,19 +311,10 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 	if float64(n) < pixelOverlap*float64(side*side) || n == 0 {
 		return pixelNoMatch
 	}
-	var ma, mb float64
-	for k := range as {
-		ma += as[k]
-		mb += bs[k]
-	}
 	ma /= float64(n)
 	mb /= float64(n)
-	var va, vb float64
-	for k := range as {
-		va += (as[k] - ma) * (as[k] - ma)
-		vb += (bs[k] - mb) * (bs[k] - mb)
-	}
-	sa, sb := math.Sqrt(va/float64(n)), math.Sqrt(vb/float64(n))
+	sa := math.Sqrt(max(qa/float64(n)-ma*ma, 0))
+	sb := math.Sqrt(max(qb/float64(n)-mb*mb, 0))
 	if sa < pixelFlat || sb < pixelFlat {
 		if sa < pixelFlat && sb < pixelFlat {
 			return 0
@@ -332,9 +325,9 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 	// 1-pixelTrim of them, and at most half as many as the pixels that
 	// stand out in either picture (by half a standard deviation from its
 	// mean), so that a small drawing on a blank page is not set aside
-	// whole. s.r keeps the largest in ascending order.
+	// whole. s.r keeps the largest.
 	drop := n - max(1, int(pixelTrim*float64(n)))
-	top := s.r[:0]
+	top := largest(s.r[:0])
 	var sum float64
 	stand := 0
 	for k := range as {
@@ -344,34 +337,68 @@ func (s *pixelScorer) cost(c, o *pixelThumb, a alignment, stride int) float64 {
 		}
 		e := (za - zb) * (za - zb)
 		sum += e
-		top = keepLargest(top, e, drop)
+		top = top.push(e, drop)
+	}
+	drop = min(drop, stand/2, len(top))
+	for len(top) > drop {
+		top = top.pop()
 	}
 	s.r = top
-	drop = min(drop, stand/2, len(top))
-	for _, e := range top[len(top)-drop:] {
+	for _, e := range top {
 		sum -= e
 	}
 	return max(sum, 0) / float64(n-drop)
 }
 
-// keepLargest adds x to top, the k largest values seen so far in
-// ascending order, and returns it.
-func keepLargest(top []float64, x float64, k int) []float64 {
-	if k == 0 || (len(top) == k && x <= top[0]) {
-		return top
+// largest keeps the largest values pushed into it, up to a count, as a
+// min-heap: its first value is the smallest kept.
+type largest []float64
+
+// push adds x to h, which keeps at most k values, and returns it.
+func (h largest) push(x float64, k int) largest {
+	switch {
+	case len(h) < k:
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if h[p] <= h[i] {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+	case k > 0 && x > h[0]:
+		h[0] = x
+		h.down()
 	}
-	if len(top) < k {
-		top = append(top, x)
-	} else {
-		top[0] = x
+	return h
+}
+
+// pop removes the smallest value kept.
+func (h largest) pop() largest {
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	h.down()
+	return h
+}
+
+// down restores the heap after its first value grew.
+func (h largest) down() {
+	for i := 0; ; {
+		m := 2*i + 1
+		if m >= len(h) {
+			return
+		}
+		if r := m + 1; r < len(h) && h[r] < h[m] {
+			m = r
+		}
+		if h[i] <= h[m] {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
 	}
-	for i := len(top) - 1; i > 0 && top[i] < top[i-1]; i-- { // from an append
-		top[i], top[i-1] = top[i-1], top[i]
-	}
-	for i := 0; i+1 < len(top) && top[i] > top[i+1]; i++ { // from a replacement
-		top[i], top[i+1] = top[i+1], top[i]
-	}
-	return top
 }
 
 // PixelCheck scores candidate pairs of rows by their pictures' pixels
