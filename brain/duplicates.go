@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/fosql/fosql/db"
 	"github.com/fosql/fosql/insights"
@@ -153,7 +152,8 @@ type pairCheck struct {
 	bound, share float64
 	nb           *Neighbors  // the lists warm scored
 	memo         [][]float32 // memo[i][t]: row i against nb's t-th neighbour (NaN: not scored)
-	// progress, when set, hears of warm's rows done, about every second.
+	// progress, when set, hears of warm's rows done, at most every half
+	// second (as a ticker reports).
 	progress func(done, total int)
 }
 
@@ -175,15 +175,19 @@ func (c *pairCheck) score(i, j int) (float64, error) {
 // near band.
 func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near float64) error {
 	scores := make([][]float32, nb.N)
+	tick := newTicker(c.progress)
+	tick.grow(nb.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make([]error, runtime.GOMAXPROCS(0))
-	for w := range errs {
+	var fail firstError
+	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer fail.recoverPanic()
 			for i := int(next.Add(1) - 1); i < nb.N; i = int(next.Add(1) - 1) {
-				if errs[w] = ctx.Err(); errs[w] != nil {
+				if err := ctx.Err(); err != nil {
+					fail.set(err)
 					return
 				}
 				idx, dist := nb.Row(i)
@@ -193,38 +197,24 @@ func (c *pairCheck) warm(ctx context.Context, nb *Neighbors, threshold, near flo
 					}
 					sc := math.NaN()
 					if dist[t] > near {
-						if sc, errs[w] = c.raw(i, j); errs[w] != nil {
+						var err error
+						if sc, err = c.raw(i, j); err != nil {
+							fail.set(err)
 							next.Store(int64(nb.N)) // the others stop too
 							return
 						}
 					}
 					scores[i] = append(scores[i], float32(sc))
 				}
+				tick.add(1)
 			}
 		}()
 	}
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	report := func(done int) {
-		if c.progress != nil {
-			c.progress(min(done, nb.N), nb.N)
-		}
-	}
-	report(0)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for waiting := true; waiting; {
-		select {
-		case <-finished:
-			waiting = false
-		case <-tick.C:
-			report(int(next.Load()))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	wg.Wait()
+	if err := fail.get(); err != nil {
 		return err
 	}
-	report(nb.N)
+	tick.finish()
 	c.nb, c.memo = nb, scores
 	return nil
 }
